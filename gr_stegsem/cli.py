@@ -1,0 +1,218 @@
+"""``stegsem``: the command line over the library (train, eval, send, demo)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .checkpoint import CheckpointError
+
+
+def _floats(text: str, what: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if not vals:
+        raise click.BadParameter(f"{what} is empty")
+    return vals
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
+def cli(threads):
+    """gr-stegsem: secure semantic image transmission with INN signal steganography."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+@cli.group()
+def train():
+    """Train DeepJSCC or the steganography INN (resumable; runs under torchrun for DDP)."""
+
+
+_common = [
+    click.option("--out", required=True, type=click.Path(path_type=Path),
+                 help="Model path without suffix: writes OUT.safetensors, OUT.json, OUT.csv, OUT.state.pt."),
+    click.option("--crop", default=128, show_default=True, help="Random crop size (px)."),
+    click.option("--steps", default=10000, show_default=True, help="Optimiser steps in total."),
+    click.option("--seed", default=0, show_default=True),
+    click.option("--snr", "snr", default="0,20", show_default=True, help="SNR range MIN,MAX (dB, Es/N0)."),
+    click.option("--workers", default=1, show_default=True, help="DataLoader worker processes."),
+    click.option("--save-every", default=250, show_default=True, help="Checkpoint period (steps)."),
+    click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT.state.pt."),
+]
+
+
+def common(f):
+    for opt in reversed(_common):
+        f = opt(f)
+    return f
+
+
+def _snr_range(text):
+    vals = _floats(text, "--snr")
+    if len(vals) != 2 or vals[0] > vals[1]:
+        raise click.BadParameter(f"--snr must be MIN,MAX with MIN <= MAX, got {text!r}")
+    return vals
+
+
+@train.command("jscc")
+@click.option("--data", multiple=True, required=True, type=click.Path(file_okay=False),
+              help="Image folder (recursive JPEG/PNG); repeat for several.")
+@click.option("--bcr", default="1/12", show_default=True, help="Bandwidth compression ratio k/n.")
+@click.option("--width1", default=16, show_default=True, help="Channels of the first conv layer.")
+@click.option("--width", default=32, show_default=True, help="Channels of the inner conv layers.")
+@click.option("--batch", default=32, show_default=True)
+@click.option("--lr", default=1e-3, show_default=True)
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", show_default=True)
+@common
+def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, steps, seed, snr, workers,
+                   save_every, resume):
+    """DeepJSCC with MSE, SNR uniform per batch (Bourtsoulatze et al. 2019)."""
+    from .train.jscc import train_jscc
+
+    last = train_jscc(list(data), out, bcr=bcr, width1=width1, width=width, crop=crop, batch=batch, steps=steps,
+                      lr=lr, seed=seed, snr_range=_snr_range(snr), channel_kind=channel, workers=workers,
+                      save_every=save_every, resume=resume)
+    click.echo(f"wrote {out}.safetensors: {last}")
+
+
+@train.command("inn")
+@click.option("--jscc", "jscc_path", required=True, type=click.Path(), help="Frozen DeepJSCC model.")
+@click.option("--private", multiple=True, required=True, type=click.Path(file_okay=False))
+@click.option("--hosts", multiple=True, required=True, type=click.Path(file_okay=False))
+@click.option("--lambdas", default="1,2,2,1,1", show_default=True, help="λ1..λ5 of loss (13)-(16).")
+@click.option("--lambda3", type=float, default=None, help="Override λ3 only (the paper's variants: 2, 4).")
+@click.option("--blocks", default=8, show_default=True, help="Invertible blocks I.")
+@click.option("--hidden", default=32, show_default=True, help="Width of Φ, ρ, η.")
+@click.option("--lost", type=click.Choice(["zeros", "gaussian"]), default="zeros", show_default=True,
+              help="Bob's estimate of the lost information l.")
+@click.option("--batch", default=16, show_default=True)
+@click.option("--lr", default=3e-4, show_default=True)
+@common
+def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, out, crop, steps,
+                  seed, snr, workers, save_every, resume):
+    """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
+    from .train.inn import train_inn
+
+    lam = list(_floats(lambdas, "--lambdas"))
+    if len(lam) != 5:
+        raise click.BadParameter(f"--lambdas needs five values, got {len(lam)}")
+    if lambda3 is not None:
+        lam[2] = lambda3
+    last = train_inn(jscc_path, list(private), list(hosts), out, lambdas=tuple(lam), blocks=blocks, hidden=hidden,
+                     lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
+                     workers=workers, save_every=save_every, resume=resume)
+    click.echo(f"wrote {out}.safetensors: {last}")
+
+
+@cli.command("eval")
+@click.option("--data", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Private images (any size; >160 px for MS-SSIM).")
+@click.option("--hosts", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Host images, resized to each private image's size.")
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--snrs", default="0,5,10,15,20", show_default=True, help="SNRs of Bob's and Eve's links (dB).")
+@click.option("--eve-snr", default=5.0, show_default=True, help="Eve's SNR for Table I and Fig. 5 (dB).")
+@click.option("--limit", type=int, default=None, help="Use the first N images only.")
+@click.option("--mia-steps", default=200, show_default=True, help="Adam steps of the model inversion (0: skip).")
+@click.option("--mia-limit", type=int, default=8, show_default=True, help="Images attacked by MIA per SNR.")
+@click.option("--mia-lr", default=0.05, show_default=True)
+@click.option("--systems", default="deepjscc,stego-l3_2,stego-l3_4", show_default=True)
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with deepjscc-bcr12 and stego-* models (default: the shipped ones).")
+@click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", show_default=True)
+@click.option("--lost", type=click.Choice(["zeros", "gaussian"]), default=None, help="Bob's l_hat (default: model's).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--batch", default=8, show_default=True)
+def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, systems, models_dir, channel,
+             lost, seed, batch):
+    """Reproduce the paper's Fig. 3-5 and Table I on image folders.
+
+    Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png and fig5_grid.png.
+    """
+    from .evaluate import EvalSettings, evaluate
+
+    s = EvalSettings(data=data, out=out, hosts=hosts, snrs=_floats(snrs, "--snrs"), eve_snr=eve_snr, limit=limit,
+                     mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr,
+                     systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
+                     seed=seed, batch=batch, models_dir=models_dir, lost=lost)
+    evaluate(s)
+    click.echo((out / "results.md").read_text())
+    click.echo(f"results in {out}/ (results.json, results.csv, results.md, fig3_bob.png, fig4_eve.png, fig5_grid.png)")
+
+
+def _send(host, private, out, snr_bob, snr_eve, insecure, mia_steps, size, seed, model):
+    from .images import load_image
+    from .pipeline import transmit, write_report
+    from .samples import default_host, default_private
+    from .system import StegoSystem
+
+    xp = load_image(private, (size, size)) if private else default_private(size)
+    xh = load_image(host, (size, size)) if host else default_host(size)
+    system = StegoSystem.shipped("deepjscc" if insecure else model)
+    res = transmit(system, xh, xp, snr_bob, snr_eve, mia_steps=mia_steps, seed=seed, progress=True)
+    title = (f"{'plain DeepJSCC' if insecure else system.name}: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB")
+    grid = write_report(res, xh, xp, Path(out), title)
+    click.echo((Path(out) / "metrics.md").read_text())
+    click.echo(f"wrote {grid} and {Path(out) / 'metrics.md'}")
+
+
+def _send_options(f):
+    opts = [
+        click.option("--host", type=click.Path(dir_okay=False), default=None, help="Host image (default: skimage cat)."),
+        click.option("--private", type=click.Path(dir_okay=False), default=None,
+                     help="Private image (default: skimage astronaut portrait)."),
+        click.option("--snr-bob", default=10.0, show_default=True, help="Bob's Es/N0 (dB)."),
+        click.option("--snr-eve", default=5.0, show_default=True, help="Eve's Es/N0 (dB)."),
+        click.option("--insecure", is_flag=True, help="Plain DeepJSCC (no steganography) for comparison."),
+        click.option("--mia-steps", default=200, show_default=True, help="Eve's model inversion steps (0: skip)."),
+        click.option("--size", default=256, show_default=True, help="Images are resized to SIZE x SIZE px."),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--model", default="stego-l3_2", show_default=True, help="Shipped steganography model."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@cli.command("send")
+@click.option("--out", default="out/send", show_default=True, type=click.Path())
+@_send_options
+def send_cmd(out, **kw):
+    """One offline transmission of a host/private pair to Bob and Eve."""
+    _send(out=out, **kw)
+
+
+@cli.command("demo")
+@click.option("--out", default="out/demo", show_default=True, type=click.Path())
+@_send_options
+def demo_cmd(out, **kw):
+    """The main job: default images through the shipped models, Bob at 10 dB, Eve at 5 dB."""
+    _send(out=out, **kw)
+
+
+def main(argv=None) -> int:
+    """Entry point: errors become one readable line and a non-zero exit."""
+    try:
+        cli.main(args=argv, prog_name="stegsem", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except (ValueError, FileNotFoundError, CheckpointError, OSError) as e:
+        click.echo(f"stegsem: error: {e}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Image files <-> tensors, image folders, and the random-crop training dataset."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+EXTENSIONS = (".jpg", ".jpeg", ".png")
+MAX_SIDE = 4096
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """All JPEG/PNG files below ``folder`` (recursive), sorted; error if there are none."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    if not files:
+        raise FileNotFoundError(f"no JPEG/PNG images below {root}")
+    return files
+
+
+def array_to_tensor(a: np.ndarray) -> torch.Tensor:
+    """u8 RGB array (H, W, 3) -> float tensor (3, H, W) in [0, 1]; rejects other layouts."""
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError(f"expected an RGB image (H, W, 3), got array of shape {a.shape}")
+    if a.shape[0] > MAX_SIDE or a.shape[1] > MAX_SIDE:
+        raise ValueError(f"image {a.shape[0]}x{a.shape[1]} exceeds {MAX_SIDE} pixels per side")
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div_(255.0)
+
+
+def tensor_to_array(x: torch.Tensor) -> np.ndarray:
+    """Float tensor (3, H, W) in [0, 1] -> u8 RGB array (H, W, 3)."""
+    return (x.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy())
+
+
+def load_image(path: str | os.PathLike, size: tuple[int, int] | None = None, strict_rgb: bool = True) -> torch.Tensor:
+    """Read an RGB image file as (3, H, W) in [0, 1], optionally resized (bicubic) to size = (H, W).
+
+    With ``strict_rgb`` a grayscale or palette file is an error rather than silently converted.
+    """
+    try:
+        with Image.open(path) as im:
+            if strict_rgb and im.mode not in ("RGB", "RGBA"):
+                raise ValueError(f"{path}: expected an RGB image, got mode {im.mode!r}")
+            im = im.convert("RGB")
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.BICUBIC)
+            a = np.asarray(im)
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"{path}: not a readable image file ({e.__class__.__name__})") from None
+    return array_to_tensor(a)
+
+
+def save_image(x: torch.Tensor, path: str | os.PathLike) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(tensor_to_array(x)).save(path)
+
+
+class RandomCrops(torch.utils.data.Dataset):
+    """Random ``crop``x``crop`` patches (with horizontal flips) from every image below the folders.
+
+    Images smaller than the crop are upscaled first. Deterministic given the DataLoader seed.
+    """
+
+    def __init__(self, folders, crop: int):
+        folders = [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
+        self.files = [f for d in folders for f in list_images(d)]
+        self.crop = int(crop)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        with Image.open(self.files[i]) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            if min(w, h) < self.crop:
+                s = self.crop / min(w, h)
+                im = im.resize((max(self.crop, round(w * s)), max(self.crop, round(h * s))), Image.BICUBIC)
+            a = np.asarray(im)
+        h, w = a.shape[:2]
+        y = int(torch.randint(0, h - self.crop + 1, ()).item())
+        x = int(torch.randint(0, w - self.crop + 1, ()).item())
+        t = array_to_tensor(a[y:y + self.crop, x:x + self.crop])
+        if torch.rand(()) < 0.5:
+            t = t.flip(-1)
+        return t

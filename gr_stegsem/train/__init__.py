@@ -1,0 +1,1 @@
+"""Offline training (no GNU Radio): ``stegsem train jscc`` and ``stegsem train inn``."""

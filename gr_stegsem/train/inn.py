@@ -1,0 +1,88 @@
+"""Train the INN steganography module with DeepJSCC frozen (Tang et al. 2024, Section III-C).
+
+Loss (13)-(16), each squared norm taken per image and divided by its n = 3*H*W source values
+(a constant factor that keeps the paper's relative weights):
+  L = l1 ||z_c - z_h||^2 + l2 ||l - l_hat||^2 + l3 ||z_p - z_p_hat||^2 + l4 ||z_h - z_h_hat||^2
+      + l5 ||x_p - x_p_hat||^2
+with the container power-normalised and sent over AWGN at an SNR drawn uniformly per batch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from .. import channel
+from ..checkpoint import load_model
+from ..images import RandomCrops
+from ..metrics import psnr_from_mse
+from ..models.deepjscc import DeepJSCC, from_complex, normalize_power, to_complex
+from ..models.inn import INNConfig, StegoINN
+from .loop import LoopSettings, infinite_batches, run, setup_distributed
+
+PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
+
+
+class StegoLink(nn.Module):
+    """Embed -> normalise -> channel -> extract -> decode private; returns the loss terms."""
+
+    def __init__(self, inn: StegoINN, jscc: DeepJSCC, kind: str = "awgn"):
+        super().__init__()
+        self.inn, self.jscc, self.kind = inn, jscc, kind
+
+    def forward(self, xh: torch.Tensor, xp: torch.Tensor, snr_db: float) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            zh, zp = self.jscc.encoder(torch.cat([xh, xp])).chunk(2)
+        zc, lost = self.inn.embed(zh, zp)
+        y = channel.apply(to_complex(normalize_power(zc)), snr_db, self.kind)
+        y = from_complex(y, tuple(zc.shape[1:]))
+        lost_hat = self.inn.lost_estimate(lost)
+        zh_hat, zp_hat = self.inn.extract(y, lost_hat)
+        xp_hat = self.jscc.decoder(zp_hat)[..., : xp.shape[-2], : xp.shape[-1]]
+        n = xp[0].numel()
+
+        def sq(a, b):
+            return (a - b).pow(2).flatten(1).sum(1).mean() / n
+
+        return {"container": sq(zc, zh), "lost": sq(lost, lost_hat), "private_sym": sq(zp_hat, zp),
+                "host_sym": sq(zh_hat, zh), "private_img": sq(xp_hat, xp),
+                "private_mse": (xp_hat - xp).pow(2).mean().detach()}
+
+
+def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: str | Path, *,
+              lambdas: tuple[float, ...] = PAPER_LAMBDAS, blocks: int = 8, hidden: int = 32, clamp: float = 2.0,
+              lost: str = "zeros", crop: int = 128, batch: int = 16, steps: int = 5000, lr: float = 3e-4,
+              seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
+              save_every: int = 250, resume: bool = True) -> dict:
+    if len(lambdas) != 5 or min(lambdas) <= 0:
+        raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
+    ddp = setup_distributed()
+    jscc = load_model(jscc_path, "deepjscc").to(ddp.device).requires_grad_(False)
+    torch.manual_seed(seed)
+    inn = StegoINN(INNConfig(jscc.config.latent_channels, blocks, hidden, clamp, lost)).to(ddp.device)
+    link = StegoLink(inn, jscc)
+    net = DDP(link) if ddp.world > 1 else link
+    per_rank = batch // ddp.world
+    hb = infinite_batches(RandomCrops(hosts, crop), per_rank, seed + 7919 * ddp.rank, workers)
+    pb = infinite_batches(RandomCrops(private, crop), per_rank, seed + 104729 + 7919 * ddp.rank, workers)
+    lo, hi = snr_range
+    names = ("container", "lost", "private_sym", "host_sym", "private_img")
+
+    def step(_: int):
+        xh = next(hb).to(ddp.device, non_blocking=True)
+        xp = next(pb).to(ddp.device, non_blocking=True)
+        snr = float(torch.empty(()).uniform_(lo, hi))
+        terms = net(xh, xp, snr)
+        loss = sum(w * terms[k] for w, k in zip(lambdas, names))
+        metrics = {k: terms[k].item() for k in names}
+        metrics.update(snr_db=snr, private_psnr=psnr_from_mse(terms["private_mse"].item()))
+        return loss, metrics
+
+    info = {"jscc": Path(jscc_path).name, "jscc_config": jscc.config.to_dict(), "lambdas": list(lambdas),
+            "private": [str(d) for d in private], "hosts": [str(d) for d in hosts], "crop": crop,
+            "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "world_size": ddp.world,
+            "device": str(ddp.device)}
+    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info)
+    return run(inn, inn.parameters(), step, settings, ddp)

@@ -1,0 +1,148 @@
+"""The training loop shared by DeepJSCC and INN training: seeding, torchrun/DDP, resume,
+progress bar, CSV log, periodic checkpoints."""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from ..checkpoint import load_state, save_model, save_state
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> Dist:
+    """Join the process group when launched by torchrun (NCCL on GPUs, gloo on CPUs)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return Dist(0, 1, dev)
+    rank = int(os.environ["RANK"])
+    local = int(os.environ.get("LOCAL_RANK", rank))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local)
+        dev, backend = torch.device("cuda", local), "nccl"
+    else:
+        dev, backend = torch.device("cpu"), "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return Dist(rank, world, dev)
+
+
+def infinite_batches(dataset, batch: int, seed: int, workers: int) -> Iterator[torch.Tensor]:
+    """Endless shuffled batches; ``seed`` fixes the order and the random crops."""
+    g = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers,
+        generator=g, persistent_workers=workers > 0,
+    )
+    if len(loader) == 0:
+        raise ValueError(f"{len(dataset)} images are fewer than one batch of {batch}")
+    while True:
+        yield from loader
+
+
+def cosine_lr(step: int, total: int, lr: float, final_fraction: float = 0.1) -> float:
+    """Cosine decay from lr to final_fraction*lr over total steps."""
+    t = min(step / max(total, 1), 1.0)
+    return lr * (final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+@dataclass
+class LoopSettings:
+    out: Path  # model path without suffix; the state goes to OUT.state.pt, the log to OUT.csv
+    steps: int
+    lr: float
+    seed: int = 0
+    save_every: int = 500
+    resume: bool = True
+    info: dict | None = None  # extra fields for the model's JSON
+
+
+def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Tensor, dict]],
+        settings: LoopSettings, ddp: Dist, export: torch.nn.Module | None = None) -> dict:
+    """Optimise ``params`` with Adam on ``step_fn(step) -> (loss, metrics)`` for settings.steps.
+
+    ``module`` is what gets checkpointed (its state dict), ``export`` the model written as
+    safetensors (defaults to ``module``). Resumes from OUT.state.pt when present.
+    """
+    out = Path(settings.out)
+    state_path = out.with_suffix(".state.pt")
+    log_path = out.with_suffix(".csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    opt = torch.optim.Adam(params, lr=settings.lr)
+    step, wall = 0, 0.0
+    if settings.resume and state_path.is_file():
+        st = load_state(state_path)
+        module.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        step, wall = int(st["step"]), float(st.get("wall_s", 0.0))
+        if ddp.main:
+            print(f"resuming {out.name} from step {step}")
+    torch.manual_seed(settings.seed * 1000 + ddp.rank + step)
+    export = export or module
+    last: dict = {}
+
+    def checkpoint():
+        if not ddp.main:
+            return
+        save_state({"model": module.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                    "wall_s": wall}, state_path)
+        save_model(export, out, steps=step, wall_time_s=round(wall, 1), **(settings.info or {}))
+
+    new_log = not log_path.is_file() or step == 0
+    logf = open(log_path, "w" if new_log else "a", newline="") if ddp.main else None
+    writer = None
+    bar = tqdm(total=settings.steps, initial=step, disable=not ddp.main, desc=f"train {out.name}",
+               dynamic_ncols=True, mininterval=2.0)
+    try:
+        while step < settings.steps:
+            t0 = time.time()
+            for group in opt.param_groups:
+                group["lr"] = cosine_lr(step, settings.steps, settings.lr)
+            loss, metrics = step_fn(step)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {step}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            wall += time.time() - t0
+            last = {"step": step, "loss": loss.item(), **{k: float(v) for k, v in metrics.items()},
+                    "lr": opt.param_groups[0]["lr"], "wall_s": round(wall, 2)}
+            if logf is not None:
+                if writer is None:
+                    writer = csv.DictWriter(logf, fieldnames=list(last))
+                    if new_log:
+                        writer.writeheader()
+                writer.writerow(last)
+                if step % 20 == 0:
+                    logf.flush()
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items() if k not in ("step", "wall_s", "lr")})
+            if step % settings.save_every == 0:
+                checkpoint()
+        checkpoint()
+    finally:
+        bar.close()
+        if logf is not None:
+            logf.close()
+    return last

