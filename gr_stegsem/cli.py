@@ -121,7 +121,8 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
 @click.option("--limit", type=int, default=None, help="Use the first N images only.")
 @click.option("--mia-steps", default=200, show_default=True, help="Adam steps of the model inversion (0: skip).")
 @click.option("--mia-limit", type=int, default=8, show_default=True, help="Images attacked by MIA per SNR.")
-@click.option("--mia-lr", default=0.05, show_default=True)
+@click.option("--mia-lr", default=0.05, show_default=True, help="Adam learning rate of the model inversion.")
+@click.option("--mia-tv", default=1.0, show_default=True, help="Weight of the inversion's total-variation prior.")
 @click.option("--systems", default="deepjscc,stego-l3_2,stego-l3_4", show_default=True)
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with deepjscc-bcr12 and stego-* models (default: the shipped ones).")
@@ -129,7 +130,7 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
 @click.option("--lost", type=click.Choice(["zeros", "gaussian"]), default=None, help="Bob's l_hat (default: model's).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch", default=8, show_default=True)
-def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, systems, models_dir, channel,
+def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, channel,
              lost, seed, batch):
     """Reproduce the paper's Fig. 3-5 and Table I on image folders.
 
@@ -138,7 +139,7 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_l
     from .evaluate import EvalSettings, evaluate
 
     s = EvalSettings(data=data, out=out, hosts=hosts, snrs=_floats(snrs, "--snrs"), eve_snr=eve_snr, limit=limit,
-                     mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr,
+                     mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr, mia_tv=mia_tv,
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
                      seed=seed, batch=batch, models_dir=models_dir, lost=lost)
     evaluate(s)
@@ -202,8 +203,11 @@ def main(argv=None) -> int:
         cli.main(args=argv, prog_name="stegsem", standalone_mode=False)
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.ClickException as e:
-        e.show()
+    except click.ClickException as e:  # usage errors too: one line, with where to look
+        hint = ""
+        if isinstance(e, click.UsageError) and e.ctx is not None:
+            hint = f" (see '{e.ctx.command_path} --help')"
+        click.echo(f"stegsem: error: {e.format_message()}{hint}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

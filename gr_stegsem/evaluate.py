@@ -35,6 +35,7 @@ class EvalSettings:
     mia_steps: int = 200
     mia_limit: int | None = 8
     mia_lr: float = 0.05
+    mia_tv: float = 1.0
     systems: tuple[str, ...] = SYSTEMS
     channel: str = "awgn"
     seed: int = 0
@@ -128,9 +129,12 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
             tx = sys_.alice(xh, xp)
             tx_host = sys_.encode(xh) if (not sys_.secure and xh is not None) else None
             for snr in sorted(set(s.snrs) | set(eve_snrs)):
-                g = torch.Generator().manual_seed(s.seed * 1_000_003 + int(round(snr * 100)) + 7 * first)
-                y = sys_.channel(tx, snr, s.channel, g)
+                # Bob and Eve see independent noise; the seeds depend on (seed, SNR, image index) only,
+                # so every system meets the same noise realisations
+                key = s.seed * 1_000_003 + int(round(snr * 100)) * 10_007 + first
+                g = torch.Generator().manual_seed(key)
                 if snr in s.snrs:  # Bob
+                    y = sys_.channel(tx, snr, s.channel, g)
                     rec = sys_.bob(y, size, s.lost, g)
                     acc.add((name, "bob", "private", snr), all_metrics(rec["private"], xp))
                     if "host" in rec:
@@ -142,6 +146,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
                     bar.update(len(chunk))
                 if snr in eve_snrs:  # Eve
+                    y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(key + 500_009))
                     naive = sys_.eve_naive(y, size)
                     acc.add((name, "eve-naive", "private", snr), all_metrics(naive, xp))
                     if sys_.secure:
@@ -149,7 +154,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                     mia = None
                     m = max(0, min(len(chunk), mia_n - first))
                     if s.mia_steps > 0 and m > 0:
-                        mia = sys_.eve_mia(y[:m], size, s.mia_steps, s.mia_lr, s.seed)
+                        mia = sys_.eve_mia(y[:m], size, s.mia_steps, s.mia_lr, s.seed, s.mia_tv)
                         acc.add((name, "eve-mia", "private", snr), all_metrics(mia, xp[:m]))
                         if sys_.secure:
                             acc.add((name, "eve-mia", "host", snr), all_metrics(mia, xh[:m]))

@@ -29,7 +29,7 @@ def array_to_tensor(a: np.ndarray) -> torch.Tensor:
         raise ValueError(f"expected an RGB image (H, W, 3), got array of shape {a.shape}")
     if a.shape[0] > MAX_SIDE or a.shape[1] > MAX_SIDE:
         raise ValueError(f"image {a.shape[0]}x{a.shape[1]} exceeds {MAX_SIDE} pixels per side")
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(np.array(a, dtype=np.uint8, copy=True)).permute(2, 0, 1).float().div_(255.0)
 
 
 def tensor_to_array(x: torch.Tensor) -> np.ndarray:

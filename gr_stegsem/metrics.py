@@ -89,9 +89,13 @@ def load_alexnet_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
 @lru_cache(maxsize=2)
 def lpips_model(device: str = "cpu") -> torch.nn.Module:
     """LPIPS v0.1 with the AlexNet backbone loaded offline; eval mode, no gradients."""
+    import warnings
+
     import lpips
 
-    model = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    with warnings.catch_warnings():  # torchvision's deprecation notes about 'pretrained'
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
     arrays = load_alexnet_arrays(alexnet_backbone_path())
     convs = [m for s in ("slice1", "slice2", "slice3", "slice4", "slice5")
              for m in getattr(model.net, s) if isinstance(m, torch.nn.Conv2d)]

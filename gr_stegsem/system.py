@@ -136,6 +136,7 @@ class StegoSystem:
         return attacks.naive_decoding(self.jscc, y, size)
 
     def eve_mia(self, y: torch.Tensor, size: tuple[int, int], steps: int = 200, lr: float = 0.05,
-                seed: int = 0, progress: bool = False) -> torch.Tensor:
+                seed: int = 0, tv_weight: float = 1.0, progress: bool = False) -> torch.Tensor:
         """Eq. (7): model inversion of the encoder against Eve's received symbols."""
-        return attacks.model_inversion(self.jscc, y, size, steps=steps, lr=lr, seed=seed, progress=progress).images
+        return attacks.model_inversion(self.jscc, y, size, steps=steps, lr=lr, seed=seed, tv_weight=tv_weight,
+                                       progress=progress).images

@@ -1,0 +1,17 @@
+"""GNU Radio message blocks of gr-stegsem (the only part of the package that imports GNU Radio).
+
+Each block is a ``gr.basic_block`` with message ports only and calls the library
+(:class:`gr_stegsem.system.StegoSystem`, :mod:`gr_stegsem.attacks`, :mod:`gr_stegsem.metrics`).
+PDU formats: :mod:`gr_stegsem.blocks.pdus`. GRC definitions: ``grc/gr_stegsem_*.block.yml``.
+
+Alice: image_source -> jscc_encoder (host, private) -> inn_embed -> symbol_channel;
+Bob: inn_extract -> jscc_decoder -> image_sink; Eve: eve_naive / eve_mia -> image_sink.
+"""
+from .alice import inn_embed, jscc_encoder
+from .bob import inn_extract, jscc_decoder
+from .channel import symbol_channel
+from .eve import eve_mia, eve_naive
+from .files import image_sink, image_source
+
+__all__ = ["image_source", "jscc_encoder", "inn_embed", "symbol_channel", "inn_extract", "jscc_decoder",
+           "eve_naive", "eve_mia", "image_sink"]

@@ -1,0 +1,134 @@
+"""Alice: DeepJSCC encoder and INN embedding, as message blocks."""
+from __future__ import annotations
+
+import threading
+import time
+
+import torch
+
+from ..models.deepjscc import to_complex
+from ._base import PduBlock, load_system
+from .pdus import parse_image_pdu, parse_symbol_pdu, symbol_pdu
+
+
+class jscc_encoder(PduBlock):
+    """DeepJSCC encoder: image PDU on ``in`` -> symbol PDU on ``out``.
+
+    Output: k complex symbols (k = C/2 * ceil(H/4) * ceil(W/4)), power-normalised to mean
+    |z|^2 = 1 (Es = 1); meta carries frame_id, the original size (pixels), the latent shape
+    (latent_c/h/w), secure=False and the role of the input.
+
+    Args:
+        model_path: DeepJSCC model file ('' = shipped models/deepjscc-bcr12).
+        threads: torch CPU threads (0 = leave as is; the setting is process-wide).
+    """
+
+    def __init__(self, model_path="", threads=0):
+        PduBlock.__init__(self, "stegsem_jscc_encoder", threads)
+        self.system = load_system("jscc_encoder", model_path)
+        self._input("in", self._handle)
+        self._output("out")
+
+    def _handle(self, msg):
+        f = parse_image_pdu(msg)
+        with torch.inference_mode():
+            z = self.system.encode(f.image[None])
+            s = to_complex(z)
+        self._publish("out", symbol_pdu(s, f.frame_id, f.size, tuple(z.shape[1:]), secure=False,
+                                        role=f.role, meta=f.meta))
+
+
+class inn_embed(PduBlock):
+    """INN steganography (Alice): host and private symbol PDUs -> container symbol PDU.
+
+    Inputs ``host`` and ``private`` are paired by frame_id; the pair must have the same image
+    size. The container on ``out`` has the same number k of symbols, mean |z|^2 = 1, and the
+    host's meta with secure=True and no role (nothing from the private PDU's meta is carried).
+    A frame waiting for its partner longer than ``timeout`` seconds is logged and dropped (checked
+    on every arrival and in stop()); at most ``max_pending`` frames wait at a time (oldest dropped).
+    A PDU whose role contradicts its port (e.g. role=private on ``host``) is dropped.
+
+    Args:
+        jscc_path: DeepJSCC model file ('' = shipped deepjscc-bcr12).
+        inn_path: steganography model file ('' = shipped stego-l3_2).
+        timeout: seconds an unpaired frame may wait.
+        max_pending: bound on waiting frames.
+        threads: torch CPU threads (0 = leave as is).
+    """
+
+    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0):
+        PduBlock.__init__(self, "stegsem_inn_embed", threads)
+        if float(timeout) <= 0:
+            raise ValueError(f"inn_embed: timeout must be > 0 seconds, got {timeout}")
+        if int(max_pending) < 1:
+            raise ValueError(f"inn_embed: max_pending must be >= 1, got {max_pending}")
+        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=True)
+        self.timeout = float(timeout)
+        self.max_pending = int(max_pending)
+        self.n_unpaired = 0  # frames dropped for lack of a partner
+        self._pending: dict[int, dict] = {}  # frame_id -> {"t": arrival, "host": SymbolFrame, "private": ...}
+        self._lock = threading.Lock()
+        self._input("host", lambda msg: self._handle("host", msg))
+        self._input("private", lambda msg: self._handle("private", msg))
+        self._output("out")
+
+    @property
+    def pending(self) -> list[int]:
+        """Frame ids waiting for their partner."""
+        with self._lock:
+            return sorted(self._pending)
+
+    def _expire(self, now: float) -> None:
+        old = [fid for fid, e in self._pending.items() if now - e["t"] > self.timeout]
+        for fid in old:
+            self._unpaired(fid, f"no partner within {self.timeout:g} s")
+
+    def _unpaired(self, fid: int, why: str) -> None:
+        e = self._pending.pop(fid)
+        have = "host" if "host" in e else "private"
+        self.n_unpaired += 1
+        self._drop(f"frame {fid}: {have} PDU unpaired ({why})")
+
+    def _handle(self, port: str, msg) -> None:
+        f = parse_symbol_pdu(msg, self.system.jscc.config)
+        if f.secure:
+            raise ValueError(f"frame {f.frame_id} on '{port}' is already a container (secure=True)")
+        if f.role is not None and f.role != port:
+            raise ValueError(f"frame {f.frame_id} with role '{f.role}' arrived on the '{port}' input")
+        other = "private" if port == "host" else "host"
+        with self._lock:
+            now = time.monotonic()
+            self._expire(now)
+            e = self._pending.get(f.frame_id)
+            if e is None:
+                while len(self._pending) >= self.max_pending:
+                    oldest = min(self._pending, key=lambda k: self._pending[k]["t"])
+                    self._unpaired(oldest, f"more than {self.max_pending} frames waiting")
+                self._pending[f.frame_id] = {"t": now, port: f}
+                return
+            if port in e:  # a second PDU for the same slot: keep the newer one
+                self._warn(f"frame {f.frame_id}: duplicate {port} PDU replaces the waiting one")
+                e[port] = f
+                e["t"] = now
+                return
+            del self._pending[f.frame_id]
+        pair = {port: f, other: e[other]}
+        self._embed(pair["host"], pair["private"])
+
+    def _embed(self, host, private) -> None:
+        if host.size != private.size:
+            raise ValueError(
+                f"frame {host.frame_id}: host {host.height}x{host.width} and private "
+                f"{private.height}x{private.width} images differ in size; pair dropped"
+            )
+        with torch.inference_mode():
+            zc = self.system.embed(host.real_latent(), private.real_latent())
+            s = to_complex(zc)
+        self._publish("out", symbol_pdu(s, host.frame_id, host.size, host.latent, secure=True,
+                                        role=None, meta=host.meta))
+
+    def stop(self):
+        with self._lock:
+            for fid in list(self._pending):
+                self._unpaired(fid, "flowgraph stopped")
+        return True

@@ -1,0 +1,257 @@
+"""PDU formats of the gr-stegsem blocks (a PDU is ``pmt.cons(meta_dict, vector)``, as in gr-pdu).
+
+Image PDU
+    vector: u8vector of H*W*3 bytes, RGB, row-major (pixel (y, x) channel c at ``(y*W + x)*3 + c``).
+    meta:   ``frame_id`` (long), ``height`` (long, pixels), ``width`` (long, pixels),
+            optional ``role`` (symbol ``host`` or ``private``).
+Symbol PDU
+    vector: c32vector of k complex channel symbols (mean |z|^2 = 1 when sent; Es = 1).
+    meta:   ``frame_id``, ``height``, ``width`` (longs: the original image size in pixels),
+            ``latent_c``, ``latent_h``, ``latent_w`` (longs: the real latent shape, k = latent_c/2*h*w),
+            ``secure`` (bool: True for an INN container), optional ``role`` (symbol).
+Metrics PDU (image_sink)
+    vector: empty u8vector; meta: ``frame_id`` (long), ``psnr`` (double, dB), ``ms_ssim`` (double,
+    NaN for images under 161 px per side), ``lpips`` (double), optional ``role``.
+
+Other meta keys are carried through by the blocks unchanged. Parsers raise ``ValueError`` with a
+message naming the problem; the blocks log it and drop the PDU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pmt
+import torch
+
+from ..images import MAX_SIDE
+from ..models.deepjscc import DeepJSCCConfig, STRIDE, from_complex, latent_shape
+
+FRAME_ID = "frame_id"
+HEIGHT = "height"
+WIDTH = "width"
+ROLE = "role"
+LATENT_C = "latent_c"
+LATENT_H = "latent_h"
+LATENT_W = "latent_w"
+SECURE = "secure"
+ROLES = ("host", "private")
+LATENT_KEYS = (LATENT_C, LATENT_H, LATENT_W, SECURE)
+
+
+@dataclass
+class ImageFrame:
+    """A parsed image PDU. ``image`` is float (3, H, W) in [0, 1]; ``meta`` the PDU's pmt dict."""
+
+    frame_id: int
+    height: int
+    width: int
+    role: str | None
+    image: torch.Tensor
+    meta: object
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.height, self.width
+
+
+@dataclass
+class SymbolFrame:
+    """A parsed symbol PDU. ``symbols`` is complex64 (1, k); ``latent`` the real latent (C, h, w)."""
+
+    frame_id: int
+    height: int
+    width: int
+    latent: tuple[int, int, int]
+    secure: bool
+    role: str | None
+    symbols: torch.Tensor
+    meta: object
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    def real_latent(self) -> torch.Tensor:
+        """The real latent (1, C, h, w) for the models (:func:`~gr_stegsem.models.deepjscc.from_complex`)."""
+        return from_complex(self.symbols, self.latent)
+
+
+# --- meta helpers ------------------------------------------------------------------------------
+def _key(name: str):
+    return pmt.intern(name)
+
+
+def meta_get(meta, name: str, default=None):
+    """Value of ``name`` in a pmt dict (as pmt), or ``default`` when absent."""
+    return pmt.dict_ref(meta, _key(name), pmt.PMT_NIL) if pmt.dict_has_key(meta, _key(name)) else default
+
+
+def meta_set(meta, **values):
+    """A new pmt dict: ``meta`` with the given Python values converted (int -> long, bool, float -> double,
+    str -> symbol); a value of None removes the key."""
+    for name, v in values.items():
+        if v is None:
+            meta = pmt.dict_delete(meta, _key(name))
+            continue
+        if isinstance(v, bool):
+            p = pmt.from_bool(v)
+        elif isinstance(v, (int, np.integer)):
+            p = pmt.from_long(int(v))
+        elif isinstance(v, (float, np.floating)):
+            p = pmt.from_double(float(v))
+        elif isinstance(v, str):
+            p = pmt.intern(v)
+        else:
+            p = v  # already a pmt
+        meta = pmt.dict_add(meta, _key(name), p)
+    return meta
+
+
+def _int(meta, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    v = meta_get(meta, name)
+    if v is None:
+        raise ValueError(f"PDU meta lacks '{name}'")
+    if pmt.is_integer(v):
+        n = pmt.to_long(v)
+    elif pmt.is_uint64(v):
+        n = pmt.to_uint64(v)
+    else:
+        raise ValueError(f"PDU meta '{name}' must be an integer (pmt long), got {pmt.write_string(v)[:40]}")
+    if (lo is not None and n < lo) or (hi is not None and n > hi):
+        raise ValueError(f"PDU meta '{name}' = {n} out of range [{lo}, {hi}]")
+    return int(n)
+
+
+def _role(meta) -> str | None:
+    v = meta_get(meta, ROLE)
+    if v is None:
+        return None
+    if not pmt.is_symbol(v) or pmt.symbol_to_string(v) not in ROLES:
+        raise ValueError(f"PDU meta 'role' must be the symbol 'host' or 'private', got {pmt.write_string(v)[:40]}")
+    return pmt.symbol_to_string(v)
+
+
+def _split(pdu):
+    if not pmt.is_pair(pdu):
+        raise ValueError("not a PDU: expected a pair (meta dict . vector)")
+    meta, vec = pmt.car(pdu), pmt.cdr(pdu)
+    if pmt.is_null(meta):  # gr-pdu allows PMT_NIL for empty metadata
+        meta = pmt.make_dict()
+    if not pmt.is_dict(meta):
+        raise ValueError("PDU meta (car) is not a dict")
+    return meta, vec
+
+
+def _size(meta) -> tuple[int, int]:
+    h = _int(meta, HEIGHT, STRIDE, MAX_SIDE)
+    w = _int(meta, WIDTH, STRIDE, MAX_SIDE)
+    return h, w
+
+
+# --- image PDUs --------------------------------------------------------------------------------
+def image_pdu(image, frame_id: int, role: str | None = None, meta=None):
+    """Image PDU from a float tensor (3, H, W) in [0, 1] or a u8 array (H, W, 3).
+
+    ``meta`` (a pmt dict) is carried over; frame_id, height, width (and role when given) are set,
+    and symbol-only keys (latent shape, secure) are removed.
+    """
+    if isinstance(image, torch.Tensor):
+        if image.dim() != 3 or image.shape[0] != 3:
+            raise ValueError(f"expected an image tensor (3, H, W), got {tuple(image.shape)}")
+        a = image.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    else:
+        a = np.asarray(image)
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+            raise ValueError(f"expected a u8 RGB array (H, W, 3), got {a.dtype} {a.shape}")
+    h, w = a.shape[:2]
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    meta = pmt.make_dict() if meta is None else meta
+    for k in LATENT_KEYS:
+        meta = pmt.dict_delete(meta, _key(k))
+    meta = meta_set(meta, frame_id=int(frame_id), height=h, width=w)
+    if role is not None:
+        meta = meta_set(meta, role=role)
+    flat = np.ascontiguousarray(a).reshape(-1)
+    return pmt.cons(meta, pmt.init_u8vector(flat.size, flat.tolist()))
+
+
+def parse_image_pdu(pdu) -> ImageFrame:
+    """Image PDU -> :class:`ImageFrame`; ValueError on anything malformed."""
+    meta, vec = _split(pdu)
+    if not pmt.is_u8vector(vec):
+        raise ValueError("image PDU vector must be a u8vector (RGB bytes)")
+    frame_id = _int(meta, FRAME_ID, 0)
+    h, w = _size(meta)
+    n = pmt.length(vec)
+    if n != h * w * 3:
+        raise ValueError(f"image PDU has {n} bytes but meta says {h}x{w}x3 = {h * w * 3}")
+    a = np.asarray(pmt.u8vector_elements(vec), dtype=np.uint8).reshape(h, w, 3)
+    x = torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)
+    return ImageFrame(frame_id, h, w, _role(meta), x, meta)
+
+
+# --- symbol PDUs -------------------------------------------------------------------------------
+def symbol_pdu(symbols, frame_id: int, size: tuple[int, int], latent: tuple[int, int, int],
+               secure: bool = False, role: str | None = None, meta=None):
+    """Symbol PDU from complex symbols (k,) or (1, k) (tensor or array).
+
+    ``size`` = (H, W) of the original image in pixels; ``latent`` = (C, h, w) the real latent shape.
+    ``meta`` (a pmt dict) is carried over; ``role`` None removes a carried role.
+    """
+    s = symbols.detach().cpu().numpy() if isinstance(symbols, torch.Tensor) else np.asarray(symbols)
+    s = np.ascontiguousarray(s.reshape(-1), dtype=np.complex64)
+    c, lh, lw = (int(v) for v in latent)
+    if s.size != c // 2 * lh * lw:
+        raise ValueError(f"{s.size} symbols do not fill a {c}x{lh}x{lw} latent")
+    meta = pmt.make_dict() if meta is None else meta
+    meta = meta_set(meta, frame_id=int(frame_id), height=int(size[0]), width=int(size[1]),
+                    latent_c=c, latent_h=lh, latent_w=lw, secure=bool(secure), role=role)
+    return pmt.cons(meta, pmt.init_c32vector(s.size, s.tolist()))
+
+
+def parse_symbol_pdu(pdu, config: DeepJSCCConfig | None = None) -> SymbolFrame:
+    """Symbol PDU -> :class:`SymbolFrame`; ValueError on anything malformed.
+
+    With ``config`` the latent shape must be the one that model gives for the image size in meta.
+    """
+    meta, vec = _split(pdu)
+    if not pmt.is_c32vector(vec):
+        raise ValueError("symbol PDU vector must be a c32vector (complex channel symbols)")
+    frame_id = _int(meta, FRAME_ID, 0)
+    h, w = _size(meta)
+    c = _int(meta, LATENT_C, 2)
+    lh = _int(meta, LATENT_H, 1)
+    lw = _int(meta, LATENT_W, 1)
+    if c % 2:
+        raise ValueError(f"PDU meta 'latent_c' = {c} must be even (real and imaginary halves)")
+    if config is not None and (c, lh, lw) != latent_shape(h, w, config):
+        raise ValueError(
+            f"latent {c}x{lh}x{lw} in meta does not fit the model: a {h}x{w} image gives "
+            f"{'x'.join(map(str, latent_shape(h, w, config)))} (bcr {config.bcr})"
+        )
+    k = pmt.length(vec)
+    if k != c // 2 * lh * lw:
+        raise ValueError(f"symbol PDU has {k} samples but latent {c}x{lh}x{lw} needs {c // 2 * lh * lw}")
+    s = np.asarray(pmt.c32vector_elements(vec), dtype=np.complex64)
+    if not np.isfinite(s.view(np.float32)).all():
+        raise ValueError("symbol PDU contains NaN or Inf samples")
+    sec = meta_get(meta, SECURE, pmt.PMT_F)
+    if not pmt.is_bool(sec):
+        raise ValueError("PDU meta 'secure' must be a bool")
+    return SymbolFrame(frame_id, h, w, (c, lh, lw), pmt.to_bool(sec), _role(meta),
+                       torch.from_numpy(s.copy())[None], meta)
+
+
+# --- metrics PDUs ------------------------------------------------------------------------------
+def metrics_pdu(frame_id: int, values: dict, role: str | None = None):
+    """Metrics PDU: meta {frame_id, psnr, ms_ssim, lpips (doubles), role?}, empty u8vector."""
+    meta = meta_set(pmt.make_dict(), frame_id=int(frame_id),
+                    **{k: float(v) for k, v in values.items()}, role=role)
+    return pmt.cons(meta, pmt.init_u8vector(0, []))
+
+
+def pdu_meta(pdu) -> dict:
+    """The PDU's meta dict as Python values (for tests and logging)."""
+    return pmt.to_python(pmt.car(pdu)) or {}

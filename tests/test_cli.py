@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gr_stegsem.checkpoint import save_model
+from gr_stegsem.cli import main
+from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+from gr_stegsem.models.inn import INNConfig, StegoINN
+from tests.conftest import ROOT
+
+
+@pytest.fixture()
+def small_models(tmp_path):
+    d = tmp_path / "models"
+    save_model(DeepJSCC(DeepJSCCConfig(width1=8, width=16)), d / "deepjscc-bcr12")
+    for name in ("stego-l3_2", "stego-l3_4"):
+        save_model(StegoINN(INNConfig(blocks=2, hidden=8)), d / name, jscc_config=DeepJSCCConfig(width1=8, width=16).to_dict())
+    return d
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for cmd in ("train", "eval", "demo", "send"):
+        assert cmd in out
+
+
+def test_console_script_installed():
+    r = subprocess.run([str(ROOT / ".venv" / "bin" / "stegsem"), "train", "--help"], capture_output=True, text=True)
+    if r.returncode == 127 or "No such file" in r.stderr:
+        pytest.skip("venv console script not installed here")
+    assert r.returncode == 0 and "jscc" in r.stdout and "inn" in r.stdout
+
+
+def test_eval_writes_records(tiny_images, tmp_path, small_models):
+    out = tmp_path / "eval"
+    code = main(["eval", "--data", str(tiny_images / "set0"), "--hosts", str(tiny_images / "set1"), "--out", str(out),
+                 "--snrs", "0,10", "--eve-snr", "5", "--limit", "3", "--mia-steps", "3", "--mia-limit", "2",
+                 "--models", str(small_models), "--batch", "2"])
+    assert code == 0
+    recs = json.loads((out / "results.json").read_text())
+    keys = {"system", "receiver", "target", "snr_db", "psnr", "ms_ssim", "lpips", "n_images"}
+    assert all(set(r) == keys for r in recs)
+    combos = {(r["system"], r["receiver"], r["target"]) for r in recs}
+    for system in ("stego-l3_2", "stego-l3_4"):
+        for rx in ("bob", "eve-naive", "eve-mia"):
+            for target in ("host", "private"):
+                assert (system, rx, target) in combos
+    assert ("deepjscc", "eve-mia", "private") in combos and ("deepjscc", "bob", "private") in combos
+    bob = [r for r in recs if r["receiver"] == "bob"]
+    assert {r["snr_db"] for r in bob} == {0.0, 10.0} and all(r["n_images"] == 3 for r in bob)
+    assert all(r["n_images"] == 2 for r in recs if r["receiver"] == "eve-mia")
+    assert {r["snr_db"] for r in recs if r["receiver"] == "eve-naive"} == {0.0, 5.0, 10.0}
+    assert all(r["ms_ssim"] is None for r in recs)  # 48 px images are too small for MS-SSIM
+    for f in ("results.csv", "results.md", "fig3_bob.png", "fig4_eve.png", "fig5_grid.png"):
+        assert (out / f).stat().st_size > 0
+
+
+def test_send_with_given_images(tiny_images, tmp_path, monkeypatch, small_models):
+    import gr_stegsem.system as system
+
+    monkeypatch.setattr(system, "MODELS_DIR", small_models)
+    out = tmp_path / "send"
+    imgs = sorted((tiny_images / "set0").glob("*.png"))
+    assert main(["send", "--host", str(imgs[0]), "--private", str(imgs[1]), "--out", str(out), "--size", "48",
+                 "--mia-steps", "2"]) == 0
+    assert (out / "grid.png").is_file() and "eve/mia" in (out / "metrics.md").read_text()
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["eval", "--data", "/nonexistent", "--out", "/tmp/x", "--systems", "deepjscc"], "not found"),
+    (["eval", "--data", ".", "--out", "/tmp/x", "--systems", "nosuch"], "unknown system"),
+    (["eval", "--data", ".", "--out", "/tmp/x", "--snrs", "a,b"], "comma-separated"),
+    (["train", "inn", "--jscc", "/nonexistent/j", "--private", ".", "--hosts", ".", "--out", "/tmp/y"], "not found"),
+])
+def test_bad_input_exits_nonzero_with_one_line(argv, needle, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert needle in err and len(err.splitlines()) == 1 and err.startswith("stegsem: error:")
+
+
+def test_send_rejects_grayscale(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "g.png")
+    assert main(["send", "--private", str(tmp_path / "g.png"), "--out", str(tmp_path / "o"), "--mia-steps", "0"]) == 2
+    assert "expected an RGB image" in capsys.readouterr().err
+
+
+def test_module_entry_point():
+    r = subprocess.run([sys.executable, "-m", "gr_stegsem", "eval", "--data", "/nonexistent", "--out", "/tmp/z",
+                        "--systems", "deepjscc"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and r.stderr.strip().startswith("stegsem: error:") and len(r.stderr.strip().splitlines()) == 1
