@@ -19,6 +19,15 @@ def noise_variance(snr_db: float | torch.Tensor) -> float | torch.Tensor:
     return 10.0 ** (-float(snr_db) / 10.0)
 
 
+def noise_voltage(snr_db: float) -> float:
+    """``noise_voltage`` of GNU Radio's ``channels.channel_model`` for Es/N0 = snr_db on unit-power samples.
+
+    On GNU Radio 3.10.5 the model adds complex noise of total power noise_voltage^2 (measured:
+    0.00998 for 0.1; not 2 v^2), so v = sqrt(10^(-SNR/10)). tests/test_burst.py measures it.
+    """
+    return math.sqrt(noise_variance(snr_db))
+
+
 def _per_item(v: float | torch.Tensor, batch: int, device) -> torch.Tensor:
     t = torch.as_tensor(v, dtype=torch.float32, device=device)
     return t.expand(batch).reshape(batch, 1) if t.dim() == 0 else t.reshape(batch, 1)

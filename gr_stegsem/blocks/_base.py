@@ -1,6 +1,8 @@
 """Common plumbing of the message-only blocks: port registration, guarded handlers, model loading."""
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pmt
@@ -28,6 +30,9 @@ class PduBlock(gr.basic_block):
         self.n_out = 0
         self.n_dropped = 0
         self.last_error = ""
+        self._halted = False  # set by stop(): finish at once, do not wait for queued work
+        self._n_done = 0  # 'done' messages received from upstream blocks
+        self._first_done = None  # time.monotonic() of the first
         if int(threads) > 0:
             torch.set_num_threads(int(threads))
 
@@ -44,7 +49,59 @@ class PduBlock(gr.basic_block):
             except Exception as e:  # noqa: BLE001 - never raise into the scheduler
                 self._drop(f"failed to process PDU on '{_port}': {e.__class__.__name__}: {e}")
 
+        # the gateway looks the handler up by name on this object, so give each port its own attribute
+        guarded.__name__ = f"_msg_handler_{port}"
+        setattr(self, guarded.__name__, guarded)
         self.set_msg_handler(pmt.intern(port), guarded)
+
+    def _hold_done(self) -> None:
+        """Route the scheduler's 'done' messages (an upstream block finished) through
+        :meth:`_can_finish`, so that the block completes its work before it reports done itself.
+
+        While it cannot finish, the block re-checks every 50 ms (a message to its own system port,
+        handled in the block's thread, so no input handler runs at the same time).
+        """
+        done, recheck = pmt.intern("done"), pmt.intern("stegsem_recheck")
+
+        def system(msg):
+            try:
+                if not (pmt.is_pair(msg) and pmt.eqv(pmt.car(msg), done)):
+                    self.gateway.system_handler(msg)
+                    return
+                if not pmt.eqv(pmt.cdr(msg), recheck):
+                    self._n_done += 1
+                    self._first_done = self._first_done or time.monotonic()
+                if not self._halted and not self._can_finish():
+                    t = threading.Timer(0.05, self._post, (pmt.intern("system"), pmt.cons(done, recheck)))
+                    t.daemon = True
+                    t.start()
+                    return
+            except Exception as e:  # noqa: BLE001
+                self._warn(f"while finishing: {e.__class__.__name__}: {e}")
+            self.gateway.system_handler(pmt.cons(done, pmt.from_long(1)))
+
+        system.__name__ = "_msg_handler_system"
+        setattr(self, system.__name__, system)
+        self.set_msg_handler(pmt.intern("system"), system)
+
+    def start(self):
+        """Scheduler start; subclasses that override it call ``PduBlock.start(self)``."""
+        self._halted = False
+        self._n_done = 0
+        self._first_done = None
+        return True
+
+    def stop(self):
+        """Scheduler stop; subclasses that override it call ``PduBlock.stop(self)``."""
+        self._halted = True
+        return True
+
+    def _inputs_empty(self, *ports: str) -> bool:
+        return all(self.nmsgs(pmt.intern(p)) == 0 for p in ports)
+
+    def _can_finish(self) -> bool:
+        """After an upstream 'done': True when this block has nothing left to do."""
+        return True
 
     def _output(self, port: str) -> None:
         self.message_port_register_out(pmt.intern(port))

@@ -47,6 +47,8 @@ class inn_embed(PduBlock):
     A frame waiting for its partner longer than ``timeout`` seconds is logged and dropped (checked
     on every arrival and in stop()); at most ``max_pending`` frames wait at a time (oldest dropped).
     A PDU whose role contradicts its port (e.g. role=private on ``host``) is dropped.
+    When the upstream blocks report done, it finishes after both inputs did (or ``timeout`` s
+    after the first) and its queued PDUs are processed.
 
     Args:
         jscc_path: DeepJSCC model file ('' = shipped deepjscc-bcr12).
@@ -71,6 +73,18 @@ class inn_embed(PduBlock):
         self._input("host", lambda msg: self._handle("host", msg))
         self._input("private", lambda msg: self._handle("private", msg))
         self._output("out")
+        self._hold_done()
+
+    def _can_finish(self) -> bool:
+        # finish when both inputs reported done (or `timeout` s after the first) and nothing is queued
+        if not self._inputs_empty("host", "private"):
+            return False
+        if self._n_done < 2 and time.monotonic() - self._first_done <= self.timeout:
+            return False
+        with self._lock:
+            for fid in list(self._pending):
+                self._unpaired(fid, "inputs finished")
+        return True
 
     @property
     def pending(self) -> list[int]:
@@ -107,7 +121,7 @@ class inn_embed(PduBlock):
                 self._pending[f.frame_id] = {"t": now, port: f}
                 return
             if port in e:  # a second PDU for the same slot: keep the newer one
-                self._warn(f"frame {f.frame_id}: duplicate {port} PDU replaces the waiting one")
+                self._drop(f"frame {f.frame_id}: a newer {port} PDU replaces the waiting one")
                 e[port] = f
                 e["t"] = now
                 return
@@ -128,6 +142,7 @@ class inn_embed(PduBlock):
                                         role=None, meta=host.meta))
 
     def stop(self):
+        PduBlock.stop(self)
         with self._lock:
             for fid in list(self._pending):
                 self._unpaired(fid, "flowgraph stopped")

@@ -40,8 +40,9 @@ class eve_mia(PduBlock):
     Symbol PDU on ``in`` -> image PDU on ``out`` (original height x width, pixels). The inversion
     (``steps`` Adam steps of rate ``lr``, start image seeded by ``seed``) runs in a worker thread fed
     by a queue of ``queue_size`` frames; the handler never waits: when the queue is full the PDU is
-    dropped, counted in ``n_overflow`` and logged. Frames still queued at stop() are discarded;
-    stop() waits for the inversion in progress to finish.
+    dropped, counted in ``n_overflow`` and logged. When the upstream reports done (e.g. an
+    image_source with done=True), the queued frames are inverted before this block reports done;
+    at stop() they are discarded, and stop() waits for the inversion in progress to finish.
 
     Args:
         model_path: DeepJSCC model file Eve holds ('' = shipped deepjscc-bcr12); its encoder is inverted.
@@ -66,6 +67,11 @@ class eve_mia(PduBlock):
         self._worker: threading.Thread | None = None
         self._input("in", self._handle)
         self._output("out")
+        self._hold_done()
+
+    def _can_finish(self) -> bool:
+        # the upstream has finished: invert what is queued before this block reports done
+        return self._inputs_empty("in") and (self._queue.unfinished_tasks == 0 or self._worker is None)
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg, self.system.jscc.config)
@@ -88,19 +94,24 @@ class eve_mia(PduBlock):
                 self._publish("out", image_pdu(x, f.frame_id, meta=f.meta))
             except Exception as e:  # noqa: BLE001 - the worker must survive a bad frame
                 self._drop(f"model inversion of frame {f.frame_id} failed: {e.__class__.__name__}: {e}")
+            finally:
+                self._queue.task_done()
 
     def start(self):
+        PduBlock.start(self)
         self._halt.clear()
         self._worker = threading.Thread(target=self._run, name="stegsem_eve_mia", daemon=True)
         self._worker.start()
         return True
 
     def stop(self):
+        PduBlock.stop(self)
         self._halt.set()
         left = 0
         while True:
             try:
                 self._queue.get_nowait()
+                self._queue.task_done()
                 left += 1
             except queue.Empty:
                 break

@@ -84,6 +84,7 @@ class image_source(PduBlock):
             self.finished.set()
 
     def start(self):
+        PduBlock.start(self)
         self._halt.clear()
         self.finished.clear()
         self._thread = threading.Thread(target=self._run, name="stegsem_image_source", daemon=True)
@@ -91,6 +92,7 @@ class image_source(PduBlock):
         return True
 
     def stop(self):
+        PduBlock.stop(self)
         self._halt.set()
         if self._thread is not None:
             self._thread.join()

@@ -118,8 +118,10 @@ def _int(meta, name: str, lo: int | None = None, hi: int | None = None) -> int:
         n = pmt.to_uint64(v)
     else:
         raise ValueError(f"PDU meta '{name}' must be an integer (pmt long), got {pmt.write_string(v)[:40]}")
-    if (lo is not None and n < lo) or (hi is not None and n > hi):
-        raise ValueError(f"PDU meta '{name}' = {n} out of range [{lo}, {hi}]")
+    if lo is not None and n < lo:
+        raise ValueError(f"PDU meta '{name}' = {n} is below {lo}")
+    if hi is not None and n > hi:
+        raise ValueError(f"PDU meta '{name}' = {n} is above {hi}")
     return int(n)
 
 

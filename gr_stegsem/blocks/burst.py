@@ -1,0 +1,124 @@
+"""Symbol PDUs <-> bursts on a sample stream, for an ideal (symbol-synchronous) stream channel.
+
+Alice: ``burst_framer`` pads each symbol PDU with ``guard`` zero samples on both sides, then GNU
+Radio's ``pdu.pdu_to_tagged_stream`` puts it on a stream (meta items become tags on its first sample).
+Receivers: the stream passes a channel (``channels.channel_model``, a ZMQ link, ...) and
+``burst_to_pdu`` cuts the k data samples back out at a known sample ``delay`` relative to the burst's
+``packet_len`` tag and posts them as a symbol PDU with the burst's meta.
+
+Why not ``pdu.tagged_stream_to_pdu``: ``channels.channel_model``'s fractional resampler shifts the
+data against the tags (by -3 samples at epsilon = 1 on GNU Radio 3.10.5: a received sample n carries
+the sent sample n + 3) and holds its last samples back until more input arrives, so the last burst
+would never leave a tagged-stream receiver. The trailing guard flushes the data out and ``delay``
+re-aligns it. This is the ideal-channel simulation; over the air the PHY does the synchronisation.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from ._base import PduBlock
+
+PACKET_LEN = "packet_len"
+GUARD = "guard"
+CHANNEL_MODEL_DELAY = -3  # samples; channels.channel_model at epsilon = 1.0, GNU Radio 3.10.5
+
+
+class burst_framer(PduBlock):
+    """Symbol PDU -> the same PDU with ``guard`` zero samples before and after (meta ``guard``).
+
+    Ports: ``in`` (c32vector PDU), ``out`` (c32vector PDU of k + 2*guard samples).
+    ``guard`` must exceed |delay| of the receivers and the channel's filter memory (16 is plenty).
+    """
+
+    def __init__(self, guard: int = 16):
+        PduBlock.__init__(self, "burst_framer")
+        if int(guard) < 0:
+            raise ValueError(f"guard must be >= 0 samples, got {guard}")
+        self.guard = int(guard)
+        self._input("in", self._handle)
+        self._output("out")
+
+    def _handle(self, msg):
+        if not pmt.is_pair(msg) or not pmt.is_dict(pmt.car(msg)) or not pmt.is_c32vector(pmt.cdr(msg)):
+            raise ValueError("expected a PDU (meta dict, c32vector)")
+        v = np.asarray(pmt.c32vector_elements(pmt.cdr(msg)), dtype=np.complex64)
+        if v.size == 0:
+            raise ValueError("empty symbol vector")
+        z = np.zeros(self.guard, np.complex64)
+        out = np.concatenate([z, v, z])
+        meta = pmt.dict_add(pmt.car(msg), pmt.intern(GUARD), pmt.from_long(self.guard))
+        self._publish("out", pmt.cons(meta, pmt.init_c32vector(out.size, out)))
+
+
+class burst_to_pdu(gr.sync_block):
+    """Complex sample stream with ``packet_len`` bursts -> symbol PDUs of the k data samples.
+
+    For a burst tagged at sample o with packet_len L and meta ``guard`` = g, the data are the
+    samples [o + g + delay, o + g + delay + L - 2g). ``delay`` (samples, may be negative) is the
+    channel's shift of data against tags: -3 for ``channels.channel_model`` (GNU Radio 3.10.5),
+    0 for a plain link. Output port ``pdus``; the meta is the burst's tags without packet_len/guard.
+    A burst cut off by a new burst before its data arrived is logged and dropped.
+    """
+
+    def __init__(self, delay: int = CHANNEL_MODEL_DELAY, max_len: int = 1 << 24):
+        gr.sync_block.__init__(self, name="burst_to_pdu", in_sig=[np.complex64], out_sig=None)
+        self.delay = int(delay)
+        self.max_len = int(max_len)
+        self.message_port_register_out(pmt.intern("pdus"))
+        self._buf = np.zeros(0, np.complex64)
+        self._base = 0  # absolute offset of self._buf[0]
+        self._pending: list[tuple[int, int, object]] = []  # (data start, k, meta)
+        self.n_out = 0
+        self.n_dropped = 0
+
+    def _drop(self, why: str) -> None:
+        self.n_dropped += 1
+        self.logger.warn(f"burst dropped: {why}")
+
+    def work(self, input_items, output_items):
+        x = input_items[0]
+        n = len(x)
+        start = self.nitems_read(0)
+        self._buf = np.concatenate([self._buf, x]) if self._buf.size else x.copy()
+        if not self._buf.size or self._base + self._buf.size != start + n:
+            self._base = start + n - self._buf.size
+        tags = self.get_tags_in_window(0, 0, n)
+        by_offset: dict[int, dict] = {}
+        for t in tags:
+            by_offset.setdefault(t.offset, {})[pmt.symbol_to_string(t.key)] = t.value
+        for off in sorted(by_offset):
+            items = by_offset[off]
+            if PACKET_LEN not in items:
+                continue
+            length = pmt.to_long(items.pop(PACKET_LEN))
+            guard = pmt.to_long(items.pop(GUARD)) if GUARD in items else 0
+            k = length - 2 * guard
+            if k <= 0 or length > self.max_len:
+                self._drop(f"burst at sample {off} has packet_len {length} and guard {guard}")
+                continue
+            meta = pmt.make_dict()
+            for key, val in items.items():
+                meta = pmt.dict_add(meta, pmt.intern(key), val)
+            self._pending.append((off + guard + self.delay, k, meta))
+        end = self._base + self._buf.size
+        while self._pending and self._pending[0][0] + self._pending[0][1] <= end:
+            s, k, meta = self._pending.pop(0)
+            if s < self._base:
+                self._drop(f"data of the burst at sample {s} are no longer buffered")
+                continue
+            data = self._buf[s - self._base: s - self._base + k]
+            self.message_port_pub(pmt.intern("pdus"), pmt.cons(meta, pmt.init_c32vector(k, data)))
+            self.n_out += 1
+        keep_from = self._pending[0][0] if self._pending else end - max(0, -self.delay)
+        keep_from = max(self._base, min(keep_from, end))
+        if keep_from > self._base:
+            self._buf = self._buf[keep_from - self._base:]
+            self._base = keep_from
+        if self._buf.size > self.max_len:
+            self._drop(f"buffer exceeded {self.max_len} samples; resynchronising")
+            self._pending.clear()
+            self._buf = self._buf[-max(0, -self.delay):] if self.delay < 0 else np.zeros(0, np.complex64)
+            self._base = end - self._buf.size
+        return n
