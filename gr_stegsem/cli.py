@@ -1,4 +1,5 @@
-"""``stegsem``: the command line over the library (train, eval, send, demo)."""
+"""``stegsem``: the command line over the library (train, eval, send) and the GNU Radio flowgraphs
+(demo, zmq, watch)."""
 from __future__ import annotations
 
 import sys
@@ -189,12 +190,160 @@ def send_cmd(out, **kw):
     _send(out=out, **kw)
 
 
+# --- GNU Radio commands (GNU Radio is imported inside them only) ------------------------------------
+def _gnuradio():
+    """gr_stegsem.flowgraphs, after checking that GNU Radio can be imported."""
+    try:
+        from gnuradio import gr  # noqa: F401
+    except ImportError as e:
+        raise click.ClickException(f"GNU Radio is not importable ({e}); 'stegsem send' runs the offline path "
+                                   "without it") from None
+    from . import flowgraphs
+
+    return flowgraphs
+
+
+def _model_paths(model, jscc_model, inn_model) -> tuple[str, str]:
+    from .system import default_model
+
+    return (str(jscc_model or default_model("deepjscc-bcr12")), str(inn_model or default_model(model)))
+
+
+def _model_options(f):
+    opts = [
+        click.option("--jscc-model", type=click.Path(dir_okay=False), default=None,
+                     help="DeepJSCC model file (default: the shipped models/deepjscc-bcr12)."),
+        click.option("--inn-model", type=click.Path(dir_okay=False), default=None,
+                     help="Steganography model file (default: the shipped --model)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
 @cli.command("demo")
-@click.option("--out", default="out/demo", show_default=True, type=click.Path())
+@click.option("--out", default="out/demo", show_default=True, type=click.Path(path_type=Path))
 @_send_options
-def demo_cmd(out, **kw):
-    """The main job: default images through the shipped models, Bob at 10 dB, Eve at 5 dB."""
-    _send(out=out, **kw)
+@_model_options
+@click.option("--timeout", default=1800.0, show_default=True, help="Stop the flowgraph after this many seconds.")
+def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
+             timeout):
+    """The main job: the GNU Radio flowgraph sim_awgn, headless, on the default images.
+
+    Alice (DeepJSCC + INN, shipped models) sends over simulated AWGN channels to Bob (10 dB) and
+    Eve (5 dB); writes OUT/grid.png (host, private, Bob's two images, Eve naive, Eve MIA),
+    OUT/metrics.md and the flowgraph's image sinks' PNGs under OUT/frames/.
+    """
+    fgs = _gnuradio()
+    from .pipeline import write_report
+
+    jscc, inn = _model_paths(model, jscc_model, inn_model)
+    click.echo(f"running flowgraphs/sim_awgn.py: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB, "
+               f"{'plain DeepJSCC' if insecure else Path(inn).stem}, {size}x{size} px, MIA {mia_steps} steps")
+    res = fgs.run_sim(timeout=timeout, host=host or "", private=private or "", size=size, snr_bob=snr_bob,
+                      snr_eve=snr_eve, jscc_model=jscc, inn_model=inn, secure=0 if insecure else 1,
+                      mia_steps=mia_steps, out=str(out / "frames"), seed=seed)
+    report = fgs.sim_report(res, snr_bob, snr_eve)
+    if "bob/private" not in report["images"]:
+        raise click.ClickException(f"the flowgraph ended after {res.seconds:.1f} s without Bob's image; "
+                                   "see the log above")
+    xh, xp = fgs.sent_image(host, "host", size), fgs.sent_image(private, "private", size)
+    title = (f"{'plain DeepJSCC' if insecure else Path(inn).stem} over GNU Radio (sim_awgn): "
+             f"Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB")
+    grid = write_report(report, xh, xp, out, title)
+    click.echo((out / "metrics.md").read_text())
+    click.echo(f"wrote {grid} and {out / 'metrics.md'} (flowgraph ran {res.seconds:.1f} s; sink PNGs in {out / 'frames'})")
+
+
+@cli.command("zmq")
+@click.argument("role", type=click.Choice(["alice", "bob", "eve"]))
+@_send_options
+@_model_options
+@click.option("--out", default=None, type=click.Path(), help="Output folder (default: out/zmq_ROLE).")
+@click.option("--address", default=None,
+              help="Alice's sample PUB: Alice binds it, Bob and Eve connect (default tcp://127.0.0.1:5555).")
+@click.option("--publish", default=None,
+              help="Bob's/Eve's PUB for decoded images (default tcp://127.0.0.1:5556 Bob, :5557 Eve).")
+@click.option("--interval", default=2.0, show_default=True, help="Alice: seconds between image pairs.")
+@click.option("--once", is_flag=True, help="Alice: send the pair once and exit (late receivers miss it).")
+@click.option("--count", default=0, show_default=True, help="Bob/Eve: exit after COUNT images (0: no limit).")
+@click.option("--timeout", default=0.0, show_default=True, help="Exit after this many seconds (0: until Ctrl-C).")
+def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
+            out, address, publish, interval, once, count, timeout):
+    """Run one end of the ZeroMQ link: flowgraphs/zmq_alice|zmq_bob|zmq_eve.py.
+
+    Alice publishes bursts of complex samples (with tags) and repeats the pair every --interval
+    seconds; Bob and Eve subscribe, add their own AWGN, decode, save PNGs in --out and publish the
+    images (see 'stegsem watch'). Start them in any order: a receiver decodes the next whole burst.
+    """
+    fgs = _gnuradio()
+    jscc, inn = _model_paths(model, jscc_model, inn_model)
+    params = {"jscc_model": jscc, "host": host or "", "private": private or "", "address": address or fgs.ZMQ_SAMPLES}
+    if role == "alice":
+        params.update(inn_model=inn, size=size, secure=0 if insecure else 1, loop=0 if once else 1,
+                      interval=interval)
+    elif role == "bob":
+        params.update(inn_model=inn, snr_bob=snr_bob, secure=0 if insecure else 1, out=out or "out/zmq_bob",
+                      publish=publish or fgs.ZMQ_BOB, seed=seed)
+    else:
+        params.update(snr_eve=snr_eve, mia_steps=mia_steps, out=out or "out/zmq_eve", publish=publish or fgs.ZMQ_EVE,
+                      seed=seed)
+    tb = fgs.build(f"zmq_{role}", **params)
+    seen = {"n": 0}
+    watched = {"bob": ("bob_host_sink", "bob_private_sink"), "eve": ("eve_naive_sink", "eve_mia_sink")}.get(role, ())
+
+    def progress(tb):
+        if role == "alice":
+            n = tb.embed.n_out
+            for i in range(seen["n"], n):
+                click.echo(f"alice: sent frame {i} on {params['address']}")
+            seen["n"] = max(seen["n"], n)
+            return False
+        n = 0
+        for sink in watched:
+            recs = list(getattr(tb, sink).records)
+            for r in recs[seen.get(sink, 0):]:
+                m = f", PSNR {r['psnr']:.2f} dB, LPIPS {r['lpips']:.3f}" if "psnr" in r else ""
+                click.echo(f"{role}: frame {r['frame_id']} {Path(r['path']).stem.rsplit('_', 1)[0]}{m} -> {r['path']}")
+            seen[sink] = len(recs)
+            n += len(recs)
+        return bool(count) and n >= count
+
+    where = (f"publishing on {params['address']}" if role == "alice" else
+             f"listening on {params['address']}, images published on {params['publish']}")
+    until = "sends once, then exits" if role == "alice" and once else "until Ctrl-C"
+    click.echo(f"{role}: {where} ({until if not timeout else f'for up to {timeout:g} s'})")
+    try:
+        res = fgs.run(tb, timeout=timeout or None, until=progress, poll=0.1)
+    except KeyboardInterrupt:
+        click.echo(f"{role}: stopped")
+        return
+    progress(tb)
+    click.echo(f"{role}: {'finished' if res.finished else 'stopped'} after {res.seconds:.1f} s")
+
+
+@cli.command("watch")
+@click.argument("address")
+@click.option("--out", default="out/watch", show_default=True, type=click.Path())
+@click.option("--count", default=0, show_default=True, help="Exit after COUNT images (0: no limit).")
+@click.option("--timeout", default=0.0, show_default=True, help="Exit after this many seconds (0: no limit).")
+def watch_cmd(address, out, count, timeout):
+    """Receive the image PDUs a flowgraph publishes on ADDRESS (e.g. Bob's tcp://127.0.0.1:5556).
+
+    A plain ZeroMQ SUB client (pyzmq + pmt, no GNU Radio flowgraph): saves each image as a PNG in
+    --out and prints one line per image (frame id, role, size).
+    """
+    from .watch import watch
+
+    click.echo(f"watching {address} (images to {out})")
+    try:
+        got = watch(address, out, count=count, timeout=timeout, on_image=lambda r: click.echo(r.line()),
+                    on_error=lambda m: click.echo(f"watch: {m}", err=True))
+    except KeyboardInterrupt:
+        return
+    if count and len(got) < count:
+        raise click.ClickException(f"received {len(got)} of {count} images within {timeout:g} s from {address}")
+    click.echo(f"received {len(got)} images")
 
 
 def main(argv=None) -> int:

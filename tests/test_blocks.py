@@ -390,3 +390,60 @@ def test_secure_chain_runs_to_completion(models, photos, tmp_path):
     assert len(eve_sink.records) == len(mia_sink.records) == 4
     assert all(r["role"] == "private" for r in bob_sink.records)
     assert sorted(p.name for p in tmp_path.glob("bob_*.png")) == [f"bob_0000{i}.png" for i in range(4)]
+
+
+# --- the no-security baseline, embedded default images, default references -------------------------------
+def test_insecure_embed_and_extract_forward_the_private_symbols(models, system, photos):
+    """secure=False: inn_embed sends the private PDU as the frame (host ignored), inn_extract forwards it to
+    'private' only; no INN is loaded (a missing INN file is fine)."""
+    a, b = photos["arrays"][0], photos["arrays"][1]
+    host, private = _symbols(system, a, 4, "host"), _symbols(system, b, 4, "private")
+    emb = sb.inn_embed(models["jscc"], "/nonexistent/inn.safetensors", secure=False)
+    assert emb.system.inn is None
+    out = run_block(emb, [("host", host), ("private", private)])["out"]
+    assert len(out) == 1 and emb.n_dropped == 0
+    m = pdus.pdu_meta(out[0])
+    assert m["frame_id"] == 4 and m["secure"] is False and "role" not in m
+    assert np.array_equal(pdu_array(out[0]), pdu_array(private))
+    ex = sb.inn_extract(models["jscc"], "/nonexistent/inn.safetensors", secure=False)
+    res = run_block(ex, [("in", out[0])], outs=("host", "private"))
+    assert res["host"] == [] and len(res["private"]) == 1
+    assert pdus.pdu_meta(res["private"][0])["role"] == "private"
+    assert np.array_equal(pdu_array(res["private"][0]), pdu_array(private))
+    zc = system.alice(tensor(a)[None], tensor(b)[None])
+    container = pdus.symbol_pdu(to_complex(zc), 0, (32, 32), (8, 8, 8), secure=True)
+    ex2 = sb.inn_extract(models["jscc"], "", secure=False)
+    run_block(ex2, [("in", container)], outs=("host", "private"), expect=1, timeout=0.3)
+    assert ex2.n_dropped == 1 and "container" in ex2.last_error
+
+
+def test_image_source_default_images_and_sink_default_reference(tmp_path):
+    from gr_stegsem.samples import default_host, default_private
+
+    for role, ref in (("host", default_host(32)), ("private", default_private(32))):
+        src = sb.image_source("", size=32, role=role)
+        (o,) = run_block(src, [], expect=1)["out"][:1]
+        assert pdus.pdu_meta(o)["role"] == role
+        assert np.array_equal(pdu_array(o).reshape(32, 32, 3), tensor_to_array(ref))
+        sink = sb.image_sink(tmp_path / role, prefix="x", reference=f"default:{role}", save=False)
+        run_block(sink, [("in", o)], outs=("metrics",), expect=1)
+        assert sink.records[0]["psnr"] >= 90 and sink.records[0]["path"] is None
+        assert not (tmp_path / role).exists()  # save=False writes nothing
+    assert pdus.pdu_meta(run_block(sb.image_source("", role="host"), [], expect=1)["out"][0])["height"] == 256
+    with pytest.raises(ValueError, match="role 'host' or 'private'"):
+        sb.image_source("")
+    with pytest.raises(ValueError, match="default:host"):
+        sb.image_sink(tmp_path, reference="default:eve")
+
+
+def test_eve_outputs_say_which_attack_and_mia_can_be_off(models, system, photos):
+    zc = system.alice(tensor(photos["arrays"][0])[None], tensor(photos["arrays"][1])[None])
+    con = pdus.symbol_pdu(to_complex(zc), 2, (32, 32), (8, 8, 8), secure=True)
+    out = run_block(sb.eve_naive(models["jscc"]), [("in", con)])["out"]
+    assert pdus.pdu_meta(out[0])["attack"] == "naive"
+    out = run_block(sb.eve_mia(models["jscc"], steps=1), [("in", con)])["out"]
+    assert pdus.pdu_meta(out[0])["attack"] == "mia"
+    off = sb.eve_mia(models["jscc"], steps=0)
+    assert run_block(off, [("in", con)], expect=1, timeout=0.3)["out"] == [] and off.n_dropped == 0
+    with pytest.raises(ValueError, match=">= 0"):
+        sb.eve_mia(models["jscc"], steps=-1)

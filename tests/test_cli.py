@@ -23,7 +23,7 @@ def small_models(tmp_path):
 def test_help_lists_commands(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for cmd in ("train", "eval", "demo", "send"):
+    for cmd in ("train", "eval", "demo", "send", "zmq", "watch"):
         assert cmd in out
 
 

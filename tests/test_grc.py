@@ -28,6 +28,7 @@ GRC = ROOT / "grc"
 YAMLS = sorted(GRC.glob("*.block.yml"))
 MAKE = re.compile(r"^stegsem_blocks\.(\w+)\((.*)\)$", re.S)
 STRING_DTYPES = ("string", "file_open", "file_save", "dir_select")
+STREAM_BLOCKS = ("burst_to_pdu",)  # blocks with a stream port (the others are message-only)
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +72,10 @@ def test_yaml_schema_and_conventions(path):
     assert doc["file_format"] == 1 and doc["flags"] == ["python"] and doc["documentation"].strip()
     assert doc["templates"]["imports"] == "from gr_stegsem import blocks as stegsem_blocks"
     for port in doc.get("inputs", []) + doc.get("outputs", []):
-        assert port["domain"] == "message"
+        if name in STREAM_BLOCKS:  # burst_to_pdu: a complex stream in, PDUs out
+            assert port["domain"] == "message" or (port["domain"] == "stream" and port["dtype"] == "complex")
+        else:
+            assert port["domain"] == "message"
     m = MAKE.match(doc["templates"]["make"].strip())
     assert m and m.group(1) == name
 
@@ -109,8 +113,10 @@ def test_make_template_matches_block_class(path, env, tmp_path):
     blk = eval(_call(doc, values), {"stegsem_blocks": stegsem_blocks})  # noqa: S307 - our own template
     ins = set(pmt.to_python(blk.message_ports_in())) - {"system"}
     outs = set(pmt.to_python(blk.message_ports_out()))
-    assert ins == {p["id"] for p in doc.get("inputs", [])}
-    assert outs == {p["id"] for p in doc.get("outputs", [])}
+    assert ins == {p["id"] for p in doc.get("inputs", []) if p["domain"] == "message"}
+    assert outs == {p["id"] for p in doc.get("outputs", []) if p["domain"] == "message"}
+    streams_in = [p for p in doc.get("inputs", []) if p["domain"] == "stream"]
+    assert blk.to_basic_block().input_signature().max_streams() == len(streams_in) or not streams_in
     for cb in doc["templates"].get("callbacks", []):
         assert callable(getattr(blk, cb.split("(")[0]))
 

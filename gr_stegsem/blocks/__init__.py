@@ -6,12 +6,15 @@ PDU formats: :mod:`gr_stegsem.blocks.pdus`. GRC definitions: ``grc/gr_stegsem_*.
 
 Alice: image_source -> jscc_encoder (host, private) -> inn_embed -> symbol_channel;
 Bob: inn_extract -> jscc_decoder -> image_sink; Eve: eve_naive / eve_mia -> image_sink.
+On a sample stream (flowgraphs/): inn_embed -> burst_framer -> pdu.pdu_to_tagged_stream -> channel
+(channels.channel_model, ZMQ, ...) -> burst_to_pdu -> inn_extract / eve_*.
 """
 from .alice import inn_embed, jscc_encoder
 from .bob import inn_extract, jscc_decoder
+from .burst import burst_framer, burst_to_pdu
 from .channel import symbol_channel
 from .eve import eve_mia, eve_naive
 from .files import image_sink, image_source
 
 __all__ = ["image_source", "jscc_encoder", "inn_embed", "symbol_channel", "inn_extract", "jscc_decoder",
-           "eve_naive", "eve_mia", "image_sink"]
+           "eve_naive", "eve_mia", "image_sink", "burst_framer", "burst_to_pdu"]

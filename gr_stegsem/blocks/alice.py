@@ -50,21 +50,27 @@ class inn_embed(PduBlock):
     When the upstream blocks report done, it finishes after both inputs did (or ``timeout`` s
     after the first) and its queued PDUs are processed.
 
+    With ``secure`` False (the no-security baseline, plain DeepJSCC) no INN is loaded: each private
+    symbol PDU is forwarded on ``out`` as the transmitted frame (secure=False, no role) and PDUs on
+    ``host`` are ignored.
+
     Args:
         jscc_path: DeepJSCC model file ('' = shipped deepjscc-bcr12).
         inn_path: steganography model file ('' = shipped stego-l3_2).
         timeout: seconds an unpaired frame may wait.
         max_pending: bound on waiting frames.
         threads: torch CPU threads (0 = leave as is).
+        secure: False sends the private image's symbols unprotected (plain DeepJSCC).
     """
 
-    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0):
+    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0, secure=True):
         PduBlock.__init__(self, "stegsem_inn_embed", threads)
         if float(timeout) <= 0:
             raise ValueError(f"inn_embed: timeout must be > 0 seconds, got {timeout}")
         if int(max_pending) < 1:
             raise ValueError(f"inn_embed: max_pending must be >= 1, got {max_pending}")
-        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=True)
+        self.secure = bool(secure)
+        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure)
         self.timeout = float(timeout)
         self.max_pending = int(max_pending)
         self.n_unpaired = 0  # frames dropped for lack of a partner
@@ -109,6 +115,11 @@ class inn_embed(PduBlock):
             raise ValueError(f"frame {f.frame_id} on '{port}' is already a container (secure=True)")
         if f.role is not None and f.role != port:
             raise ValueError(f"frame {f.frame_id} with role '{f.role}' arrived on the '{port}' input")
+        if not self.secure:
+            if port == "private":  # plain DeepJSCC: the private image's symbols are the frame
+                self._publish("out", symbol_pdu(f.symbols, f.frame_id, f.size, f.latent, secure=False,
+                                                role=None, meta=f.meta))
+            return
         other = "private" if port == "host" else "host"
         with self._lock:
             now = time.monotonic()

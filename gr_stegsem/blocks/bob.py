@@ -17,19 +17,25 @@ class inn_extract(PduBlock):
     must be a container (meta secure=True); the outputs keep its meta with secure=False and role
     'host' / 'private', k symbols each (not power-normalised).
 
+    With ``secure`` False (plain DeepJSCC, the no-security baseline) no INN is loaded: a plain symbol
+    PDU (meta secure=False) on ``in`` is forwarded to ``private`` only (role 'private'); nothing is
+    posted on ``host``.
+
     Args:
         jscc_path: DeepJSCC model file ('' = shipped deepjscc-bcr12); gives the latent shape.
         inn_path: steganography model file ('' = shipped stego-l3_2).
         lost: 'zeros' or 'gaussian'.
         seed: seed of the 'gaussian' estimate.
         threads: torch CPU threads (0 = leave as is).
+        secure: False for the plain DeepJSCC baseline (forward to ``private``).
     """
 
-    def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, threads=0):
+    def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, threads=0, secure=True):
         PduBlock.__init__(self, "stegsem_inn_extract", threads)
         if lost not in LOST_MODES:
             raise ValueError(f"inn_extract: lost must be one of {', '.join(LOST_MODES)}, got {lost!r}")
-        self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=True)
+        self.secure = bool(secure)
+        self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure)
         self.lost = lost
         self.generator = torch.Generator().manual_seed(int(seed))
         self._input("in", self._handle)
@@ -38,6 +44,11 @@ class inn_extract(PduBlock):
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg, self.system.jscc.config)
+        if not self.secure:
+            if f.secure:
+                raise ValueError(f"frame {f.frame_id} is an INN container but this receiver has secure=False")
+            self._publish("private", symbol_pdu(f.symbols, f.frame_id, f.size, f.latent, False, "private", f.meta))
+            return
         if not f.secure:
             raise ValueError(f"frame {f.frame_id} is not a container (meta secure is not True)")
         with torch.inference_mode():

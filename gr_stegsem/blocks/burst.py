@@ -59,7 +59,14 @@ class burst_to_pdu(gr.sync_block):
     samples [o + g + delay, o + g + delay + L - 2g). ``delay`` (samples, may be negative) is the
     channel's shift of data against tags: -3 for ``channels.channel_model`` (GNU Radio 3.10.5),
     0 for a plain link. Output port ``pdus``; the meta is the burst's tags without packet_len/guard.
-    A burst cut off by a new burst before its data arrived is logged and dropped.
+
+    Resynchronisation: samples without a burst tag are ignored, so a receiver that starts (or a ZMQ
+    subscriber that connects) in the middle of a burst drops that partial burst and locks onto the
+    next ``packet_len`` tag. A burst whose L samples did not all arrive before the next burst's tag
+    (samples lost on the link, e.g. a ZMQ message dropped at the high-water mark) is cut off:
+    logged, counted in ``n_dropped`` and not posted, so lost samples never shift a frame.
+    ``n_outside`` counts the samples that belonged to no tagged burst (e.g. the tail of a burst whose
+    start was missed), ``n_out`` the PDUs posted.
     """
 
     def __init__(self, delay: int = CHANNEL_MODEL_DELAY, max_len: int = 1 << 24):
@@ -69,9 +76,11 @@ class burst_to_pdu(gr.sync_block):
         self.message_port_register_out(pmt.intern("pdus"))
         self._buf = np.zeros(0, np.complex64)
         self._base = 0  # absolute offset of self._buf[0]
-        self._pending: list[tuple[int, int, object]] = []  # (data start, k, meta)
+        self._pending: list[tuple[int, int, object, int, int]] = []  # (data start, k, meta, tag offset, L)
         self.n_out = 0
         self.n_dropped = 0
+        self.n_outside = 0  # samples outside every tagged burst (ignored)
+        self._covered = 0  # absolute end of the furthest burst seen (tag offset + packet_len)
 
     def _drop(self, why: str) -> None:
         self.n_dropped += 1
@@ -88,23 +97,33 @@ class burst_to_pdu(gr.sync_block):
         by_offset: dict[int, dict] = {}
         for t in tags:
             by_offset.setdefault(t.offset, {})[pmt.symbol_to_string(t.key)] = t.value
+        cur = start
         for off in sorted(by_offset):
             items = by_offset[off]
             if PACKET_LEN not in items:
                 continue
             length = pmt.to_long(items.pop(PACKET_LEN))
+            self.n_outside += max(0, off - max(cur, self._covered))
+            self._covered = max(self._covered, off + length)
+            cur = off
             guard = pmt.to_long(items.pop(GUARD)) if GUARD in items else 0
             k = length - 2 * guard
             if k <= 0 or length > self.max_len:
                 self._drop(f"burst at sample {off} has packet_len {length} and guard {guard}")
                 continue
+            cut = [p for p in self._pending if p[3] + p[4] > off]
+            for p in cut:  # the new burst starts before this one ended: samples were lost
+                self._pending.remove(p)
+                self._drop(f"burst of {p[4]} samples at sample {p[3]} cut off by a new burst at sample {off} "
+                           f"({p[3] + p[4] - off} samples lost on the link)")
             meta = pmt.make_dict()
             for key, val in items.items():
                 meta = pmt.dict_add(meta, pmt.intern(key), val)
-            self._pending.append((off + guard + self.delay, k, meta))
+            self._pending.append((off + guard + self.delay, k, meta, off, length))
+        self.n_outside += max(0, start + n - max(cur, self._covered))
         end = self._base + self._buf.size
         while self._pending and self._pending[0][0] + self._pending[0][1] <= end:
-            s, k, meta = self._pending.pop(0)
+            s, k, meta, _, _ = self._pending.pop(0)
             if s < self._base:
                 self._drop(f"data of the burst at sample {s} are no longer buffered")
                 continue

@@ -7,14 +7,14 @@ import threading
 import torch
 
 from ._base import PduBlock, load_system
-from .pdus import image_pdu, parse_symbol_pdu
+from .pdus import ATTACK, image_pdu, meta_set, parse_symbol_pdu
 
 
 class eve_naive(PduBlock):
     """Eve's naive decoding, eq. (6): the legitimate DeepJSCC decoder on Eve's received symbols.
 
     Symbol PDU (container or plain) on ``in`` -> image PDU on ``out``, cropped to the original
-    height x width (pixels); meta carried.
+    height x width (pixels); meta carried, with ``attack`` = 'naive'.
 
     Args:
         model_path: DeepJSCC model file Eve holds ('' = shipped deepjscc-bcr12).
@@ -31,22 +31,24 @@ class eve_naive(PduBlock):
         f = parse_symbol_pdu(msg, self.system.jscc.config)
         with torch.inference_mode():
             x = self.system.eve_naive(f.real_latent(), f.size)[0]
-        self._publish("out", image_pdu(x, f.frame_id, meta=f.meta))
+        self._publish("out", image_pdu(x, f.frame_id, meta=meta_set(f.meta, **{ATTACK: "naive"})))
 
 
 class eve_mia(PduBlock):
     """Eve's model inversion attack, eq. (7): optimise an image whose encoding matches the symbols.
 
-    Symbol PDU on ``in`` -> image PDU on ``out`` (original height x width, pixels). The inversion
+    Symbol PDU on ``in`` -> image PDU on ``out`` (original height x width, pixels; meta ``attack`` =
+    'mia'). The inversion
     (``steps`` Adam steps of rate ``lr``, start image seeded by ``seed``) runs in a worker thread fed
     by a queue of ``queue_size`` frames; the handler never waits: when the queue is full the PDU is
     dropped, counted in ``n_overflow`` and logged. When the upstream reports done (e.g. an
     image_source with done=True), the queued frames are inverted before this block reports done;
     at stop() they are discarded, and stop() waits for the inversion in progress to finish.
+    ``steps`` = 0 disables the attack: PDUs are accepted and ignored (nothing is posted).
 
     Args:
         model_path: DeepJSCC model file Eve holds ('' = shipped deepjscc-bcr12); its encoder is inverted.
-        steps: optimisation steps per image.
+        steps: optimisation steps per image (0: attack off).
         lr: Adam learning rate.
         seed: seed of the start image.
         queue_size: frames that may wait for the worker.
@@ -55,8 +57,8 @@ class eve_mia(PduBlock):
 
     def __init__(self, model_path="", steps=200, lr=0.05, seed=0, queue_size=2, threads=0):
         PduBlock.__init__(self, "stegsem_eve_mia", threads)
-        if int(steps) < 1:
-            raise ValueError(f"eve_mia: steps must be >= 1, got {steps}")
+        if int(steps) < 0:
+            raise ValueError(f"eve_mia: steps must be >= 0 (0 = off), got {steps}")
         if int(queue_size) < 1:
             raise ValueError(f"eve_mia: queue_size must be >= 1, got {queue_size}")
         self.system = load_system("eve_mia", model_path)
@@ -75,6 +77,8 @@ class eve_mia(PduBlock):
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg, self.system.jscc.config)
+        if self.steps == 0:  # attack switched off
+            return
         try:
             self._queue.put_nowait(f)
         except queue.Full:
@@ -91,7 +95,7 @@ class eve_mia(PduBlock):
                 continue
             try:
                 x = self.system.eve_mia(f.real_latent(), f.size, self.steps, self.lr, self.seed)[0]
-                self._publish("out", image_pdu(x, f.frame_id, meta=f.meta))
+                self._publish("out", image_pdu(x, f.frame_id, meta=meta_set(f.meta, **{ATTACK: "mia"})))
             except Exception as e:  # noqa: BLE001 - the worker must survive a bad frame
                 self._drop(f"model inversion of frame {f.frame_id} failed: {e.__class__.__name__}: {e}")
             finally:

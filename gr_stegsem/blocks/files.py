@@ -11,6 +11,9 @@ from ..images import EXTENSIONS, list_images, load_image, save_image
 from ._base import PduBlock
 from .pdus import ROLES, image_pdu, metrics_pdu, parse_image_pdu
 
+DEFAULT_SIZE = 256  # pixels per side of the embedded default images when size = 0
+DEFAULT_REFERENCE = "default:"  # image_sink reference prefix naming an embedded default image
+
 
 def image_files(paths) -> list[Path]:
     """Image files named by ``paths``: a file, a folder (recursive JPEG/PNG, sorted) or a list of these."""
@@ -36,7 +39,10 @@ class image_source(PduBlock):
     """Image files -> image PDUs on ``out`` (u8 RGB, frame ids 0, 1, 2, ...), from a thread.
 
     Args:
-        paths: an image file, a folder (all JPEG/PNG below it, sorted) or a list of these.
+        paths: an image file, a folder (all JPEG/PNG below it, sorted) or a list of these;
+            '' with role 'host' / 'private': the embedded default image of that role
+            (:func:`gr_stegsem.samples.default_host` / :func:`~gr_stegsem.samples.default_private`,
+            scikit-image's cat / astronaut portrait, no file needed) at ``size`` (256 when 0).
         loop: start over after the last image (frame ids keep counting up).
         size: resize every image to size x size pixels (bicubic); 0 keeps the file's size.
         role: '' or 'host' / 'private', written into the meta.
@@ -45,14 +51,25 @@ class image_source(PduBlock):
             (a message-only flowgraph can then end by itself).
     """
 
-    def __init__(self, paths, loop=False, size=0, role="", interval=0.0, done=False):
+    def __init__(self, paths="", loop=False, size=0, role="", interval=0.0, done=False):
         PduBlock.__init__(self, "stegsem_image_source")
-        self.files = image_files(paths)
         if role not in ("",) + ROLES:
             raise ValueError(f"image_source: role must be '', 'host' or 'private', got {role!r}")
         if int(size) < 0 or float(interval) < 0:
             raise ValueError("image_source: size (pixels) and interval (seconds) must be >= 0")
         self.loop, self.size, self.role = bool(loop), int(size), role or None
+        self.default_image = None  # (3, size, size) tensor when no paths are given
+        if isinstance(paths, (str, os.PathLike)) and not str(paths).strip():
+            if self.role is None:
+                raise ValueError("image_source: no image paths given; the embedded default images need "
+                                 "role 'host' or 'private'")
+            from .. import samples
+
+            side = self.size or DEFAULT_SIZE
+            self.default_image = samples.default_image(self.role, (side, side))
+            self.files = [Path(f"<default {self.role} image>")]
+        else:
+            self.files = image_files(paths)
         self.interval, self.done = float(interval), bool(done)
         self.finished = threading.Event()  # set after the last frame (not looping) or on stop()
         self._halt = threading.Event()
@@ -67,7 +84,10 @@ class image_source(PduBlock):
                     if self._halt.is_set():
                         return
                     try:
-                        x = load_image(path, (self.size, self.size) if self.size else None)
+                        if self.default_image is not None:
+                            x = self.default_image
+                        else:
+                            x = load_image(path, (self.size, self.size) if self.size else None)
                         pdu = image_pdu(x, frame, role=self.role)
                     except ValueError as e:
                         self._drop(f"skipping {path}: {e}")
@@ -107,22 +127,37 @@ class image_sink(PduBlock):
     number, resized to the frame's height x width) it computes PSNR (dB), MS-SSIM (NaN under 161
     pixels per side) and LPIPS (AlexNet) with :func:`gr_stegsem.metrics.all_metrics`, logs them and
     posts a metrics PDU on ``metrics`` (meta frame_id, psnr, ms_ssim, lpips; empty u8vector).
-    ``records`` lists one dict per frame written: frame_id, role, path and the metrics.
+    ``reference`` 'default:host' / 'default:private' is the embedded default image of that role
+    (what an image_source with no paths sends), at the frame's size.
+    ``records`` lists one dict per frame received: frame_id, role, path (None when ``save`` is
+    False) and the metrics.
 
     Args:
         folder: output folder (created).
         prefix: file name prefix.
-        reference: '' or the reference image file/folder.
+        reference: '', the reference image file/folder, or 'default:host' / 'default:private'.
+        save: write the PNG files (False: metrics only).
     """
 
-    def __init__(self, folder, prefix="frame", reference=""):
+    def __init__(self, folder, prefix="frame", reference="", save=True):
         PduBlock.__init__(self, "stegsem_image_sink")
         self.folder = Path(str(folder)).expanduser()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.save = bool(save)
+        if self.save:
+            self.folder.mkdir(parents=True, exist_ok=True)
         if not prefix or "/" in prefix or os.sep in prefix:
             raise ValueError(f"image_sink: prefix must be a plain file name part, got {prefix!r}")
         self.prefix = prefix
-        self.references = image_files(reference) if str(reference or "").strip() else []
+        ref = str(reference or "").strip()
+        self.default_reference = None
+        if ref.startswith(DEFAULT_REFERENCE):
+            role = ref[len(DEFAULT_REFERENCE):]
+            if role not in ROLES:
+                raise ValueError(f"image_sink: reference {ref!r}: use 'default:host' or 'default:private'")
+            self.default_reference = role
+            self.references = [Path(f"<default {role} image>")]
+        else:
+            self.references = image_files(ref) if ref else []
         self.records: list[dict] = []
         self._metrics = None
         if self.references:
@@ -135,15 +170,24 @@ class image_sink(PduBlock):
 
     def _handle(self, msg):
         f = parse_image_pdu(msg)
-        path = self.folder / f"{self.prefix}_{f.frame_id:05d}.png"
-        save_image(f.image, path)
-        rec = {"frame_id": f.frame_id, "role": f.role, "path": str(path)}
+        path = None
+        if self.save:
+            path = self.folder / f"{self.prefix}_{f.frame_id:05d}.png"
+            save_image(f.image, path)
+        rec = {"frame_id": f.frame_id, "role": f.role, "path": None if path is None else str(path)}
         if self._metrics is not None:
             ref_path = self.references[f.frame_id % len(self.references)]
-            ref = load_image(ref_path, f.size)
+            ref = self._reference(ref_path, f.size)
             m = {k: float(v[0]) for k, v in self._metrics(f.image[None], ref[None]).items()}
             rec.update(m, reference=str(ref_path))
             self._info(f"frame {f.frame_id}: PSNR {m['psnr']:.2f} dB, MS-SSIM {m['ms_ssim']:.4f}, "
                        f"LPIPS {m['lpips']:.4f} (vs {ref_path.name})")
             self._publish("metrics", metrics_pdu(f.frame_id, m, f.role))
         self.records.append(rec)
+
+    def _reference(self, path: Path, size: tuple[int, int]):
+        if self.default_reference is None:
+            return load_image(path, size)
+        from .. import samples
+
+        return samples.default_image(self.default_reference, size)

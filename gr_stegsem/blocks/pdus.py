@@ -3,7 +3,8 @@
 Image PDU
     vector: u8vector of H*W*3 bytes, RGB, row-major (pixel (y, x) channel c at ``(y*W + x)*3 + c``).
     meta:   ``frame_id`` (long), ``height`` (long, pixels), ``width`` (long, pixels),
-            optional ``role`` (symbol ``host`` or ``private``).
+            optional ``role`` (symbol ``host`` or ``private``), optional ``attack`` (symbol ``naive`` or
+            ``mia``: an image Eve reconstructed).
 Symbol PDU
     vector: c32vector of k complex channel symbols (mean |z|^2 = 1 when sent; Es = 1).
     meta:   ``frame_id``, ``height``, ``width`` (longs: the original image size in pixels),
@@ -31,6 +32,7 @@ FRAME_ID = "frame_id"
 HEIGHT = "height"
 WIDTH = "width"
 ROLE = "role"
+ATTACK = "attack"
 LATENT_C = "latent_c"
 LATENT_H = "latent_h"
 LATENT_W = "latent_w"

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+
+#
+# SPDX-License-Identifier: GPL-3.0
+#
+# GNU Radio Python Flow Graph
+# Title: gr-stegsem: Eve on a USRP (no PHY yet)
+# Author: gr-stegsem
+# Copyright: GPL-3.0-or-later
+# Description: Eve on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) that is not built yet no burst is found (see flowgraphs/README.md)
+# GNU Radio version: 3.10.5.1
+
+from gnuradio import blocks
+from gnuradio import gr
+from gnuradio.filter import firdes
+from gnuradio.fft import window
+import sys
+import signal
+from argparse import ArgumentParser
+from gnuradio.eng_arg import eng_float, intx
+from gnuradio import eng_notation
+from gnuradio import uhd
+import time
+from gr_stegsem import blocks as stegsem_blocks
+from gr_stegsem import channel as stegsem_channel
+from gr_stegsem import flowgraphs as stegsem_fg
+
+
+
+
+class usrp_eve(gr.top_block):
+
+    def __init__(self, host='', private='', jscc_model='', mia_steps=200, out='out/usrp_eve', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+        gr.top_block.__init__(self, "gr-stegsem: Eve on a USRP (no PHY yet)", catch_exceptions=True)
+
+        ##################################################
+        # Parameters
+        ##################################################
+        self.host = host
+        self.private = private
+        self.jscc_model = jscc_model
+        self.mia_steps = mia_steps
+        self.out = out
+        self.amplitude = amplitude
+        self.seed = seed
+        self.samp_rate = samp_rate
+        self.center_freq = center_freq
+        self.gain = gain
+        self.device_args = device_args
+        self.antenna = antenna
+
+        ##################################################
+        # Variables
+        ##################################################
+        self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
+        self.guard = guard = 16
+
+        ##################################################
+        # Blocks
+        ##################################################
+
+        self.usrp = uhd.usrp_source(
+            ",".join(("", device_args)),
+            uhd.stream_args(
+                cpu_format="fc32",
+                args='',
+                channels=list(range(0,1)),
+            ),
+        )
+        self.usrp.set_samp_rate(samp_rate)
+        # No synchronization enforced.
+
+        self.usrp.set_center_freq(center_freq, 0)
+        self.usrp.set_antenna(antenna, 0)
+        self.usrp.set_gain(gain, 0)
+        self.scale = blocks.multiply_const_cc(1.0 / amplitude)
+        self.eve_rx = stegsem_blocks.burst_to_pdu(0, max_len=16777216)
+        self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
+        self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=0)
+        self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
+        self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=0)
+
+
+        ##################################################
+        # Connections
+        ##################################################
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_mia, 'in'))
+        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_naive, 'in'))
+        self.connect((self.scale, 0), (self.eve_rx, 0))
+        self.connect((self.usrp, 0), (self.scale, 0))
+
+
+    def get_host(self):
+        return self.host
+
+    def set_host(self, host):
+        self.host = host
+        self.set_host_ref(stegsem_fg.reference(self.host, 'host'))
+
+    def get_private(self):
+        return self.private
+
+    def set_private(self, private):
+        self.private = private
+        self.set_private_ref(stegsem_fg.reference(self.private, 'private'))
+
+    def get_jscc_model(self):
+        return self.jscc_model
+
+    def set_jscc_model(self, jscc_model):
+        self.jscc_model = jscc_model
+
+    def get_mia_steps(self):
+        return self.mia_steps
+
+    def set_mia_steps(self, mia_steps):
+        self.mia_steps = mia_steps
+
+    def get_out(self):
+        return self.out
+
+    def set_out(self, out):
+        self.out = out
+
+    def get_amplitude(self):
+        return self.amplitude
+
+    def set_amplitude(self, amplitude):
+        self.amplitude = amplitude
+        self.scale.set_k(1.0 / self.amplitude)
+
+    def get_seed(self):
+        return self.seed
+
+    def set_seed(self, seed):
+        self.seed = seed
+
+    def get_samp_rate(self):
+        return self.samp_rate
+
+    def set_samp_rate(self, samp_rate):
+        self.samp_rate = samp_rate
+        self.usrp.set_samp_rate(self.samp_rate)
+
+    def get_center_freq(self):
+        return self.center_freq
+
+    def set_center_freq(self, center_freq):
+        self.center_freq = center_freq
+        self.usrp.set_center_freq(self.center_freq, 0)
+
+    def get_gain(self):
+        return self.gain
+
+    def set_gain(self, gain):
+        self.gain = gain
+        self.usrp.set_gain(self.gain, 0)
+
+    def get_device_args(self):
+        return self.device_args
+
+    def set_device_args(self, device_args):
+        self.device_args = device_args
+
+    def get_antenna(self):
+        return self.antenna
+
+    def set_antenna(self, antenna):
+        self.antenna = antenna
+        self.usrp.set_antenna(self.antenna, 0)
+
+    def get_private_ref(self):
+        return self.private_ref
+
+    def set_private_ref(self, private_ref):
+        self.private_ref = private_ref
+
+    def get_host_ref(self):
+        return self.host_ref
+
+    def set_host_ref(self, host_ref):
+        self.host_ref = host_ref
+
+    def get_guard(self):
+        return self.guard
+
+    def set_guard(self, guard):
+        self.guard = guard
+
+
+
+def argument_parser():
+    description = 'Eve on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) that is not built yet no burst is found (see flowgraphs/README.md)'
+    parser = ArgumentParser(description=description)
+    parser.add_argument(
+        "--host", dest="host", type=str, default='',
+        help="Set host image the metrics compare with ('' = embedded cat photo) [default=%(default)r]")
+    parser.add_argument(
+        "--private", dest="private", type=str, default='',
+        help="Set private image the metrics compare with ('' = embedded astronaut) [default=%(default)r]")
+    parser.add_argument(
+        "--jscc-model", dest="jscc_model", type=str, default='',
+        help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
+    parser.add_argument(
+        "--mia-steps", dest="mia_steps", type=intx, default=200,
+        help="Set model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--out", dest="out", type=str, default='out/usrp_eve',
+        help="Set output folder [default=%(default)r]")
+    parser.add_argument(
+        "--amplitude", dest="amplitude", type=eng_float, default=eng_notation.num_to_str(float(0.25)),
+        help="Set Alice's transmit scale (the receiver divides by it) [default=%(default)r]")
+    parser.add_argument(
+        "--seed", dest="seed", type=intx, default=0,
+        help="Set seed [default=%(default)r]")
+    parser.add_argument(
+        "--samp-rate", dest="samp_rate", type=eng_float, default=eng_notation.num_to_str(float(1e6)),
+        help="Set sample rate (S/s) [default=%(default)r]")
+    parser.add_argument(
+        "--center-freq", dest="center_freq", type=eng_float, default=eng_notation.num_to_str(float(2.45e9)),
+        help="Set centre frequency (Hz) [default=%(default)r]")
+    parser.add_argument(
+        "--gain", dest="gain", type=eng_float, default=eng_notation.num_to_str(float(30.0)),
+        help="Set gain (dB) [default=%(default)r]")
+    parser.add_argument(
+        "--device-args", dest="device_args", type=str, default='',
+        help="Set UHD device arguments (e.g. 'type=b200' or 'addr=192.168.10.2') [default=%(default)r]")
+    parser.add_argument(
+        "--antenna", dest="antenna", type=str, default='RX2',
+        help="Set RX2 [default=%(default)r]")
+    return parser
+
+
+def main(top_block_cls=usrp_eve, options=None):
+    if options is None:
+        options = argument_parser().parse_args()
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, mia_steps=options.mia_steps, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+
+    def sig_handler(sig=None, frame=None):
+        tb.stop()
+        tb.wait()
+
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, sig_handler)
+    signal.signal(signal.SIGTERM, sig_handler)
+
+    tb.start()
+
+    tb.wait()
+
+
+if __name__ == '__main__':
+    main()

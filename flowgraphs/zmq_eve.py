@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+
+#
+# SPDX-License-Identifier: GPL-3.0
+#
+# GNU Radio Python Flow Graph
+# Title: gr-stegsem: Eve on a ZeroMQ link
+# Author: gr-stegsem
+# Copyright: GPL-3.0-or-later
+# Description: Eve: taps Alice's bursts from ZeroMQ (default tcp://127.0.0.1:5555) through her own AWGN channel and attacks them (naive decoding, model inversion); publishes her images on tcp://127.0.0.1:5557
+# GNU Radio version: 3.10.5.1
+
+from gnuradio import channels
+from gnuradio.filter import firdes
+from gnuradio import gr
+from gnuradio.fft import window
+import sys
+import signal
+from argparse import ArgumentParser
+from gnuradio.eng_arg import eng_float, intx
+from gnuradio import eng_notation
+from gnuradio import zeromq
+from gr_stegsem import blocks as stegsem_blocks
+from gr_stegsem import channel as stegsem_channel
+from gr_stegsem import flowgraphs as stegsem_fg
+
+
+
+
+class zmq_eve(gr.top_block):
+
+    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', mia_steps=200, out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', freq_offset=0.0, epsilon=1.0, seed=0):
+        gr.top_block.__init__(self, "gr-stegsem: Eve on a ZeroMQ link", catch_exceptions=True)
+
+        ##################################################
+        # Parameters
+        ##################################################
+        self.host = host
+        self.private = private
+        self.snr_eve = snr_eve
+        self.jscc_model = jscc_model
+        self.mia_steps = mia_steps
+        self.out = out
+        self.address = address
+        self.publish = publish
+        self.freq_offset = freq_offset
+        self.epsilon = epsilon
+        self.seed = seed
+
+        ##################################################
+        # Variables
+        ##################################################
+        self.taps = taps = [1.0 + 0.0j]
+        self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
+        self.guard = guard = 16
+        self.eve_noise = eve_noise = stegsem_channel.noise_voltage(snr_eve)
+
+        ##################################################
+        # Blocks
+        ##################################################
+
+        self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
+        self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
+        self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
+        self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
+        self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=0)
+        self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
+        self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=0)
+        self.eve_channel = channels.channel_model(
+            noise_voltage=eve_noise,
+            frequency_offset=freq_offset,
+            epsilon=epsilon,
+            taps=taps,
+            noise_seed=(2 * seed + 2),
+            block_tags=False)
+
+
+        ##################################################
+        # Connections
+        ##################################################
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_mia, 'in'))
+        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_naive, 'in'))
+        self.connect((self.eve_channel, 0), (self.eve_rx, 0))
+        self.connect((self.sub, 0), (self.eve_channel, 0))
+
+
+    def get_host(self):
+        return self.host
+
+    def set_host(self, host):
+        self.host = host
+        self.set_host_ref(stegsem_fg.reference(self.host, 'host'))
+
+    def get_private(self):
+        return self.private
+
+    def set_private(self, private):
+        self.private = private
+        self.set_private_ref(stegsem_fg.reference(self.private, 'private'))
+
+    def get_snr_eve(self):
+        return self.snr_eve
+
+    def set_snr_eve(self, snr_eve):
+        self.snr_eve = snr_eve
+        self.set_eve_noise(stegsem_channel.noise_voltage(self.snr_eve))
+
+    def get_jscc_model(self):
+        return self.jscc_model
+
+    def set_jscc_model(self, jscc_model):
+        self.jscc_model = jscc_model
+
+    def get_mia_steps(self):
+        return self.mia_steps
+
+    def set_mia_steps(self, mia_steps):
+        self.mia_steps = mia_steps
+
+    def get_out(self):
+        return self.out
+
+    def set_out(self, out):
+        self.out = out
+
+    def get_address(self):
+        return self.address
+
+    def set_address(self, address):
+        self.address = address
+
+    def get_publish(self):
+        return self.publish
+
+    def set_publish(self, publish):
+        self.publish = publish
+
+    def get_freq_offset(self):
+        return self.freq_offset
+
+    def set_freq_offset(self, freq_offset):
+        self.freq_offset = freq_offset
+        self.eve_channel.set_frequency_offset(self.freq_offset)
+
+    def get_epsilon(self):
+        return self.epsilon
+
+    def set_epsilon(self, epsilon):
+        self.epsilon = epsilon
+        self.eve_channel.set_timing_offset(self.epsilon)
+
+    def get_seed(self):
+        return self.seed
+
+    def set_seed(self, seed):
+        self.seed = seed
+
+    def get_taps(self):
+        return self.taps
+
+    def set_taps(self, taps):
+        self.taps = taps
+        self.eve_channel.set_taps(self.taps)
+
+    def get_private_ref(self):
+        return self.private_ref
+
+    def set_private_ref(self, private_ref):
+        self.private_ref = private_ref
+
+    def get_host_ref(self):
+        return self.host_ref
+
+    def set_host_ref(self, host_ref):
+        self.host_ref = host_ref
+
+    def get_guard(self):
+        return self.guard
+
+    def set_guard(self, guard):
+        self.guard = guard
+
+    def get_eve_noise(self):
+        return self.eve_noise
+
+    def set_eve_noise(self, eve_noise):
+        self.eve_noise = eve_noise
+        self.eve_channel.set_noise_voltage(self.eve_noise)
+
+
+
+def argument_parser():
+    description = "Eve: taps Alice's bursts from ZeroMQ (default tcp://127.0.0.1:5555) through her own AWGN channel and attacks them (naive decoding, model inversion); publishes her images on tcp://127.0.0.1:5557"
+    parser = ArgumentParser(description=description)
+    parser.add_argument(
+        "--host", dest="host", type=str, default='',
+        help="Set host image the metrics compare with ('' = embedded cat photo) [default=%(default)r]")
+    parser.add_argument(
+        "--private", dest="private", type=str, default='',
+        help="Set private image the metrics compare with ('' = embedded astronaut) [default=%(default)r]")
+    parser.add_argument(
+        "--snr-eve", dest="snr_eve", type=eng_float, default=eng_notation.num_to_str(float(5.0)),
+        help="Set Eve's Es/N0 (dB) [default=%(default)r]")
+    parser.add_argument(
+        "--jscc-model", dest="jscc_model", type=str, default='',
+        help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
+    parser.add_argument(
+        "--mia-steps", dest="mia_steps", type=intx, default=200,
+        help="Set model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--out", dest="out", type=str, default='out/zmq_eve',
+        help="Set output folder [default=%(default)r]")
+    parser.add_argument(
+        "--address", dest="address", type=str, default='tcp://127.0.0.1:5555',
+        help="Set ZeroMQ address of Alice's PUB (samples) [default=%(default)r]")
+    parser.add_argument(
+        "--publish", dest="publish", type=str, default='tcp://127.0.0.1:5557',
+        help="Set ZeroMQ PUB address for the decoded images (bind) [default=%(default)r]")
+    parser.add_argument(
+        "--freq-offset", dest="freq_offset", type=eng_float, default=eng_notation.num_to_str(float(0.0)),
+        help="Set channel frequency offset (cycles/sample; no PHY corrects it) [default=%(default)r]")
+    parser.add_argument(
+        "--epsilon", dest="epsilon", type=eng_float, default=eng_notation.num_to_str(float(1.0)),
+        help="Set channel timing (resampling) ratio; 1.0 = aligned bursts [default=%(default)r]")
+    parser.add_argument(
+        "--seed", dest="seed", type=intx, default=0,
+        help="Set seed (channel noise 2*seed+2) [default=%(default)r]")
+    return parser
+
+
+def main(top_block_cls=zmq_eve, options=None):
+    if options is None:
+        options = argument_parser().parse_args()
+    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, mia_steps=options.mia_steps, out=options.out, address=options.address, publish=options.publish, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+
+    def sig_handler(sig=None, frame=None):
+        tb.stop()
+        tb.wait()
+
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, sig_handler)
+    signal.signal(signal.SIGTERM, sig_handler)
+
+    tb.start()
+
+    tb.wait()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,187 @@
+"""Run the generated GNU Radio flowgraphs of ``flowgraphs/`` headless from Python.
+
+``flowgraphs/*.grc`` are made by ``tools/make_flowgraphs.py`` and compiled by ``grcc`` into
+``flowgraphs/*.py``, each holding a ``gr.top_block`` class named like the file. This module imports
+such a file by path, builds the class with keyword parameters (the GRC ``parameter`` blocks), runs it
+with a bounded wait and collects what its ``image_sink`` blocks received.
+
+GNU Radio is imported lazily (inside the functions that need it); :func:`burst_samples` and
+:func:`reference` are used by the generated flowgraphs themselves (GRC variables).
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWGRAPHS_DIR = ROOT / "flowgraphs"
+GRC_DIR = ROOT / "grc"
+NAMES = ("sim_awgn", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice", "usrp_bob", "usrp_eve")
+
+# ZeroMQ endpoints of the zmq_* flowgraphs (loopback; change with the 'address'/'publish' parameters)
+ZMQ_SAMPLES = "tcp://127.0.0.1:5555"  # Alice's PUB (bind): complex samples with packet_len tags
+ZMQ_BOB = "tcp://127.0.0.1:5556"  # Bob's PUB (bind): his decoded image PDUs
+ZMQ_EVE = "tcp://127.0.0.1:5557"  # Eve's PUB (bind): her naive / MIA image PDUs
+
+MIN_BURST_SIDE = 512  # the stream buffers always hold a 512x512 burst (k = 65536 at bcr 1/12)
+
+
+class FlowgraphError(ValueError):
+    """A generated flowgraph is missing, or could not be built or run (the CLI prints it in one line)."""
+
+
+# --- used inside the generated flowgraphs (GRC variables) ---------------------------------------
+def burst_samples(jscc_model: str, size: int, guard: int) -> int:
+    """Samples of one burst (k symbols + 2 guards) for images up to max(size, 512) px per side.
+
+    k comes from the DeepJSCC model's configuration (its JSON) when it can be read, else from the
+    shipped bcr 1/12 (k = 4 * ceil(side/4)^2). ``pdu_to_tagged_stream`` writes a whole burst at once;
+    the flowgraphs set its minimum output buffer to twice this (with room for exactly one burst GNU
+    Radio 3.10.5 stalls: 'Buffer too small for min_noutput_items').
+    """
+    side = max(int(size), MIN_BURST_SIDE)
+    k = 4 * math.ceil(side / 4) ** 2
+    try:
+        from .blocks._base import DEFAULT_JSCC, model_path
+        from .checkpoint import read_info
+        from .models.deepjscc import DeepJSCCConfig, num_symbols
+
+        cfg = DeepJSCCConfig(**read_info(model_path(jscc_model, DEFAULT_JSCC))["config"])
+        k = num_symbols(side, side, cfg)
+    except Exception:  # noqa: BLE001 - a missing model is reported by the blocks, with its name
+        pass
+    return int(k) + 2 * int(guard)
+
+
+def reference(path: str, role: str) -> str:
+    """image_sink reference for an image_source's ``paths``: the file, or the embedded default image."""
+    return str(path) if str(path or "").strip() else f"default:{role}"
+
+
+# --- running ---------------------------------------------------------------------------------------
+def flowgraph_path(name: str) -> Path:
+    p = FLOWGRAPHS_DIR / f"{name}.py"
+    if not p.is_file():
+        raise FlowgraphError(f"flowgraph {name!r} not found: {p} (make it with tools/make_flowgraphs.py)")
+    return p
+
+
+def load_class(name: str):
+    """The top block class of ``flowgraphs/<name>.py`` (imported by path)."""
+    path = flowgraph_path(name)
+    spec = importlib.util.spec_from_file_location(f"stegsem_flowgraph_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    try:
+        return getattr(mod, name)
+    except AttributeError:
+        raise FlowgraphError(f"{path} defines no top block class {name!r}") from None
+
+
+def build(name: str, **params):
+    """Construct flowgraph ``name`` with its GRC parameters; errors name the flowgraph.
+
+    A missing or unreadable model, image or reference raises here, before anything runs.
+    """
+    cls = load_class(name)
+    try:
+        return cls(**params)
+    except TypeError as e:
+        raise FlowgraphError(f"{name}: {e}") from None
+    except (ValueError, FileNotFoundError, OSError) as e:  # CheckpointError is a ValueError
+        raise type(e)(f"{name}: {e}") from None
+
+
+def image_sinks(tb) -> dict:
+    """{attribute name: image_sink block} of a built flowgraph."""
+    from .blocks import image_sink
+
+    return {k: v for k, v in vars(tb).items() if isinstance(v, image_sink)}
+
+
+def records(tb) -> dict[str, list[dict]]:
+    """What each image sink received so far: {sink name: [record, ...]}."""
+    return {k: list(v.records) for k, v in image_sinks(tb).items()}
+
+
+@dataclass
+class RunResult:
+    finished: bool  # True when the flowgraph ended by itself (False: stopped at the timeout/until)
+    seconds: float
+    records: dict = field(default_factory=dict)
+
+
+def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> RunResult:
+    """Start ``tb``, wait until it ends by itself, ``until(tb)`` is true or ``timeout`` s passed; stop it.
+
+    The wait is bounded: at the timeout (or when ``until`` holds) the flowgraph is stopped.
+    KeyboardInterrupt stops it too and is re-raised.
+    """
+    t0 = time.monotonic()
+    waiter = threading.Thread(target=tb.wait, name="stegsem_flowgraph_wait", daemon=True)
+    tb.start()
+    waiter.start()
+    finished = False
+    try:
+        while True:
+            if not waiter.is_alive():
+                finished = True
+                break
+            if until is not None and until(tb):
+                break
+            if timeout is not None and time.monotonic() - t0 > timeout:
+                break
+            waiter.join(poll)
+    finally:
+        if not finished:
+            tb.stop()
+            waiter.join(30.0)
+    return RunResult(finished, time.monotonic() - t0, records(tb))
+
+
+def run_sim(timeout: float | None = 600.0, **params) -> RunResult:
+    """Build and run ``sim_awgn`` to its end (bounded by ``timeout`` s); raises if it did not end."""
+    tb = build("sim_awgn", **params)
+    res = run(tb, timeout=timeout)
+    if not res.finished:
+        raise FlowgraphError(f"sim_awgn did not finish within {timeout:g} s; stopped")
+    return res
+
+
+# --- the demo: sim_awgn's sink records as the offline pipeline's report ----------------------------
+# (report key, image sink of sim_awgn, compared with)
+SIM_SINKS = (("bob/host", "bob_host_sink", "host"), ("bob/private", "bob_private_sink", "private"),
+             ("eve/naive", "eve_naive_sink", "private"), ("eve/naive", "eve_naive_host", "host"),
+             ("eve/mia", "eve_mia_sink", "private"), ("eve/mia", "eve_mia_host", "host"))
+
+
+def sent_image(path: str, role: str, size: int):
+    """The image an image_source sends for ``paths`` = path ('' = embedded default) at ``size``."""
+    from .images import load_image
+    from .samples import default_image
+
+    if str(path or "").strip():
+        return load_image(path, (size, size) if size else None)
+    return default_image(role, size or 256)
+
+
+def sim_report(result: RunResult, snr_bob: float, snr_eve: float, frame: int = 0) -> dict:
+    """sim_awgn's records of one frame as :func:`gr_stegsem.pipeline.transmit` returns them:
+    {'images': {'bob/host', 'bob/private', 'eve/naive', 'eve/mia'}, 'metrics': [rows]}."""
+    from .images import load_image
+
+    images, rows = {}, []
+    for key, sink, target in SIM_SINKS:
+        rec = next((r for r in result.records.get(sink, []) if r["frame_id"] == frame), None)
+        if rec is None:
+            continue
+        if rec.get("path"):
+            images[key] = load_image(rec["path"])
+        if "psnr" in rec:
+            rows.append({"receiver": key, "snr_db": snr_bob if key.startswith("bob") else snr_eve,
+                         "target": target, "psnr": rec["psnr"], "ms_ssim": rec["ms_ssim"], "lpips": rec["lpips"]})
+    return {"images": images, "metrics": rows}

@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+"""Generate the GNU Radio flowgraphs of gr-stegsem: ``flowgraphs/*.grc`` and, through ``grcc``, ``*.py``.
+
+Each flowgraph is described below in a few lines of Python (parameters, blocks, connections); this
+script writes the GRC YAML (file_format 1, no_gui, run) with a simple grid layout and a note block
+that explains it, then compiles it with ``grcc`` (our block YAML is found through
+``GRC_BLOCKS_PATH=<repo>/grc``). Usage::
+
+    .venv/bin/python tools/make_flowgraphs.py            # all, into flowgraphs/
+    .venv/bin/python tools/make_flowgraphs.py sim_awgn   # one
+    .venv/bin/python tools/make_flowgraphs.py --out DIR --no-compile
+
+The parameters of a flowgraph become command-line options of the generated script
+(``python flowgraphs/sim_awgn.py --snr-bob 10 ...``) and keyword arguments of its top block class
+(see :mod:`gr_stegsem.flowgraphs`). flowgraphs/README.md documents them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from gr_stegsem.flowgraphs import ZMQ_BOB, ZMQ_EVE, ZMQ_SAMPLES  # noqa: E402
+
+GUARD = 16  # zero samples before and after each burst (see gr_stegsem.blocks.burst)
+CHANNEL_MODEL_DELAY = -3  # burst_to_pdu delay after channels.channel_model (epsilon 1.0)
+COL, ROW = 232, 136  # grid spacing of the layout (GRC canvas pixels)
+
+
+def q(text: str) -> str:
+    """A Python string literal for a GRC parameter value."""
+    return repr(str(text))
+
+
+@dataclass
+class Graph:
+    """A flowgraph description: parameters, variables, blocks at grid cells, connections."""
+
+    name: str
+    title: str
+    description: str  # one line: the generated script's --help and header
+    note: str  # the full explanation, shown as a note in GRC
+    items: list = field(default_factory=list)  # (name, id, params, (x, y))
+    connections: list = field(default_factory=list)
+    _n_params: int = 0
+    _n_vars: int = 0
+
+    def param(self, name: str, type_: str, value: str, label: str) -> None:
+        """A GRC 'parameter' block: a command-line option --name of the generated script."""
+        x = 8 + COL * (1 + self._n_params % 7)
+        y = 8 + 96 * (self._n_params // 7)
+        self._n_params += 1
+        self.items.append((name, "parameter", {"type": type_, "value": value, "label": label, "hide": "none"}, (x, y)))
+
+    def var(self, name: str, value: str) -> None:
+        x = 8 + COL * (self._n_vars % 7)
+        y = 8 + 96 * 3 + 80 * (self._n_vars // 7)
+        self._n_vars += 1
+        self.items.append((name, "variable", {"value": value}, (x, y)))
+
+    def imports(self, name: str, text: str, cell: tuple[int, int]) -> None:
+        self.items.append((name, "import", {"imports": text}, self._xy(cell)))
+
+    def block(self, name: str, id_: str, cell: tuple[float, float], **params) -> None:
+        self.items.append((name, id_, {k: str(v) for k, v in params.items()}, self._xy(cell)))
+
+    def connect(self, src: str, dst: str) -> None:
+        """connect('a.out', 'b.in'): ports by name (message) or number (stream)."""
+        (sb, sp), (db, dp) = src.split("."), dst.split(".")
+        self.connections.append([sb, sp, db, dp])
+
+    @staticmethod
+    def _xy(cell) -> list[int]:
+        return [int(8 + COL * cell[0]), int(8 + 96 * 4 + ROW * cell[1])]
+
+    def to_grc(self) -> dict:
+        blocks = [{"name": "notes", "id": "note", "parameters": {"alias": "", "comment": "", "note": self.note},
+                   "states": _states([8, 8 + 96 * 4 + ROW * 9])}]
+        for name, id_, params, xy in self.items:
+            blocks.append({"name": name, "id": id_, "parameters": params, "states": _states(list(xy))})
+        return {
+            "options": {
+                "parameters": {"id": self.name, "title": self.title, "description": self.description,
+                               "author": "gr-stegsem", "copyright": "GPL-3.0-or-later",
+                               "generate_options": "no_gui", "output_language": "python", "run_options": "run",
+                               "run": "True", "category": "[gr-stegsem]"},
+                "states": _states([8, 8]),
+            },
+            "blocks": blocks,
+            "connections": self.connections,
+            "metadata": {"file_format": 1, "grc_version": "3.10.5.1"},
+        }
+
+
+def _states(xy) -> dict:
+    return {"bus_sink": False, "bus_source": False, "bus_structure": None, "coordinate": xy, "rotation": 0,
+            "state": "enabled"}
+
+
+# --- building blocks shared by the flowgraphs --------------------------------------------------------
+def image_params(g: Graph) -> None:
+    g.param("host", "str", "''", "host image file ('' = embedded cat photo)")
+    g.param("private", "str", "''", "private image file ('' = embedded astronaut portrait)")
+    g.param("size", "intx", "256", "image side in px (0 = file size)")
+
+
+def model_params(g: Graph, inn: bool = True) -> None:
+    g.param("jscc_model", "str", "''", "DeepJSCC model ('' = models/deepjscc-bcr12)")
+    if inn:
+        g.param("inn_model", "str", "''", "steganography INN model ('' = models/stego-l3_2)")
+
+
+def common_vars(g: Graph) -> None:
+    g.imports("import_channel", "from gr_stegsem import channel as stegsem_channel", (0, 8))
+    g.imports("import_flowgraphs", "from gr_stegsem import flowgraphs as stegsem_fg", (1, 8))
+    g.var("guard", str(GUARD))
+    g.var("host_ref", "stegsem_fg.reference(host, 'host')")
+    g.var("private_ref", "stegsem_fg.reference(private, 'private')")
+
+
+def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0) -> str:
+    """Two image sources -> DeepJSCC encoders -> INN embedding -> burst framer -> tagged stream.
+
+    Returns the stream output ('to_stream.0')."""
+    g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard)")
+    for i, role in enumerate(("host", "private")):
+        g.block(f"{role}_src", "gr_stegsem_image_source", (0, row + i), paths=role, repeat=loop, size="size",
+                role=q(role), interval=interval, done=done)
+        g.block(f"{role}_enc", "gr_stegsem_jscc_encoder", (1, row + i), model_path="jscc_model", threads="0")
+        g.connect(f"{role}_src.out", f"{role}_enc.in")
+        g.connect(f"{role}_enc.out", f"embed.{role}")
+    g.block("embed", "gr_stegsem_inn_embed", (2, row + 0.5), jscc_path="jscc_model", inn_path="inn_model",
+            timeout="5.0", max_pending="64", threads="0", secure="secure != 0")
+    g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard")
+    # a whole burst must fit into the tagged stream's output buffer (512x512 image: 65536 + 2 guards);
+    # measured on GNU Radio 3.10.5: a buffer of exactly one burst stalls ('Buffer too small for
+    # min_noutput_items'), two bursts work
+    g.block("to_stream", "pdu_pdu_to_tagged_stream", (4, row + 0.5), type="complex", tag=q("packet_len"),
+            minoutbuf="2 * burst_len")
+    g.connect("embed.out", "framer.in")
+    g.connect("framer.out", "to_stream.pdus")
+    return "to_stream.0"
+
+
+def channel(g: Graph, who: str, snr: str, seed: str, cell) -> str:
+    """channels.channel_model for one receiver; returns its output."""
+    g.var(f"{who}_noise", f"stegsem_channel.noise_voltage({snr})")
+    g.block(f"{who}_channel", "channels_channel_model", cell, noise_voltage=f"{who}_noise",
+            freq_offset="freq_offset", epsilon="epsilon", taps="taps", seed=seed, block_tags="False")
+    return f"{who}_channel.0"
+
+
+def bob(g: Graph, src: str, col: int, row: int, publish: bool = False) -> None:
+    """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB)."""
+    g.block("bob_rx", "gr_stegsem_burst_to_pdu", (col, row + 0.5), delay=str(CHANNEL_MODEL_DELAY),
+            max_len="16777216")
+    g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
+            inn_path="inn_model", lost="lost", seed="seed", threads="0", secure="secure != 0")
+    g.connect(src, "bob_rx.0")
+    g.connect("bob_rx.pdus", "extract.in")
+    for i, role in enumerate(("host", "private")):
+        g.block(f"bob_{role}_dec", "gr_stegsem_jscc_decoder", (col + 2, row + i), model_path="jscc_model",
+                threads="0")
+        g.block(f"bob_{role}_sink", "gr_stegsem_image_sink", (col + 3, row + i), folder="out",
+                prefix=q(f"bob_{role}"), reference=f"{role}_ref", save="True")
+        g.connect(f"extract.{role}", f"bob_{role}_dec.in")
+        g.connect(f"bob_{role}_dec.out", f"bob_{role}_sink.in")
+        if publish:
+            g.connect(f"bob_{role}_dec.out", "bob_pub.in")
+    if publish:
+        g.block("bob_pub", "zeromq_pub_msg_sink", (col + 3, row + 2), address="publish", timeout="100",
+                bind="True")
+
+
+def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = False) -> None:
+    """Eve: burst_to_pdu -> naive decoding and model inversion -> image sinks vs private and vs host."""
+    g.block("eve_rx", "gr_stegsem_burst_to_pdu", (col, row + 0.5), delay=str(CHANNEL_MODEL_DELAY),
+            max_len="16777216")
+    g.connect(src, "eve_rx.0")
+    g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="0")
+    g.block("eve_mia", "gr_stegsem_eve_mia", (col + 1, row + 1), model_path="jscc_model", steps="mia_steps",
+            lr="0.05", seed="seed", queue_size=mia_queue, threads="0")
+    for i, attack in enumerate(("naive", "mia")):
+        g.connect("eve_rx.pdus", f"eve_{attack}.in")
+        # what Eve gets of the private image (PNG + metrics) and of the host (metrics only)
+        g.block(f"eve_{attack}_sink", "gr_stegsem_image_sink", (col + 2, row + i), folder="out",
+                prefix=q(f"eve_{attack}"), reference="private_ref", save="True")
+        g.block(f"eve_{attack}_host", "gr_stegsem_image_sink", (col + 3, row + i), folder="out",
+                prefix=q(f"eve_{attack}_vs_host"), reference="host_ref", save="False")
+        g.connect(f"eve_{attack}.out", f"eve_{attack}_sink.in")
+        g.connect(f"eve_{attack}.out", f"eve_{attack}_host.in")
+        if publish:
+            g.connect(f"eve_{attack}.out", "eve_pub.in")
+    if publish:
+        g.block("eve_pub", "zeromq_pub_msg_sink", (col + 3, row + 2), address="publish", timeout="100",
+                bind="True")
+
+
+def impairments(g: Graph) -> None:
+    g.param("freq_offset", "eng_float", "0.0", "channel frequency offset (cycles/sample; no PHY corrects it)")
+    g.param("epsilon", "eng_float", "1.0", "channel timing (resampling) ratio; 1.0 = aligned bursts")
+    g.var("taps", "[1.0 + 0.0j]")
+
+
+# --- the flowgraphs -----------------------------------------------------------------------------------
+SIM_NOTE = """sim_awgn: the whole secure semantic link in one flowgraph (ideal, symbol-synchronous channel).
+
+Alice: two image sources (host, private; no file = the embedded default images) -> DeepJSCC encoders
+-> INN embedding (secure=0: plain DeepJSCC, the private symbols are sent) -> burst framer (16 zero
+guard samples each side) -> PDU to tagged stream (packet_len; its minimum output buffer holds two
+512x512 bursts) -> fan-out to two channels.channel_model: Bob's (noise from snr_bob) and Eve's (snr_eve).
+Noise voltage = sqrt(10^(-SNR/10)) (gr_stegsem.channel.noise_voltage: Es/N0 on unit-power symbols).
+Noise seeds: Bob 2*seed+1, Eve 2*seed+2 (distinct, never 0 = time-seeded).
+Receivers: burst_to_pdu (delay -3: channel_model's resampler shift) -> Bob: INN extraction
+(lost = zeros|gaussian) -> two DeepJSCC decoders -> image sinks bob_host / bob_private (PNG + PSNR,
+MS-SSIM, LPIPS vs the sent images); Eve: naive decoding and model inversion (mia_steps, 0 = off) ->
+image sinks eve_naive / eve_mia (vs the private image) and *_vs_host (metrics vs the host only).
+freq_offset, epsilon and taps are channel impairments that no PHY corrects here: freq_offset rotates
+the symbols; epsilon != 1.0 or a multi-tap channel shifts the bursts against their tags.
+The flowgraph ends by itself when the images are done (sources with done=True); files go to 'out'."""
+
+ZMQ_NOTE_COMMON = f"""ZeroMQ link (loopback by default; see flowgraphs/README.md):
+Alice binds a PUB socket on {ZMQ_SAMPLES} and publishes the complex burst samples with their tags
+(pass_tags: packet_len, guard, frame_id, image size, latent shape). Bob and Eve connect SUB sockets
+to it, each applies its own channels.channel_model (own SNR), and burst_to_pdu (delay -3) cuts the
+bursts out. PUB/SUB drops: a subscriber gets nothing that was published before it connected (slow
+joiner) and a PUB drops messages for a subscriber whose queue is at the high-water mark (1000
+messages by default). Alice therefore loops over her images with an interval (default 2 s), and the
+receivers resynchronise on every burst: samples without a packet_len tag are ignored, so a burst
+whose start was missed (joined mid-burst) is dropped, not mis-aligned, and a burst cut short by lost
+samples is dropped when the next burst's tag arrives. Bob publishes his decoded image PDUs on
+{ZMQ_BOB}, Eve hers on {ZMQ_EVE} (zeromq.pub_msg_sink, pmt-serialised): 'stegsem watch ADDRESS'
+saves them as PNGs."""
+
+USRP_NOTE_COMMON = """NOT A WORKING RADIO LINK YET. Over the air the receivers need a PHY that is not built: these
+flowgraphs carry the raw DeepJSCC/INN channel symbols without preamble, pulse shaping, timing,
+frequency or phase synchronisation or equalisation. The USRP sink sends each burst as a UHD burst
+(tsb tag packet_len); the USRP sources receive a continuous stream without packet_len tags, so their
+burst_to_pdu finds no bursts and nothing is decoded until a synchroniser (preamble detection that
+tags each burst start with packet_len and the burst meta) is inserted before it. They compile with
+grcc and document the intended structure; they have not been run on hardware."""
+
+
+def sim_awgn() -> Graph:
+    g = Graph("sim_awgn", "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)",
+              "Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN "
+              "steganography) to Bob and to the eavesdropper Eve (naive decoding and model inversion); "
+              "ends when the images are done", SIM_NOTE)
+    image_params(g)
+    g.param("snr_bob", "eng_float", "10.0", "Bob's Es/N0 (dB)")
+    g.param("snr_eve", "eng_float", "5.0", "Eve's Es/N0 (dB)")
+    model_params(g)
+    g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
+    g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
+    g.param("out", "str", "'out/sim_awgn'", "output folder")
+    impairments(g)
+    g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate)")
+    common_vars(g)
+    tx = alice(g, loop="False", interval="0.0", done="True", row=0)
+    b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5))
+    e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5))
+    g.connect(tx, b)
+    g.connect(tx, e)
+    bob(g, b, 6, 0)
+    eve(g, e, 6, 3, mia_queue="64")
+    return g
+
+
+def zmq_alice() -> Graph:
+    g = Graph("zmq_alice", "gr-stegsem: Alice on a ZeroMQ link",
+              f"Alice: DeepJSCC + INN steganography of a host/private image pair, bursts published with "
+              f"their tags on a ZeroMQ PUB socket (default {ZMQ_SAMPLES}); loops with an interval",
+              "zmq_alice: Alice's transmitter on a ZeroMQ PUB socket (complex samples, pass_tags).\n"
+              "With loop=1 she repeats the pair every 'interval' seconds (frame ids keep counting) so that\n"
+              "receivers that join late still get whole bursts; loop=0 sends once and ends.\n\n" + ZMQ_NOTE_COMMON)
+    image_params(g)
+    model_params(g)
+    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
+    g.param("address", "str", q(ZMQ_SAMPLES), "ZeroMQ PUB address Alice binds (samples)")
+    g.param("loop", "intx", "1", "1 = repeat the images every interval, 0 = send once and end")
+    g.param("interval", "eng_float", "2.0", "seconds between image pairs")
+    g.param("hwm", "intx", "-1", "PUB high-water mark in messages (-1 = ZeroMQ default, 1000)")
+    common_vars(g)
+    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0)
+    g.block("pub", "zeromq_pub_sink", (5, 0.5), type="complex", vlen="1", address="address", timeout="100",
+            pass_tags="True", hwm="hwm", key="''", drop_on_hwm="True")
+    g.connect(tx, "pub.0")
+    return g
+
+
+def zmq_receiver(who: str) -> Graph:
+    is_bob = who == "bob"
+    pub = ZMQ_BOB if is_bob else ZMQ_EVE
+    if is_bob:
+        text = ("zmq_bob: the legitimate receiver on the ZeroMQ link. SUB (connects to Alice) -> his own\n"
+                "channel_model (snr_bob) -> burst_to_pdu -> INN extraction -> DeepJSCC decoders -> image sinks\n"
+                "bob_host / bob_private in 'out' and a ZeroMQ PUB of the decoded image PDUs. Runs until stopped.")
+        desc = (f"Bob: receives Alice's bursts from ZeroMQ (default {ZMQ_SAMPLES}) through his own AWGN channel, "
+                f"extracts and decodes host and private images; publishes them on {pub}")
+    else:
+        text = ("zmq_eve: the eavesdropper on the ZeroMQ link. SUB (connects to Alice) -> her own\n"
+                "channel_model (snr_eve) -> burst_to_pdu -> naive decoding and model inversion -> image sinks\n"
+                "eve_naive / eve_mia in 'out' and a ZeroMQ PUB of her images. The inversion drops frames\n"
+                "that arrive while it is busy (queue of 2). Runs until stopped.")
+        desc = (f"Eve: taps Alice's bursts from ZeroMQ (default {ZMQ_SAMPLES}) through her own AWGN channel and "
+                f"attacks them (naive decoding, model inversion); publishes her images on {pub}")
+    g = Graph(f"zmq_{who}", f"gr-stegsem: {'Bob' if is_bob else 'Eve'} on a ZeroMQ link", desc,
+              text + "\n\n" + ZMQ_NOTE_COMMON)
+    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
+    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
+    if is_bob:
+        g.param("snr_bob", "eng_float", "10.0", "Bob's Es/N0 (dB)")
+        model_params(g)
+        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
+    else:
+        g.param("snr_eve", "eng_float", "5.0", "Eve's Es/N0 (dB)")
+        model_params(g, inn=False)
+        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
+    g.param("out", "str", q(f"out/zmq_{who}"), "output folder")
+    g.param("address", "str", q(ZMQ_SAMPLES), "ZeroMQ address of Alice's PUB (samples)")
+    g.param("publish", "str", q(pub), "ZeroMQ PUB address for the decoded images (bind)")
+    impairments(g)
+    g.param("seed", "intx", "0", f"seed (channel noise {'2*seed+1' if is_bob else '2*seed+2'})")
+    common_vars(g)
+    g.block("sub", "zeromq_sub_source", (0, 0.5 if is_bob else 3.5), type="complex", vlen="1", address="address",
+            timeout="100", pass_tags="True", hwm="-1", key="''")
+    if is_bob:
+        ch = channel(g, "bob", "snr_bob", "2 * seed + 1", (1, 0.5))
+        g.connect("sub.0", ch)
+        bob(g, ch, 2, 0, publish=True)
+    else:
+        ch = channel(g, "eve", "snr_eve", "2 * seed + 2", (1, 3.5))
+        g.connect("sub.0", ch)
+        eve(g, ch, 2, 3, mia_queue="2", publish=True)
+    return g
+
+
+def usrp_common(g: Graph, tx: bool) -> None:
+    g.param("samp_rate", "eng_float", "1e6", "sample rate (S/s)")
+    g.param("center_freq", "eng_float", "2.45e9", "centre frequency (Hz)")
+    g.param("gain", "eng_float", "30.0" if not tx else "20.0", "gain (dB)")
+    g.param("device_args", "str", "''", "UHD device arguments (e.g. 'type=b200' or 'addr=192.168.10.2')")
+    g.param("antenna", "str", q("TX/RX" if tx else "RX2"), "antenna")
+
+
+def usrp_block(g: Graph, tx: bool, cell) -> None:
+    params = dict(type="fc32", dev_args="device_args", sync="none", nchan="1", samp_rate="samp_rate",
+                  center_freq0="center_freq", gain0="gain", ant0="antenna")
+    if tx:  # each burst becomes a UHD burst (start/end of burst from the packet_len tag)
+        params["len_tag_name"] = q("packet_len")
+    g.block("usrp", "uhd_usrp_sink" if tx else "uhd_usrp_source", cell, **params)
+
+
+def usrp_alice() -> Graph:
+    g = Graph("usrp_alice", "gr-stegsem: Alice on a USRP (no PHY yet)",
+              "Alice on a USRP: bursts of raw DeepJSCC + INN channel symbols (no preamble, no PHY: not a "
+              "working over-the-air link yet; see flowgraphs/README.md)",
+              "usrp_alice: Alice's chain into a UHD USRP sink; each burst is one UHD burst (tsb tag\n"
+              "packet_len). The unit-power symbols are scaled by 'amplitude' to keep the DAC out of clipping.\n\n"
+              + USRP_NOTE_COMMON)
+    image_params(g)
+    model_params(g)
+    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
+    g.param("loop", "intx", "1", "1 = repeat the images every interval, 0 = send once and end")
+    g.param("interval", "eng_float", "2.0", "seconds between image pairs")
+    g.param("amplitude", "eng_float", "0.25", "scale of the unit-power symbols before the DAC")
+    usrp_common(g, tx=True)
+    common_vars(g)
+    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0)
+    g.block("scale", "blocks_multiply_const_vxx", (5, 0.5), type="complex", const="amplitude", vlen="1")
+    usrp_block(g, True, (6, 0.5))
+    g.connect(tx, "scale.0")
+    g.connect("scale.0", "usrp.0")
+    return g
+
+
+def usrp_receiver(who: str) -> Graph:
+    is_bob = who == "bob"
+    name = "Bob" if is_bob else "Eve"
+    g = Graph(f"usrp_{who}", f"gr-stegsem: {name} on a USRP (no PHY yet)",
+              f"{name} on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) "
+              f"that is not built yet no burst is found (see flowgraphs/README.md)",
+              f"usrp_{who}: UHD USRP source -> 1/amplitude scaling -> [synchroniser: NOT BUILT] -> burst_to_pdu\n"
+              f"(delay 0) -> {'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'}"
+              f" -> image sinks in 'out'.\n\n" + USRP_NOTE_COMMON)
+    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
+    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
+    model_params(g, inn=is_bob)
+    if is_bob:
+        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
+    else:
+        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
+    g.param("out", "str", q(f"out/usrp_{who}"), "output folder")
+    g.param("amplitude", "eng_float", "0.25", "Alice's transmit scale (the receiver divides by it)")
+    g.param("seed", "intx", "0", "seed")
+    usrp_common(g, tx=False)
+    common_vars(g)
+    row = 0 if is_bob else 3
+    usrp_block(g, False, (0, row + 0.5))
+    g.block("scale", "blocks_multiply_const_vxx", (1, row + 0.5), type="complex", const="1.0 / amplitude",
+            vlen="1")
+    g.connect("usrp.0", "scale.0")
+    if is_bob:
+        bob(g, "scale.0", 2, row)
+        _set_delay(g, "bob_rx", "0")
+    else:
+        eve(g, "scale.0", 2, row, mia_queue="2")
+        _set_delay(g, "eve_rx", "0")
+    return g
+
+
+def _set_delay(g: Graph, block: str, delay: str) -> None:
+    for name, _, params, _ in g.items:
+        if name == block:
+            params["delay"] = delay
+
+
+GRAPHS = {"sim_awgn": sim_awgn, "zmq_alice": zmq_alice, "zmq_bob": lambda: zmq_receiver("bob"),
+          "zmq_eve": lambda: zmq_receiver("eve"), "usrp_alice": usrp_alice, "usrp_bob": lambda: usrp_receiver("bob"),
+          "usrp_eve": lambda: usrp_receiver("eve")}
+
+
+# --- writing and compiling ------------------------------------------------------------------------------
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper, text):
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def write_grc(graph: Graph, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{graph.name}.grc"
+    path.write_text(yaml.dump(graph.to_grc(), Dumper=_Dumper, sort_keys=False, width=120))
+    return path
+
+
+def grcc_env() -> dict:
+    """Environment for grcc: our block YAML on GRC_BLOCKS_PATH, this repository importable."""
+    env = dict(os.environ)
+    env["GRC_BLOCKS_PATH"] = os.pathsep.join(p for p in (str(ROOT / "grc"), env.get("GRC_BLOCKS_PATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def grcc_command() -> list[str]:
+    """grcc run by this Python (it evaluates our blocks' imports, which need torch from the venv)."""
+    import shutil
+
+    grcc = shutil.which("grcc")
+    if grcc is None:
+        raise SystemExit("grcc (GNU Radio Companion) not found on PATH")
+    return [sys.executable, grcc]
+
+
+def compile_grc(grc: Path, out: Path) -> Path:
+    r = subprocess.run(grcc_command() + ["-o", str(out), str(grc)], capture_output=True, text=True,
+                       env=grcc_env(), timeout=300)
+    if r.returncode != 0:
+        raise SystemExit(f"grcc failed on {grc}:\n{r.stdout}\n{r.stderr}")
+    return out / f"{grc.stem}.py"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help=f"flowgraphs to make (default: all of {', '.join(GRAPHS)})")
+    ap.add_argument("--out", type=Path, default=ROOT / "flowgraphs", help="output folder")
+    ap.add_argument("--no-compile", action="store_true", help="write the .grc files only")
+    args = ap.parse_args(argv)
+    for name in args.names or list(GRAPHS):
+        if name not in GRAPHS:
+            ap.error(f"unknown flowgraph {name!r}; choose from {', '.join(GRAPHS)}")
+        grc = write_grc(GRAPHS[name](), args.out)
+        if args.no_compile:
+            print(f"wrote {grc}")
+        else:
+            print(f"wrote {grc} and {compile_grc(grc, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
