@@ -1,0 +1,173 @@
+"""Throughput of Alice's and Bob's chains in real GNU Radio flowgraphs vs the bare models.
+
+    .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 12] [--threads 2] [--json OUT]
+
+For each image size, in one process and one run (so the ratios are comparable on a noisy machine):
+  * bare models: StegoSystem.alice (2 encoders batched in one forward pass + INN embed) and
+    StegoSystem.bob (INN extract + 2 decoders batched), and plain DeepJSCC encode / decode;
+  * flowgraphs: image PDUs posted into jscc_encoder x2 -> inn_embed (Alice) and container PDUs into
+    inn_extract -> jscc_decoder x2 (Bob), plain jscc_encoder / jscc_decoder alone; PDUs out are
+    counted at blocks.message_debug.
+Rates are complex channel samples per second (k = H*W/4 per image at bcr 1/12: the container of a
+pair is k samples). Latency: one frame through an idle flowgraph.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gnuradio import blocks, gr  # noqa: E402
+import pmt  # noqa: E402
+
+from gr_stegsem.blocks import inn_embed, inn_extract, jscc_decoder, jscc_encoder  # noqa: E402
+from gr_stegsem.blocks.pdus import image_pdu, symbol_pdu  # noqa: E402
+from gr_stegsem.models.deepjscc import to_complex  # noqa: E402
+from gr_stegsem.samples import default_host, default_private  # noqa: E402
+from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
+
+
+def bare_rate(fn, k: int, reps: int) -> float:
+    fn()  # warm-up (oneDNN primitive creation)
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return k * reps / (time.perf_counter() - t)
+
+
+def run_graph(build, posts, n_out: int, timeout: float = 300.0) -> float:
+    """Build (tb, inputs, dbg), post all PDUs at once, return seconds until n_out PDUs arrived."""
+    tb, dbg = build()
+    tb.start()
+    t = time.perf_counter()
+    for blk, port, pdu in posts:
+        blk.to_basic_block()._post(pmt.intern(port), pdu)
+    while dbg.num_messages() < n_out and time.perf_counter() - t < timeout:
+        time.sleep(0.002)
+    dt = time.perf_counter() - t
+    tb.stop()
+    tb.wait()
+    if dbg.num_messages() < n_out:
+        raise RuntimeError(f"only {dbg.num_messages()} of {n_out} PDUs came out in {timeout} s")
+    return dt
+
+
+def bench(size: int, frames: int, secure_models: tuple[str, str]) -> dict:
+    jscc, inn = (str(default_model(m)) for m in secure_models)
+    system = StegoSystem.load(jscc, inn)
+    xh, xp = default_host(size)[None], default_private(size)[None]
+    k = size * size // 4
+    zc = system.alice(xh, xp)
+    zp = system.encode(xp)
+    res = {"size": size, "k": k, "frames": frames, "threads": torch.get_num_threads()}
+    reps = max(3, frames // 2)
+    res["bare_alice"] = bare_rate(lambda: system.alice(xh, xp), k, reps)
+    res["bare_bob"] = bare_rate(lambda: system.bob(zc, (size, size)), k, reps)
+    res["bare_encode"] = bare_rate(lambda: system.encode(xp), k, reps)
+    res["bare_decode"] = bare_rate(lambda: system.decode(zp, (size, size)), k, reps)
+
+    pdus_h = [image_pdu(xh[0], i, "host") for i in range(frames)]
+    pdus_p = [image_pdu(xp[0], i, "private") for i in range(frames)]
+    cont = [symbol_pdu(to_complex(zc), i, (size, size), tuple(zc.shape[1:]), secure=True) for i in range(frames)]
+    plain = [symbol_pdu(to_complex(zp), i, (size, size), tuple(zp.shape[1:]), secure=False) for i in range(frames)]
+
+    def alice_graph():
+        tb = gr.top_block()
+        eh, ep, emb, dbg = jscc_encoder(jscc), jscc_encoder(jscc), inn_embed(jscc, inn, timeout=60), blocks.message_debug()
+        tb.msg_connect(eh, "out", emb, "host")
+        tb.msg_connect(ep, "out", emb, "private")
+        tb.msg_connect(emb, "out", dbg, "store")
+        alice_graph.blocks = (eh, ep)
+        return tb, dbg
+
+    def bob_graph():
+        tb = gr.top_block()
+        ex, dh, dp, dbg = inn_extract(jscc, inn), jscc_decoder(jscc), jscc_decoder(jscc), blocks.message_debug()
+        tb.msg_connect(ex, "host", dh, "in")
+        tb.msg_connect(ex, "private", dp, "in")
+        tb.msg_connect(dh, "out", dbg, "store")
+        tb.msg_connect(dp, "out", dbg, "store")
+        bob_graph.blocks = (ex,)
+        return tb, dbg
+
+    def single(cls):
+        def build():
+            tb = gr.top_block()
+            b, dbg = cls(jscc), blocks.message_debug()
+            tb.msg_connect(b, "out", dbg, "store")
+            build.block = b
+            return tb, dbg
+        return build
+
+    def alice_posts(pairs_h, pairs_p):
+        eh, ep = alice_graph.blocks
+        return [x for i in range(len(pairs_h)) for x in ((eh, "in", pairs_h[i]), (ep, "in", pairs_p[i]))]
+
+    for label, n in (("latency", 1), ("rate", frames)):
+        # Alice
+        tb_dbg = alice_graph()
+        dt = _run_built(tb_dbg, alice_posts(pdus_h[:n], pdus_p[:n]), n)
+        res[f"fg_alice_{label}"] = dt if label == "latency" else k * n / dt
+        # Bob: 2 images out per container
+        tb_dbg = bob_graph()
+        dt = _run_built(tb_dbg, [(bob_graph.blocks[0], "in", c) for c in cont[:n]], 2 * n)
+        res[f"fg_bob_{label}"] = dt if label == "latency" else k * n / dt
+        enc = single(jscc_encoder)
+        tb_dbg = enc()
+        dt = _run_built(tb_dbg, [(enc.block, "in", p) for p in pdus_p[:n]], n)
+        res[f"fg_encode_{label}"] = dt if label == "latency" else k * n / dt
+        dec = single(jscc_decoder)
+        tb_dbg = dec()
+        dt = _run_built(tb_dbg, [(dec.block, "in", p) for p in plain[:n]], n)
+        res[f"fg_decode_{label}"] = dt if label == "latency" else k * n / dt
+    return res
+
+
+def _run_built(tb_dbg, posts, n_out, timeout=300.0):
+    tb, dbg = tb_dbg
+    return run_graph(lambda: (tb, dbg), posts, n_out, timeout)
+
+
+def report(rows: list[dict]) -> str:
+    lines = ["| size | chain | bare models (M samples/s) | flowgraph (M samples/s) | flowgraph / bare | "
+             "latency (ms) | cost of steganography (plain / stego rate, flowgraph) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for chain, plain in (("alice", "encode"), ("bob", "decode")):
+            lines.append(
+                f"| {r['size']} | {chain} | {r[f'bare_{chain}'] / 1e6:.3f} | {r[f'fg_{chain}_rate'] / 1e6:.3f} | "
+                f"{r[f'fg_{chain}_rate'] / r[f'bare_{chain}']:.2f} | {1e3 * r[f'fg_{chain}_latency']:.0f} | "
+                f"{r[f'fg_{plain}_rate'] / r[f'fg_{chain}_rate']:.2f}x |")
+            lines.append(
+                f"| {r['size']} | plain {plain} | {r[f'bare_{plain}'] / 1e6:.3f} | {r[f'fg_{plain}_rate'] / 1e6:.3f} | "
+                f"{r[f'fg_{plain}_rate'] / r[f'bare_{plain}']:.2f} | {1e3 * r[f'fg_{plain}_latency']:.0f} | – |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="256,512")
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--model", default="stego-l3_2")
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    rows = [bench(int(s), a.frames, ("deepjscc-bcr12", a.model)) for s in a.sizes.split(",")]
+    print(f"torch threads: {a.threads}, device: cpu ({os.cpu_count()} cores)")
+    print(report(rows))
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
