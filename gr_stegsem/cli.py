@@ -133,7 +133,7 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
 @click.option("--batch", default=8, show_default=True)
 def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, channel,
              lost, seed, batch):
-    """Reproduce the paper's Fig. 3-5 and Table I on image folders.
+    """Reproduce the paper's figures (3, 4, 5) and Table I on image folders.
 
     Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png and fig5_grid.png.
     """
