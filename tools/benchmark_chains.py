@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,11 +36,15 @@ from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
 
 
 def bare_rate(fn, k: int, reps: int) -> float:
-    fn()  # warm-up (oneDNN primitive creation)
-    t = time.perf_counter()
+    """k / (median seconds per call), after two warm-up calls (oneDNN primitive creation)."""
+    fn()
+    fn()
+    times = []
     for _ in range(reps):
+        t = time.perf_counter()
         fn()
-    return k * reps / (time.perf_counter() - t)
+        times.append(time.perf_counter() - t)
+    return k / statistics.median(times)
 
 
 def run_graph(build, posts, n_out: int, timeout: float = 300.0) -> float:
@@ -67,7 +72,7 @@ def bench(size: int, frames: int, secure_models: tuple[str, str]) -> dict:
     zc = system.alice(xh, xp)
     zp = system.encode(xp)
     res = {"size": size, "k": k, "frames": frames, "threads": torch.get_num_threads()}
-    reps = max(3, frames // 2)
+    reps = max(5, frames)
     res["bare_alice"] = bare_rate(lambda: system.alice(xh, xp), k, reps)
     res["bare_bob"] = bare_rate(lambda: system.bob(zc, (size, size)), k, reps)
     res["bare_encode"] = bare_rate(lambda: system.encode(xp), k, reps)
