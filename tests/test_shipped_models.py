@@ -36,7 +36,7 @@ def test_deepjscc_quality(pairs):
     _, xp = pairs
     s = StegoSystem.shipped("deepjscc")
     y = s.channel(s.alice(None, xp), 10.0, generator=torch.Generator().manual_seed(0))
-    assert psnr(s.bob(y, (256, 256))["private"], xp).mean() > 29.0
+    assert psnr(s.bob(y, (256, 256))["private"], xp).mean() > 33.0  # measured 35.5 dB
 
 
 @pytest.mark.parametrize("name", ["stego-l3_2", "stego-l3_4"])
@@ -51,9 +51,10 @@ def test_stego_bob_recovers_and_eve_sees_host(pairs, name):
     assert psnr(bob["private"], xp).mean() > BOB_PRIVATE_MIN
     assert psnr(bob["host"], xh).mean() > BOB_HOST_MIN
     eve = s.eve_naive(s.channel(zc, 5.0, generator=g), (256, 256))
-    assert ms_ssim(eve, xp).mean() < 0.35
-    assert ms_ssim(eve, xh).mean() > 0.85
+    assert ms_ssim(eve, xp).mean() < 0.30  # measured 0.16-0.17 on these four pairs
+    assert ms_ssim(eve, xh).mean() > 0.90  # measured 0.94-0.95
 
 
-BOB_PRIVATE_MIN = 24.0  # dB at 10 dB, 4 faces; set from the measured numbers in models/README.md
-BOB_HOST_MIN = 24.0
+# dB at 10 dB on these four pairs; measured 30.6 / 31.2 (private) and 33.3 / 33.0 (host) for λ3 = 2 / 4
+BOB_PRIVATE_MIN = 28.5
+BOB_HOST_MIN = 31.0
