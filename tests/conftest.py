@@ -46,3 +46,32 @@ def tiny_images(tmp_path_factory) -> Path:
             patch = Image.fromarray(photo[y:y + 96, x:x + 96]).resize((48, 48), Image.BICUBIC)
             patch.save(sub / f"p{j}.{'png' if j % 2 else 'jpg'}")
     return root
+
+
+TINY_JSCC = dict(width1=8, width=16)
+
+
+def write_tiny_models(folder: Path, jscc_name: str = "deepjscc-bcr12", inn_names=("stego-l3_2",),
+                      perturb: bool = True) -> dict:
+    """Tiny random DeepJSCC + INN model files for fast tests; returns their paths.
+
+    With ``perturb`` every INN block is nudged away from its identity initialisation, so that
+    embedding really changes the host latent.
+    """
+    from gr_stegsem.checkpoint import save_model
+    from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+    from gr_stegsem.models.inn import INNConfig, StegoINN
+
+    cfg = DeepJSCCConfig(**TINY_JSCC)
+    torch.manual_seed(0)
+    save_model(DeepJSCC(cfg), folder / jscc_name)
+    out = {"dir": folder, "jscc": str(folder / f"{jscc_name}.safetensors")}
+    for name in inn_names:
+        inn = StegoINN(INNConfig(channels=cfg.latent_channels, hidden=8, blocks=2))
+        if perturb:
+            with torch.no_grad():
+                for p in inn.parameters():
+                    p.add_(torch.randn_like(p) * 0.05)
+        save_model(inn, folder / name, jscc_config=cfg.to_dict())
+        out.setdefault("inn", str(folder / f"{name}.safetensors"))
+    return out

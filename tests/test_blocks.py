@@ -14,14 +14,15 @@ import pmt  # noqa: E402
 
 from gr_stegsem import blocks as sb  # noqa: E402
 from gr_stegsem.attacks import model_inversion, naive_decoding  # noqa: E402
-from gr_stegsem.checkpoint import CheckpointError, save_model  # noqa: E402
+from gr_stegsem.checkpoint import CheckpointError  # noqa: E402
 from gr_stegsem.images import tensor_to_array  # noqa: E402
-from gr_stegsem.models import DeepJSCC, DeepJSCCConfig, INNConfig, StegoINN  # noqa: E402
+from gr_stegsem.models import DeepJSCCConfig  # noqa: E402
 from gr_stegsem.models.deepjscc import num_symbols, to_complex  # noqa: E402
 from gr_stegsem.blocks import pdus  # noqa: E402
 from gr_stegsem.system import StegoSystem  # noqa: E402
+from tests.conftest import TINY_JSCC, write_tiny_models  # noqa: E402
 
-CFG = DeepJSCCConfig(width1=8, width=16)
+CFG = DeepJSCCConfig(**TINY_JSCC)
 SIZE = 32
 
 
@@ -33,16 +34,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Tiny random DeepJSCC and INN (every INN block perturbed so it is not the identity)."""
-    d = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    jscc = DeepJSCC(CFG)
-    inn = StegoINN(INNConfig(channels=CFG.latent_channels, hidden=8, blocks=2))
-    with torch.no_grad():
-        for p in inn.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    save_model(jscc, d / "jscc", note="test")
-    save_model(inn, d / "inn", jscc_config=CFG.to_dict())
-    return {"jscc": str(d / "jscc.safetensors"), "inn": str(d / "inn.safetensors"), "dir": d}
+    return write_tiny_models(tmp_path_factory.mktemp("models"), "jscc", ("inn",))
 
 
 @pytest.fixture(scope="module")

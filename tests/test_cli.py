@@ -4,20 +4,13 @@ import sys
 
 import pytest
 
-from gr_stegsem.checkpoint import save_model
 from gr_stegsem.cli import main
-from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
-from gr_stegsem.models.inn import INNConfig, StegoINN
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_tiny_models
 
 
 @pytest.fixture()
 def small_models(tmp_path):
-    d = tmp_path / "models"
-    save_model(DeepJSCC(DeepJSCCConfig(width1=8, width=16)), d / "deepjscc-bcr12")
-    for name in ("stego-l3_2", "stego-l3_4"):
-        save_model(StegoINN(INNConfig(blocks=2, hidden=8)), d / name, jscc_config=DeepJSCCConfig(width1=8, width=16).to_dict())
-    return d
+    return write_tiny_models(tmp_path / "models", inn_names=("stego-l3_2", "stego-l3_4"), perturb=False)["dir"]
 
 
 def test_help_lists_commands(capsys):

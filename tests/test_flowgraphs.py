@@ -19,17 +19,18 @@ import pmt  # noqa: E402
 from gnuradio import blocks as gr_blocks  # noqa: E402
 
 from gr_stegsem import flowgraphs as fgs  # noqa: E402
-from gr_stegsem.checkpoint import CheckpointError, save_model  # noqa: E402
+from gr_stegsem.checkpoint import CheckpointError  # noqa: E402
 from gr_stegsem.images import tensor_to_array  # noqa: E402
-from gr_stegsem.models import DeepJSCC, DeepJSCCConfig, INNConfig, StegoINN  # noqa: E402
+from gr_stegsem.models import DeepJSCCConfig  # noqa: E402
 from gr_stegsem.models.deepjscc import from_complex  # noqa: E402
 from gr_stegsem.pipeline import transmit  # noqa: E402
 from gr_stegsem.system import StegoSystem  # noqa: E402
+from tests.conftest import TINY_JSCC, write_tiny_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWGRAPHS = ROOT / "flowgraphs"
 GRCS = sorted(FLOWGRAPHS.glob("*.grc"))
-CFG = DeepJSCCConfig(width1=8, width=16)
+CFG = DeepJSCCConfig(**TINY_JSCC)
 INF = float("inf")
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -44,15 +45,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Tiny random DeepJSCC + INN (INN perturbed so it is not the identity), as model files."""
-    d = tmp_path_factory.mktemp("fg_models")
-    torch.manual_seed(0)
-    inn = StegoINN(INNConfig(channels=CFG.latent_channels, hidden=8, blocks=2))
-    with torch.no_grad():
-        for p in inn.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    save_model(DeepJSCC(CFG), d / "deepjscc-bcr12")
-    save_model(inn, d / "stego-l3_2", jscc_config=CFG.to_dict())
-    return {"dir": d, "jscc": str(d / "deepjscc-bcr12.safetensors"), "inn": str(d / "stego-l3_2.safetensors")}
+    return write_tiny_models(tmp_path_factory.mktemp("fg_models"))
 
 
 def sim_params(models, out, **kw):

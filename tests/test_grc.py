@@ -20,8 +20,7 @@ pytest.importorskip("gnuradio.gr")
 import pmt  # noqa: E402
 
 from gr_stegsem import blocks as stegsem_blocks  # noqa: E402
-from gr_stegsem.checkpoint import save_model  # noqa: E402
-from gr_stegsem.models import DeepJSCC, DeepJSCCConfig, INNConfig, StegoINN  # noqa: E402
+from tests.conftest import write_tiny_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GRC = ROOT / "grc"
@@ -39,11 +38,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     d = tmp_path_factory.mktemp("grc")
-    cfg = DeepJSCCConfig(width1=8, width=16)
-    torch.manual_seed(0)
-    save_model(DeepJSCC(cfg), d / "jscc")
-    save_model(StegoINN(INNConfig(channels=cfg.latent_channels, hidden=8, blocks=2)), d / "inn",
-               jscc_config=cfg.to_dict())
+    write_tiny_models(d, "jscc", ("inn",), perturb=False)
     (d / "imgs").mkdir()
     rng = np.random.default_rng(0)
     for i in range(2):
