@@ -30,7 +30,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class sim_awgn(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0):
         gr.top_block.__init__(self, "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -42,6 +42,7 @@ class sim_awgn(gr.top_block):
         self.snr_bob = snr_bob
         self.snr_eve = snr_eve
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.inn_model = inn_model
         self.lost = lost
         self.secure = secure
@@ -69,18 +70,18 @@ class sim_awgn(gr.top_block):
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, 'packet_len')
         self.to_stream.set_min_output_buffer((2 * burst_len))
         self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=0)
+        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=0)
+        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=0, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
         self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
-        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=0)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=64, threads=0)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -88,12 +89,12 @@ class sim_awgn(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 2),
             block_tags=False)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=0, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
         self.bob_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=0)
+        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=0)
+        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_channel = channels.channel_model(
             noise_voltage=bob_noise,
             frequency_offset=freq_offset,
@@ -170,6 +171,12 @@ class sim_awgn(gr.top_block):
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
         self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_inn_model(self):
         return self.inn_model
@@ -294,6 +301,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
@@ -323,7 +333,7 @@ def argument_parser():
 def main(top_block_cls=sim_awgn, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

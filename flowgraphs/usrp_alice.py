@@ -32,7 +32,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class usrp_alice(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', inn_model='', secure=1, loop=1, interval=2.0, amplitude=0.25, samp_rate=1e6, center_freq=2.45e9, gain=20.0, device_args='', antenna='TX/RX'):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, loop=1, interval=2.0, amplitude=0.25, samp_rate=1e6, center_freq=2.45e9, gain=20.0, device_args='', antenna='TX/RX'):
         gr.top_block.__init__(self, "gr-stegsem: Alice on a USRP (no PHY yet)", catch_exceptions=True)
 
         ##################################################
@@ -42,6 +42,7 @@ class usrp_alice(gr.top_block):
         self.private = private
         self.size = size
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.inn_model = inn_model
         self.secure = secure
         self.loop = loop
@@ -84,11 +85,11 @@ class usrp_alice(gr.top_block):
         self.to_stream.set_min_output_buffer((2 * burst_len))
         self.scale = blocks.multiply_const_cc(amplitude)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=0)
+        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=0)
+        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=0, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
 
 
         ##################################################
@@ -131,6 +132,12 @@ class usrp_alice(gr.top_block):
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
         self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_inn_model(self):
         return self.inn_model
@@ -240,6 +247,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
@@ -275,7 +285,7 @@ def argument_parser():
 def main(top_block_cls=usrp_alice, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, inn_model=options.inn_model, secure=options.secure, loop=options.loop, interval=options.interval, amplitude=options.amplitude, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, loop=options.loop, interval=options.interval, amplitude=options.amplitude, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

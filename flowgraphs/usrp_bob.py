@@ -31,7 +31,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class usrp_bob(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
         gr.top_block.__init__(self, "gr-stegsem: Bob on a USRP (no PHY yet)", catch_exceptions=True)
 
         ##################################################
@@ -40,6 +40,7 @@ class usrp_bob(gr.top_block):
         self.host = host
         self.private = private
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.inn_model = inn_model
         self.lost = lost
         self.secure = secure
@@ -78,12 +79,12 @@ class usrp_bob(gr.top_block):
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
         self.scale = blocks.multiply_const_cc(1.0 / amplitude)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=0, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
         self.bob_rx = stegsem_blocks.burst_to_pdu(0, max_len=16777216)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=0)
+        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=0)
+        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
 
 
         ##################################################
@@ -117,6 +118,12 @@ class usrp_bob(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_inn_model(self):
         return self.inn_model
@@ -222,6 +229,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
@@ -260,7 +270,7 @@ def argument_parser():
 def main(top_block_cls=usrp_bob, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -31,7 +31,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class usrp_eve(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', mia_steps=200, out='out/usrp_eve', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/usrp_eve', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
         gr.top_block.__init__(self, "gr-stegsem: Eve on a USRP (no PHY yet)", catch_exceptions=True)
 
         ##################################################
@@ -40,6 +40,7 @@ class usrp_eve(gr.top_block):
         self.host = host
         self.private = private
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.mia_steps = mia_steps
         self.out = out
         self.amplitude = amplitude
@@ -79,10 +80,10 @@ class usrp_eve(gr.top_block):
         self.eve_rx = stegsem_blocks.burst_to_pdu(0, max_len=16777216)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
-        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=0)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=0)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
 
 
         ##################################################
@@ -117,6 +118,12 @@ class usrp_eve(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_mia_steps(self):
         return self.mia_steps
@@ -210,6 +217,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
@@ -242,7 +252,7 @@ def argument_parser():
 def main(top_block_cls=usrp_eve, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, mia_steps=options.mia_steps, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -30,7 +30,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class zmq_alice(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', inn_model='', secure=1, address='tcp://127.0.0.1:5555', loop=1, interval=2.0, hwm=(-1)):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, address='tcp://127.0.0.1:5555', loop=1, interval=2.0, hwm=(-1)):
         gr.top_block.__init__(self, "gr-stegsem: Alice on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -40,6 +40,7 @@ class zmq_alice(gr.top_block):
         self.private = private
         self.size = size
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.inn_model = inn_model
         self.secure = secure
         self.address = address
@@ -63,11 +64,11 @@ class zmq_alice(gr.top_block):
         self.to_stream.set_min_output_buffer((2 * burst_len))
         self.pub = zeromq.pub_sink(gr.sizeof_gr_complex, 1, address, 100, True, hwm, '', True)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=0)
+        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=0)
+        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=0, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
 
 
         ##################################################
@@ -109,6 +110,12 @@ class zmq_alice(gr.top_block):
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
         self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_inn_model(self):
         return self.inn_model
@@ -189,6 +196,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
@@ -212,7 +222,7 @@ def argument_parser():
 def main(top_block_cls=zmq_alice, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, inn_model=options.inn_model, secure=options.secure, address=options.address, loop=options.loop, interval=options.interval, hwm=options.hwm)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, address=options.address, loop=options.loop, interval=options.interval, hwm=options.hwm)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

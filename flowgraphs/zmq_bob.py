@@ -30,7 +30,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class zmq_bob(gr.top_block):
 
-    def __init__(self, host='', private='', snr_bob=10.0, jscc_model='', inn_model='', lost='zeros', secure=1, out='out/zmq_bob', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5556', freq_offset=0.0, epsilon=1.0, seed=0):
+    def __init__(self, host='', private='', snr_bob=10.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/zmq_bob', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5556', freq_offset=0.0, epsilon=1.0, seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Bob on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -40,6 +40,7 @@ class zmq_bob(gr.top_block):
         self.private = private
         self.snr_bob = snr_bob
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.inn_model = inn_model
         self.lost = lost
         self.secure = secure
@@ -64,13 +65,13 @@ class zmq_bob(gr.top_block):
         ##################################################
 
         self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=0, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
         self.bob_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.bob_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=0)
+        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=0)
+        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_channel = channels.channel_model(
             noise_voltage=bob_noise,
             frequency_offset=freq_offset,
@@ -120,6 +121,12 @@ class zmq_bob(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_inn_model(self):
         return self.inn_model
@@ -227,6 +234,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
@@ -259,7 +269,7 @@ def argument_parser():
 def main(top_block_cls=zmq_bob, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, snr_bob=options.snr_bob, jscc_model=options.jscc_model, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, address=options.address, publish=options.publish, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, snr_bob=options.snr_bob, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, address=options.address, publish=options.publish, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -30,7 +30,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class zmq_eve(gr.top_block):
 
-    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', mia_steps=200, out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', freq_offset=0.0, epsilon=1.0, seed=0):
+    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', torch_threads=1, mia_steps=200, out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', freq_offset=0.0, epsilon=1.0, seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Eve on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -40,6 +40,7 @@ class zmq_eve(gr.top_block):
         self.private = private
         self.snr_eve = snr_eve
         self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
         self.mia_steps = mia_steps
         self.out = out
         self.address = address
@@ -66,10 +67,10 @@ class zmq_eve(gr.top_block):
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
-        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=0)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=0)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -120,6 +121,12 @@ class zmq_eve(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
 
     def get_mia_steps(self):
         return self.mia_steps
@@ -215,6 +222,9 @@ def argument_parser():
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
     parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
@@ -241,7 +251,7 @@ def argument_parser():
 def main(top_block_cls=zmq_eve, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, mia_steps=options.mia_steps, out=options.out, address=options.address, publish=options.publish, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, address=options.address, publish=options.publish, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -113,6 +113,9 @@ def image_params(g: Graph) -> None:
 
 def model_params(g: Graph, inn: bool = True) -> None:
     g.param("jscc_model", "str", "''", "DeepJSCC model ('' = models/deepjscc-bcr12)")
+    # one torch thread per process: the model blocks then run in parallel scheduler threads, which
+    # measured faster than each block driving a 2-thread pool (tools/benchmark_chains.py, README)
+    g.param("torch_threads", "intx", "1", "torch CPU threads for the process (0 = torch's default)")
     if inn:
         g.param("inn_model", "str", "''", "steganography INN model ('' = models/stego-l3_2)")
 
@@ -133,11 +136,11 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0) -> str:
     for i, role in enumerate(("host", "private")):
         g.block(f"{role}_src", "gr_stegsem_image_source", (0, row + i), paths=role, repeat=loop, size="size",
                 role=q(role), interval=interval, done=done)
-        g.block(f"{role}_enc", "gr_stegsem_jscc_encoder", (1, row + i), model_path="jscc_model", threads="0")
+        g.block(f"{role}_enc", "gr_stegsem_jscc_encoder", (1, row + i), model_path="jscc_model", threads="torch_threads")
         g.connect(f"{role}_src.out", f"{role}_enc.in")
         g.connect(f"{role}_enc.out", f"embed.{role}")
     g.block("embed", "gr_stegsem_inn_embed", (2, row + 0.5), jscc_path="jscc_model", inn_path="inn_model",
-            timeout="5.0", max_pending="64", threads="0", secure="secure != 0")
+            timeout="5.0", max_pending="64", threads="torch_threads", secure="secure != 0")
     g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard")
     # a whole burst must fit into the tagged stream's output buffer (512x512 image: 65536 + 2 guards);
     # measured on GNU Radio 3.10.5: a buffer of exactly one burst stalls ('Buffer too small for
@@ -162,12 +165,12 @@ def bob(g: Graph, src: str, col: int, row: int, publish: bool = False) -> None:
     g.block("bob_rx", "gr_stegsem_burst_to_pdu", (col, row + 0.5), delay=str(CHANNEL_MODEL_DELAY),
             max_len="16777216")
     g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
-            inn_path="inn_model", lost="lost", seed="seed", threads="0", secure="secure != 0")
+            inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads", secure="secure != 0")
     g.connect(src, "bob_rx.0")
     g.connect("bob_rx.pdus", "extract.in")
     for i, role in enumerate(("host", "private")):
         g.block(f"bob_{role}_dec", "gr_stegsem_jscc_decoder", (col + 2, row + i), model_path="jscc_model",
-                threads="0")
+                threads="torch_threads")
         g.block(f"bob_{role}_sink", "gr_stegsem_image_sink", (col + 3, row + i), folder="out",
                 prefix=q(f"bob_{role}"), reference=f"{role}_ref", save="True")
         g.connect(f"extract.{role}", f"bob_{role}_dec.in")
@@ -184,9 +187,9 @@ def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = 
     g.block("eve_rx", "gr_stegsem_burst_to_pdu", (col, row + 0.5), delay=str(CHANNEL_MODEL_DELAY),
             max_len="16777216")
     g.connect(src, "eve_rx.0")
-    g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="0")
+    g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="torch_threads")
     g.block("eve_mia", "gr_stegsem_eve_mia", (col + 1, row + 1), model_path="jscc_model", steps="mia_steps",
-            lr="0.05", seed="seed", queue_size=mia_queue, threads="0")
+            lr="0.05", seed="seed", queue_size=mia_queue, threads="torch_threads")
     for i, attack in enumerate(("naive", "mia")):
         g.connect("eve_rx.pdus", f"eve_{attack}.in")
         # what Eve gets of the private image (PNG + metrics) and of the host (metrics only)
