@@ -121,11 +121,11 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     total = len(systems) * (len(eve_snrs) + len(s.snrs)) * len(pairs)
     bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)
     for name, sys_ in systems.items():
+        first = 0  # index of the chunk's first image
         for bi, chunk in enumerate(_batches(pairs, s.batch)):
             xp = torch.stack([c[0] for c in chunk])
             xh = torch.stack([c[1] for c in chunk]) if chunk[0][1] is not None else None
             size = tuple(xp.shape[-2:])
-            first = sum(len(c) for c in list(_batches(pairs, s.batch))[:bi])
             tx = sys_.alice(xh, xp)
             tx_host = sys_.encode(xh) if (not sys_.secure and xh is not None) else None
             for snr in sorted(set(s.snrs) | set(eve_snrs)):
@@ -165,6 +165,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                     bar.update(len(chunk))
             if bi == 0:
                 grid["private"], grid["host"] = xp[0], (xh[0] if xh is not None else None)
+            first += len(chunk)
     bar.close()
     records = acc.records()
     write_outputs(records, s, grid)
