@@ -98,8 +98,8 @@ class StegoSystem:
         check_images(private)
         if host.shape != private.shape:
             raise ValueError(f"host {tuple(host.shape)} and private {tuple(private.shape)} images differ in size")
-        # two batch-1 passes: on CPUs they measured faster than one batch-2 pass (2 x 2.1 ms vs
-        # 6.8 ms at 256x256 px, tools/benchmark_chains.py machine) and match the flowgraph's blocks
+        # two batch-1 passes, like the flowgraph's blocks; one batch-2 pass was no faster on the
+        # 2-core CPU (tools/profile_stages.py)
         return self.embed(self.encode(host), self.encode(private))
 
     # --- channel ---------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def parse_image_pdu(pdu) -> ImageFrame:
     n = pmt.length(vec)
     if n != h * w * 3:
         raise ValueError(f"image PDU has {n} bytes but meta says {h}x{w}x3 = {h * w * 3}")
-    # bytearray(list) + frombuffer: 5x faster than np.asarray(list) for a 256x256 image (0.7 vs 3.3 ms)
+    # bytearray(list) + frombuffer instead of np.asarray(list): the list conversion dominated parsing
     a = np.frombuffer(bytearray(pmt.u8vector_elements(vec)), dtype=np.uint8).reshape(h, w, 3)
     x = torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)
     return ImageFrame(frame_id, h, w, _role(meta), x, meta)
