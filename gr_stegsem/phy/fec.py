@@ -1,0 +1,110 @@
+"""Header protection: CRC-16, a rate-1/2 convolutional code with soft Viterbi decoding, bit packing.
+
+The code is the K = 7 code with generators 133/171 (octal) of IEEE 802.11a (and of DVB, CCSDS),
+terminated with K - 1 zero tail bits so that decoding ends in state 0. Soft inputs are log-likelihood
+ratios, LLR = log P(bit = 0) / P(bit = 1) (positive means 0; BPSK maps 0 -> +1, 1 -> -1).
+Pure numpy; no GNU Radio.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+K = 7  # constraint length
+STATES = 1 << (K - 1)
+GENERATORS = (0o133, 0o171)
+TAIL = K - 1
+
+
+def _parity(x: np.ndarray) -> np.ndarray:
+    x = x.copy()
+    p = np.zeros_like(x)
+    while np.any(x):
+        p ^= x & 1
+        x >>= 1
+    return p
+
+
+def _tables() -> np.ndarray:
+    """OUT[state, bit, j]: coded bit j for input ``bit`` in ``state`` (state = last K-1 inputs,
+    newest in bit 0). The 7-bit register (newest input in bit 6 for the generator mask) is
+    ``bit << 6 | state reversed`` -- we use the mirrored convention consistently in both directions."""
+    s = np.arange(STATES)[:, None]
+    b = np.arange(2)[None, :]
+    reg = (b << (K - 1)) | s  # newest input at the MSB of the generator mask, oldest at bit 0
+    return np.stack([_parity(reg & g) for g in GENERATORS], axis=-1).astype(np.int8)
+
+
+OUT = _tables()
+SIGN = (1 - 2 * OUT).astype(np.float64)  # BPSK image of each coded bit: 0 -> +1, 1 -> -1
+
+
+def _next(state: np.ndarray, bit) -> np.ndarray:
+    return (state >> 1) | (np.asarray(bit) << (K - 2))
+
+
+def conv_encode(bits: np.ndarray) -> np.ndarray:
+    """Rate-1/2 encoding of ``bits`` (0/1) plus the K-1 tail: 2 * (len + 6) coded bits."""
+    bits = np.concatenate([np.asarray(bits, np.int64).reshape(-1), np.zeros(TAIL, np.int64)])
+    out = np.empty((bits.size, 2), np.int8)
+    state = 0
+    for i, b in enumerate(bits):
+        out[i] = OUT[state, b]
+        state = int(_next(np.int64(state), b))
+    return out.reshape(-1)
+
+
+# predecessors of each next state: next = (s >> 1) | (b << 5)  =>  b = next >> 5, s = (next << 1 | lsb) & 63
+_NEXT = np.arange(STATES)
+_BIT = _NEXT >> (K - 2)
+_PREV = np.stack([((_NEXT << 1) | lsb) & (STATES - 1) for lsb in (0, 1)], axis=0)  # (2, STATES)
+
+
+def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:
+    """Soft-decision Viterbi: ``llr`` of the 2 * (n_bits + 6) coded bits -> the n_bits data bits."""
+    llr = np.asarray(llr, np.float64).reshape(-1)
+    steps = n_bits + TAIL
+    if llr.size != 2 * steps:
+        raise ValueError(f"expected {2 * steps} coded LLRs for {n_bits} bits, got {llr.size}")
+    llr = llr.reshape(steps, 2)
+    metric = np.full(STATES, -np.inf)
+    metric[0] = 0.0
+    choice = np.empty((steps, STATES), np.int8)
+    bit = _BIT
+    for t in range(steps):
+        branch = SIGN @ llr[t]  # (STATES, 2): correlation of each transition's BPSK image with the LLRs
+        cand = metric[_PREV] + branch[_PREV, bit[None, :]]  # (2, STATES)
+        c = np.argmax(cand, axis=0)
+        choice[t] = c
+        metric = cand[c, _NEXT]
+    state = 0  # terminated
+    bits = np.empty(steps, np.int8)
+    for t in range(steps - 1, -1, -1):
+        bits[t] = _BIT[state]
+        state = _PREV[choice[t, state], state]
+    return bits[:n_bits]
+
+
+def crc16(bits: np.ndarray) -> np.ndarray:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of a bit sequence, as 16 bits (MSB first)."""
+    reg = 0xFFFF
+    for b in np.asarray(bits, np.int64).reshape(-1):
+        fb = ((reg >> 15) & 1) ^ int(b)
+        reg = (reg << 1) & 0xFFFF
+        if fb:
+            reg ^= 0x1021
+    return int_to_bits(reg, 16)
+
+
+def int_to_bits(value: int, width: int) -> np.ndarray:
+    """``value`` as ``width`` bits, most significant first; ValueError when it does not fit."""
+    value = int(value)
+    if value < 0 or value >= 1 << width:
+        raise ValueError(f"{value} does not fit in {width} bits")
+    return np.array([(value >> (width - 1 - i)) & 1 for i in range(width)], np.int8)
+
+
+def bits_to_int(bits: np.ndarray) -> int:
+    v = 0
+    for b in np.asarray(bits).reshape(-1):
+        v = (v << 1) | int(b)
+    return v

@@ -1,0 +1,124 @@
+"""The segment header: 112 bits of fields + CRC-16 = 128 bits, sent rate-1/2 coded (see :mod:`.fec`).
+
+Every segment carries the whole frame description, so any one received segment lets the receiver
+rebuild the frame (with the missing segments zero-filled) -- no segment is special.
+
+=========== ==== ====================================================================
+field       bits meaning
+=========== ==== ====================================================================
+version        2 header format, 1
+frame_id      16 frame number (wraps at 65536)
+seg_index     10 this segment's index, 0 .. seg_count - 1
+seg_count     10 segments in the frame (1 .. 1023)
+seg_len       14 complex data symbols in this segment (1 .. 16383)
+height        12 image height in pixels (1 .. 4095)
+width         12 image width in pixels
+latent_c       8 real latent channels C (frame = C/2 * h * w complex symbols)
+latent_h      10 latent height h
+latent_w      10 latent width w
+secure         1 1: an INN container, 0: plain DeepJSCC symbols
+reserved       7 zero
+crc           16 CRC-16/CCITT-FALSE over the 112 bits above
+=========== ==== ====================================================================
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .fec import bits_to_int, crc16, int_to_bits
+
+VERSION = 1
+FIELDS = (("version", 2), ("frame_id", 16), ("seg_index", 10), ("seg_count", 10), ("seg_len", 14),
+          ("height", 12), ("width", 12), ("latent_c", 8), ("latent_h", 10), ("latent_w", 10),
+          ("secure", 1), ("reserved", 7))
+INFO_BITS = sum(w for _, w in FIELDS)  # 112
+HEADER_BITS = INFO_BITS + 16  # 128
+
+
+class HeaderError(ValueError):
+    """A header that fails its CRC or holds inconsistent fields."""
+
+
+@dataclass(frozen=True)
+class SegmentHeader:
+    frame_id: int
+    seg_index: int
+    seg_count: int
+    seg_len: int
+    height: int
+    width: int
+    latent_c: int
+    latent_h: int
+    latent_w: int
+    secure: bool
+
+    @property
+    def frame_symbols(self) -> int:
+        """Complex symbols of the whole frame, C/2 * h * w."""
+        return self.latent_c // 2 * self.latent_h * self.latent_w
+
+    @property
+    def offset(self) -> int:
+        """Index of this segment's first symbol in the frame. All segments but the last have the
+        same length; the last one ends the frame."""
+        if self.seg_index == self.seg_count - 1:
+            return self.frame_symbols - self.seg_len
+        return self.seg_index * self.seg_len
+
+    def check(self) -> "SegmentHeader":
+        """ValueError (HeaderError) when the fields cannot describe a real segment."""
+        n = self.frame_symbols
+        if self.latent_c < 2 or self.latent_c % 2:
+            raise HeaderError(f"latent_c = {self.latent_c} must be even and >= 2")
+        if not 0 <= self.seg_index < self.seg_count:
+            raise HeaderError(f"segment {self.seg_index} of {self.seg_count}")
+        if self.seg_len < 1 or n < 1:
+            raise HeaderError(f"segment of {self.seg_len} symbols in a frame of {n}")
+        if self.seg_index < self.seg_count - 1 and (self.seg_index + 1) * self.seg_len > n:
+            raise HeaderError(f"segment {self.seg_index} of length {self.seg_len} runs past the frame's {n} symbols")
+        if self.offset < 0 or self.offset + self.seg_len > n:
+            raise HeaderError(f"segment {self.seg_index}/{self.seg_count} of {self.seg_len} does not fit {n} symbols")
+        return self
+
+    def to_bits(self) -> np.ndarray:
+        """The 128 header bits (fields, then CRC), MSB first. ValueError if a field does not fit."""
+        values = dict(asdict(self), version=VERSION, secure=int(bool(self.secure)), reserved=0)
+        try:
+            info = np.concatenate([int_to_bits(values[name], width) for name, width in FIELDS])
+        except ValueError as e:
+            raise ValueError(f"header field out of range: {e}") from None
+        return np.concatenate([info, crc16(info)])
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray) -> "SegmentHeader":
+        """Parse 128 decoded bits; HeaderError on a CRC mismatch, wrong version or inconsistent fields."""
+        bits = np.asarray(bits, np.int8).reshape(-1)
+        if bits.size != HEADER_BITS:
+            raise HeaderError(f"a header has {HEADER_BITS} bits, got {bits.size}")
+        info, crc = bits[:INFO_BITS], bits[INFO_BITS:]
+        if not np.array_equal(crc16(info), crc):
+            raise HeaderError("header CRC mismatch")
+        values, pos = {}, 0
+        for name, width in FIELDS:
+            values[name] = bits_to_int(info[pos:pos + width])
+            pos += width
+        if values.pop("version") != VERSION:
+            raise HeaderError("unknown header version")
+        values.pop("reserved")
+        values["secure"] = bool(values["secure"])
+        return cls(**values).check()
+
+
+def segment_plan(n_symbols: int, max_len: int) -> list[tuple[int, int]]:
+    """(offset, length) of each segment when a frame of ``n_symbols`` is cut into segments of at
+    most ``max_len`` symbols: all of length ``max_len`` but the last."""
+    if n_symbols < 1:
+        raise ValueError("a frame needs at least one symbol")
+    if not 1 <= max_len < 1 << 14:
+        raise ValueError(f"segment length must be 1 .. 16383 symbols, got {max_len}")
+    count = -(-n_symbols // max_len)
+    if count >= 1 << 10:
+        raise ValueError(f"{n_symbols} symbols need {count} segments of {max_len}; the header allows 1023")
+    return [(i * max_len, min(max_len, n_symbols - i * max_len)) for i in range(count)]

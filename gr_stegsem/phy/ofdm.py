@@ -1,0 +1,490 @@
+"""Burst OFDM for analog JSCC symbols: the modulator and a streaming receiver (pure numpy).
+
+One burst carries one segment (see :mod:`.header`):
+
+``guard | S&C | LTF | LTF | header x 6 | data x ceil(seg_len / 92) | guard``
+
+each OFDM symbol ``fft_len`` = 128 bins with a ``cp_len`` = 16 cyclic prefix. 100 carriers are used
+(-50 .. 50 without DC): 8 pilots (+-7, 21, 35, 49) and 92 data carriers.
+
+* **S&C** -- Schmidl & Cox (IEEE Trans. Commun. 45(12), 1997) training symbol: QPSK on the even
+  carriers only, so its time signal has two identical halves of 64 samples. Detection, coarse timing,
+  and a CFO estimate with an acquisition range of +-1 carrier spacing = +-1/128 cycles/sample.
+* **LTF** x 2 -- a known QPSK symbol on all used carriers, sent twice: fine timing (cross-correlation),
+  fine CFO (phase between the copies), the channel estimate (least squares, smoothed by projecting
+  onto ``cp_len`` delay taps: the noise in the estimate drops by 100/16) and the noise variance (from
+  the difference of the copies) -> the per-segment SNR estimate.
+* **header** -- 128 bits, K=7 rate-1/2 convolutional code, coded bits repeated over 6 symbols' 552
+  data slots in a pseudo-random order, BPSK; soft Viterbi. Decodes below 0 dB.
+* **data** -- the JSCC symbols themselves, one per data carrier, never quantised. Pilots track the
+  common phase (residual CFO, phase noise) and a phase slope across carriers (timing drift from a
+  sample-clock offset) per symbol; the receiver returns zero-forcing equalised soft values.
+
+Power: the time signal is scaled so that unit-power carriers give unit mean sample power; a data
+symbol's Es/N0 on its carrier is then the sample SNR + 10 log10(128/100) = +1.07 dB
+(:func:`OfdmParams.data_snr_db`). The receiver divides by the same gain, so its soft values are in the
+units Alice sent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .fec import conv_encode, viterbi_decode
+from .header import HEADER_BITS, HeaderError, SegmentHeader
+
+SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
+
+
+@dataclass(frozen=True)
+class OfdmParams:
+    """Numerology of the burst OFDM (lengths in samples, carriers as signed bin indices)."""
+
+    fft_len: int = 128
+    cp_len: int = 16
+    occupied: int = 50  # carriers -occupied .. occupied, DC unused
+    pilots: tuple = (-49, -35, -21, -7, 7, 21, 35, 49)
+    seg_len: int = 3680  # data symbols per segment at most (40 OFDM symbols)
+    guard: int = 64  # zero samples before and after a burst (flushes channel filters, gaps for radios)
+    backoff: int = 3  # samples the FFT window starts ahead of the first path (inside the CP)
+
+    def __post_init__(self):
+        if self.fft_len % 2 or not 0 < 2 * self.occupied < self.fft_len:
+            raise ValueError(f"occupied carriers +-{self.occupied} do not fit an FFT of {self.fft_len}")
+        if not 0 < self.backoff < self.cp_len:
+            raise ValueError("backoff must lie inside the cyclic prefix")
+        if not set(self.pilots) <= set(self.used):
+            raise ValueError("pilot carriers must be used carriers")
+
+    # --- carriers ---------------------------------------------------------------------------
+    @cached_property
+    def used(self) -> np.ndarray:
+        k = np.arange(-self.occupied, self.occupied + 1)
+        return k[k != 0]
+
+    @cached_property
+    def data(self) -> np.ndarray:
+        return np.array([k for k in self.used if k not in self.pilots])
+
+    @property
+    def n_data(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def symbol_len(self) -> int:
+        return self.fft_len + self.cp_len
+
+    @property
+    def gain(self) -> float:
+        """Time-domain scale: unit-power used carriers -> unit mean sample power."""
+        return float(np.sqrt(self.fft_len / self.used.size))
+
+    def data_snr_db(self, sample_snr_db: float) -> float:
+        """Es/N0 of a data symbol on its carrier for a given sample SNR (dB)."""
+        return float(sample_snr_db + 10 * np.log10(self.fft_len / self.used.size))
+
+    def sample_snr_db(self, data_snr_db: float) -> float:
+        """The sample SNR (dB, e.g. for ``channels.channel_model``) that gives a data Es/N0."""
+        return float(data_snr_db - 10 * np.log10(self.fft_len / self.used.size))
+
+    @property
+    def header_symbols(self) -> int:
+        coded = 2 * (HEADER_BITS + 6)
+        return -(-2 * coded // self.n_data)  # every coded bit at least twice
+
+    def data_symbols(self, seg_len: int) -> int:
+        return -(-int(seg_len) // self.n_data)
+
+    def burst_len(self, seg_len: int) -> int:
+        """Samples of one burst of ``seg_len`` data symbols, guards included."""
+        return (3 + self.header_symbols + self.data_symbols(seg_len)) * self.symbol_len + 2 * self.guard
+
+    def overhead(self, n_symbols: int) -> dict:
+        """Channel uses (complex samples) spent on a frame of ``n_symbols`` JSCC symbols, by kind."""
+        from .header import segment_plan
+
+        plan = segment_plan(n_symbols, self.seg_len)
+        ofdm = sum(self.data_symbols(n) for _, n in plan)
+        per_burst = 3 + self.header_symbols
+        total = sum(self.burst_len(n) for _, n in plan)
+        return {
+            "segments": len(plan),
+            "data": n_symbols,
+            "preamble": len(plan) * 3 * self.symbol_len,
+            "header": len(plan) * self.header_symbols * self.symbol_len,
+            "pilots_and_unused": ofdm * self.fft_len - n_symbols,
+            "cyclic_prefix": (ofdm + len(plan) * per_burst) * self.cp_len,
+            "guard": len(plan) * 2 * self.guard,
+            "total": total,
+            "efficiency": n_symbols / total,
+        }
+
+    # --- fixed sequences --------------------------------------------------------------------
+    @cached_property
+    def _rng_sequences(self):
+        rng = np.random.default_rng(SEED)
+        qpsk = lambda n: ((1 - 2 * rng.integers(0, 2, n)) + 1j * (1 - 2 * rng.integers(0, 2, n))) / np.sqrt(2)
+        even = self.used[self.used % 2 == 0]
+        sc = np.zeros(self.used.size, complex)
+        sc[np.isin(self.used, even)] = np.sqrt(2) * qpsk(even.size)  # same symbol energy as the others
+        ltf = qpsk(self.used.size)
+        pilot_signs = 1.0 - 2 * rng.integers(0, 2, (256, len(self.pilots)))
+        perm = rng.permutation(self.header_symbols * self.n_data)
+        return sc, ltf, pilot_signs, perm
+
+    @property
+    def sc(self) -> np.ndarray:
+        return self._rng_sequences[0]
+
+    @property
+    def ltf(self) -> np.ndarray:
+        return self._rng_sequences[1]
+
+    def pilot_values(self, index: int) -> np.ndarray:
+        """Pilot BPSK values of the OFDM symbol ``index`` after the preamble (0 = first header symbol)."""
+        return self._rng_sequences[2][index % 256]
+
+    @property
+    def header_perm(self) -> np.ndarray:
+        return self._rng_sequences[3]
+
+    @cached_property
+    def ltf_time(self) -> np.ndarray:
+        """The LTF's useful part in time (N samples, without CP): the fine-timing template."""
+        return self._to_time(self.ltf[None])[0, self.cp_len:]
+
+    @cached_property
+    def smoother(self) -> np.ndarray:
+        """Projection of a raw channel estimate on the used carriers onto ``cp_len`` delay taps."""
+        f = np.exp(-2j * np.pi * np.outer(self.used, np.arange(self.cp_len)) / self.fft_len)
+        return f @ np.linalg.pinv(f)
+
+    # --- time <-> frequency -----------------------------------------------------------------
+    def _to_time(self, carriers: np.ndarray) -> np.ndarray:
+        """(S, used) carrier values -> (S, N + CP) samples, unit mean power per used carrier -> 1."""
+        grid = np.zeros((carriers.shape[0], self.fft_len), complex)
+        grid[:, self.used % self.fft_len] = carriers
+        t = np.fft.ifft(grid, axis=1, norm="ortho") * self.gain
+        return np.concatenate([t[:, -self.cp_len:], t], axis=1)
+
+    def _to_freq(self, windows: np.ndarray) -> np.ndarray:
+        """(S, N) sample windows -> (S, used) carrier values in Alice's units."""
+        return np.fft.fft(windows, axis=1, norm="ortho")[:, self.used % self.fft_len] / self.gain
+
+
+# --- transmitter ---------------------------------------------------------------------------------
+def header_carriers(p: OfdmParams, header: SegmentHeader) -> np.ndarray:
+    """(header_symbols, n_data) BPSK values of the coded, repeated and interleaved header."""
+    coded = conv_encode(header.to_bits())
+    slots = p.header_symbols * p.n_data
+    reps = np.resize(coded, slots)  # every coded bit at least twice, in order, then cyclically
+    out = np.empty(slots)
+    out[p.header_perm] = 1.0 - 2 * reps
+    return out.reshape(p.header_symbols, p.n_data)
+
+
+def modulate(p: OfdmParams, header: SegmentHeader, symbols: np.ndarray) -> np.ndarray:
+    """One burst (complex64 samples, guards included) for a segment's complex data ``symbols``."""
+    symbols = np.asarray(symbols, np.complex128).reshape(-1)
+    if symbols.size != header.seg_len:
+        raise ValueError(f"{symbols.size} symbols but the header says seg_len = {header.seg_len}")
+    if not np.isfinite(symbols.view(np.float64)).all():
+        raise ValueError("segment contains NaN or Inf symbols")
+    n_data = p.data_symbols(symbols.size)
+    rows = [p.sc, p.ltf, p.ltf]
+    carriers = np.zeros((3 + p.header_symbols + n_data, p.used.size), complex)
+    carriers[:3] = rows
+    payload = np.zeros(n_data * p.n_data, complex)
+    payload[:symbols.size] = symbols
+    body = np.concatenate([header_carriers(p, header), payload.reshape(n_data, p.n_data)])
+    d_idx = np.searchsorted(p.used, p.data)
+    p_idx = np.searchsorted(p.used, p.pilots)
+    for i, row in enumerate(body):
+        carriers[3 + i, d_idx] = row
+        carriers[3 + i, p_idx] = p.pilot_values(i)
+    t = p._to_time(carriers).reshape(-1)
+    z = np.zeros(p.guard, complex)
+    return np.concatenate([z, t, z]).astype(np.complex64)
+
+
+# --- receiver ------------------------------------------------------------------------------------
+@dataclass
+class RxSegment:
+    """A received segment: the decoded header, soft data symbols (zero where ``valid`` is False),
+    per-symbol validity, the SNR estimate (data Es/N0, dB), CFO (cycles/sample) and burst start."""
+
+    header: SegmentHeader
+    symbols: np.ndarray
+    valid: np.ndarray
+    snr_db: float
+    cfo: float
+    start: int  # absolute sample index of the burst's first S&C sample (its CP)
+
+
+@dataclass
+class RxStats:
+    detections: int = 0  # S&C triggers
+    header_failures: int = 0  # triggers whose header did not decode (noise, collisions, too weak)
+    segments: int = 0
+    cut_off: int = 0  # segments whose tail was lost (pilots stopped matching or the stream ended)
+
+
+@dataclass
+class _Burst:
+    t0: int  # buffer index of the LTF1 FFT window start
+    cfo: float
+    h: np.ndarray
+    noise: float
+    header: SegmentHeader | None = None
+    phase: tuple = (0.0, 0.0)
+
+
+class OfdmReceiver:
+    """Streaming burst receiver: :meth:`feed` samples in any chunk sizes, get :class:`RxSegment` s.
+
+    ``threshold``: the S&C metric |P|^2 / R^2 (0..1) that triggers a detection; 0.15 detects bursts
+    down to about 0 dB data SNR, while noise alone exceeds it with probability ~exp(-10) per
+    sample -- and a trigger only becomes a segment when its header passes the CRC.
+    ``quality``: pilot coherence (0..1) below which a data symbol counts as lost; two such symbols
+    in a row end the burst there (a burst cut off mid-way), and the search resumes at that point.
+    ``smooth``: degree of the polynomial in time fitted to the per-symbol pilot phase and slope
+    estimates over a burst (residual CFO and sample-clock drift are near-linear over a burst, so
+    this averages the pilot noise of 40 symbols); -1 keeps the raw per-symbol estimates.
+    """
+
+    def __init__(self, params: OfdmParams | None = None, threshold: float = 0.15, quality: float = 0.5,
+                 smooth: int = 2, equalizer: str = "zf"):
+        self.p = params or OfdmParams()
+        self.threshold = float(threshold)
+        self.quality = float(quality)
+        self.smooth = int(smooth)
+        if equalizer not in ("zf", "mmse"):
+            raise ValueError(f"equalizer must be 'zf' or 'mmse', got {equalizer!r}")
+        self.equalizer = equalizer
+        self.stats = RxStats()
+        self._buf = np.zeros(0, np.complex64)
+        self._base = 0  # absolute index of _buf[0]
+        self._pos = 0  # absolute index where the search resumes
+        self._last_trigger = -(1 << 62)
+
+    # --- streaming ------------------------------------------------------------------------
+    def feed(self, samples: np.ndarray) -> list[RxSegment]:
+        x = np.asarray(samples, np.complex64).reshape(-1)
+        self._buf = np.concatenate([self._buf, x]) if self._buf.size else x.copy()
+        return self._run(final=False)
+
+    def flush(self) -> list[RxSegment]:
+        """End of stream: decode what a burst cut off by the end still holds."""
+        out = self._run(final=True)
+        self._base += self._buf.size
+        self._pos = self._base
+        self._buf = np.zeros(0, np.complex64)
+        return out
+
+    def _run(self, final: bool) -> list[RxSegment]:
+        p = self.p
+        out = []
+        L = p.fft_len // 2
+        while True:
+            s = self._pos - self._base
+            trig = self._detect(s, final)
+            if trig == "wait":
+                break
+            if trig is None:
+                # nothing here: keep the last window (a preamble may straddle the chunk boundary)
+                self._pos = max(self._pos, self._base + self._buf.size - 2 * L - p.cp_len - 8)
+                break
+            d, cfo = trig
+            needed = d + p.cp_len + 8 + (3 + p.header_symbols) * p.symbol_len + 2 * p.cp_len
+            if needed > self._buf.size and not final:
+                self._pos = self._base + max(s, d - 8)
+                break
+            if self._base + d > self._last_trigger + p.fft_len // 2:  # not a retry of the same trigger
+                self.stats.detections += 1
+            self._last_trigger = self._base + d
+            burst = self._acquire(d, cfo)
+            if burst is None or burst.header is None:
+                self.stats.header_failures += 1
+                self._pos = self._base + d + L  # past this trigger's plateau
+                continue
+            n_sym = p.data_symbols(burst.header.seg_len)
+            end = burst.t0 + (2 + p.header_symbols + n_sym) * p.symbol_len
+            if end > self._buf.size and not final:
+                self._pos = self._base + max(s, d - 8)
+                break
+            seg, stop = self._data(burst, n_sym)
+            seg.start = max(0, self._base + burst.t0 + p.backoff - p.symbol_len - p.cp_len)
+            out.append(seg)
+            self.stats.segments += 1
+            self._pos = self._base + min(stop, self._buf.size)
+        keep = max(0, min(self._pos - self._base, self._buf.size))
+        if keep:
+            self._buf = self._buf[keep:]
+            self._base += keep
+        return out
+
+    # --- detection ------------------------------------------------------------------------
+    def _detect(self, s: int, final: bool):
+        """First S&C trigger at or after buffer index ``s``: (index of the metric peak, coarse CFO in
+        cycles/sample), None when there is none, or "wait" when the trigger's plateau runs past the
+        buffer (more samples are needed to place it)."""
+        p = self.p
+        L = p.fft_len // 2
+        r = self._buf[s:].astype(np.complex128)
+        if r.size < 3 * L:
+            return None
+        prod = np.conj(r[:-L]) * r[L:]
+        cs = np.concatenate([[0], np.cumsum(prod)])
+        P = cs[L:] - cs[:-L]  # P[d] = sum_{m<L} conj(r[d+m]) r[d+m+L]
+        e = np.concatenate([[0.0], np.cumsum(np.abs(r) ** 2)])
+        R = e[2 * L:] - e[L:-L]  # energy of the second half
+        P = P[:R.size]
+        M = np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2
+        M[R < 1e-20] = 0.0
+        hits = np.flatnonzero(M > self.threshold)
+        if hits.size == 0:
+            return None
+        i = int(hits[0])
+        span = p.cp_len + L // 2
+        if i + span > M.size and not final:
+            self._pos = self._base + s + max(0, i - 8)
+            return "wait"
+        j = i + int(np.argmax(M[i:i + span]))
+        return s + j, float(np.angle(P[j]) / (2 * np.pi * L))
+
+    def _acquire(self, d: int, cfo: float) -> _Burst | None:
+        """Fine timing, fine CFO, channel and noise estimates, header decoding for a trigger at d."""
+        p = self.p
+        N, CP = p.fft_len, p.cp_len
+        lo, hi = d + N - 4, d + N + 3 * CP + 4  # LTF1 starts at d + N + 2 CP for d on the plateau start
+        seg = self._buf[max(0, lo): hi + 2 * N + CP].astype(np.complex128)
+        n = np.arange(seg.size) + max(0, lo)
+        seg = seg * np.exp(-2j * np.pi * cfo * (n - d))
+        tpl = np.conj(p.ltf_time)
+        offs = np.arange(max(0, lo), hi + 1)
+        corr = np.array([np.abs(np.dot(seg[o - max(0, lo): o - max(0, lo) + N], tpl)) for o in offs])
+        t = int(offs[np.argmax(corr)])
+        t0 = t - p.backoff  # LTF1 FFT window start (buffer index)
+        w1 = self._buf[t0: t0 + N].astype(np.complex128)
+        w2 = self._buf[t0 + N + CP: t0 + 2 * N + CP].astype(np.complex128)
+        if w2.size < N:
+            return None
+        n1 = np.arange(t0, t0 + N) - d
+        w1 = w1 * np.exp(-2j * np.pi * cfo * n1)
+        w2 = w2 * np.exp(-2j * np.pi * cfo * (n1 + N + CP))
+        fine = float(np.angle(np.vdot(w1, w2)) / (2 * np.pi * (N + CP)))
+        w2 = w2 * np.exp(-2j * np.pi * fine * (N + CP))
+        total = cfo + fine
+        y = p._to_freq(np.stack([w1, w2]))
+        h_raw = (y[0] + y[1]) / 2 / p.ltf
+        h = p.smoother @ h_raw
+        noise = float(np.mean(np.abs(y[0] - y[1]) ** 2) / 2)
+        burst = _Burst(t0=t0, cfo=total, h=h, noise=max(noise, 1e-12))
+        burst.ref = d  # phase reference of the CFO correction  # noqa
+        try:
+            burst.header = self._header(burst)
+        except HeaderError:
+            burst.header = None
+        return burst
+
+    def _symbols(self, burst: _Burst, first: int, count: int) -> np.ndarray:
+        """Carrier values (count, used) of OFDM symbols ``first`` .. after the preamble (0 = header 0),
+        CFO-corrected, divided by the channel estimate."""
+        p = self.p
+        N, S = p.fft_len, p.symbol_len
+        starts = burst.t0 + (2 + first + np.arange(count)) * S
+        idx = starts[:, None] + np.arange(N)[None]
+        w = self._buf[np.minimum(idx, self._buf.size - 1)].astype(np.complex128)
+        w[idx >= self._buf.size] = 0
+        w = w * np.exp(-2j * np.pi * burst.cfo * (idx - burst.ref))
+        return p._to_freq(w) / burst.h
+
+    def _track(self, z: np.ndarray, first: int, phase=(0.0, 0.0)):
+        """Per-symbol pilot tracking: (phase, slope per carrier) fits and pilot coherence.
+
+        The residual phase of the pilots of symbol m is modelled as a + b*k (k the carrier index):
+        a from residual CFO and phase noise, b = 2*pi*tau/N from a timing drift tau (samples).
+        Each symbol starts from the previous fit, so drifts of many radians over a burst are followed.
+        """
+        p = self.p
+        kp = np.asarray(p.pilots, float)
+        p_idx = np.searchsorted(p.used, p.pilots)
+        w = np.abs(self._h_pilots) ** 2
+        a, b = phase
+        fits = np.empty((z.shape[0], 2))
+        coh = np.empty(z.shape[0])
+        for m in range(z.shape[0]):
+            q = z[m, p_idx] * p.pilot_values(first + m)
+            r = q * np.exp(-1j * (a + b * kp))
+            ang = np.angle(r)
+            A = np.stack([np.ones_like(kp), kp], 1) * np.sqrt(w)[:, None]
+            da, db = np.linalg.lstsq(A, ang * np.sqrt(w), rcond=None)[0]
+            a, b = a + da, b + db
+            c = np.abs(np.sum(w * q * np.exp(-1j * (a + b * kp)))) / max(np.sum(w * np.abs(q)), 1e-30)
+            fits[m] = a, b
+            coh[m] = c
+        return fits, coh
+
+    def _header(self, burst: _Burst) -> SegmentHeader:
+        p = self.p
+        self._h_pilots = burst.h[np.searchsorted(p.used, p.pilots)]
+        z = self._symbols(burst, 0, p.header_symbols)
+        fits, _ = self._track(z, 0)
+        k = p.used.astype(float)
+        z = z * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * k[None]))
+        d_idx = np.searchsorted(p.used, p.data)
+        gain = np.abs(burst.h[d_idx]) ** 2 / burst.noise
+        llr = (2 * z[:, d_idx].real * gain[None]).reshape(-1)
+        coded_len = 2 * (HEADER_BITS + 6)
+        slots = llr[p.header_perm]  # slot j of the coded stream sits at header_perm[j]
+        combined = np.zeros(coded_len)
+        np.add.at(combined, np.arange(slots.size) % coded_len, slots)
+        burst.phase = tuple(fits[-1])
+        return SegmentHeader.from_bits(viterbi_decode(combined, HEADER_BITS))
+
+    def _data(self, burst: _Burst, n_sym: int):
+        """Equalised data of the burst, validity, and the buffer index where the search resumes."""
+        p = self.p
+        S = p.symbol_len
+        first = p.header_symbols
+        avail = max(0, min(n_sym, (self._buf.size - burst.t0 - (2 + first) * S - p.fft_len) // S + 1))
+        z = self._symbols(burst, first, avail) if avail else np.zeros((0, p.used.size), complex)
+        fits, coh = self._track(z, first, burst.phase)
+        bad = coh < self.quality
+        cut = avail
+        for m in range(avail):
+            if bad[m] and (m + 1 >= avail or bad[m + 1]):
+                cut = m
+                break
+        fits = _smooth(fits[:cut], self.smooth)
+        k = p.used.astype(float)
+        z = z[:cut] * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * k[None]))
+        d_idx = np.searchsorted(p.used, p.data)
+        n = burst.header.seg_len
+        data = np.zeros(n_sym * p.n_data, np.complex64)
+        zd = z[:, d_idx]
+        if self.equalizer == "mmse":  # LMMSE for unit-power symbols: shrink the weak carriers
+            g = np.abs(burst.h[d_idx]) ** 2
+            zd = zd * (g / (g + burst.noise))[None]
+        data[:cut * p.n_data] = zd.reshape(-1)
+        valid = np.zeros(n_sym * p.n_data, bool)
+        valid[:cut * p.n_data] = True
+        if cut < n_sym:
+            self.stats.cut_off += 1
+        snr = float(10 * np.log10(max(np.mean(np.abs(burst.h) ** 2) / burst.noise, 1e-12)))
+        stop = burst.t0 + (2 + first + cut) * S
+        if cut == n_sym:
+            stop += p.guard // 2
+        return RxSegment(burst.header, data[:n], valid[:n], snr, burst.cfo, 0), stop
+
+
+def _smooth(fits: np.ndarray, degree: int) -> np.ndarray:
+    """Least-squares polynomial (in the symbol index) through per-symbol (phase, slope) fits."""
+    n = fits.shape[0]
+    if degree < 0 or n < 3:
+        return fits
+    m = np.arange(n, dtype=float)
+    deg = min(degree, n - 2)
+    return np.stack([np.polyval(np.polyfit(m, fits[:, j], deg), m) for j in range(2)], axis=1)
