@@ -5,13 +5,12 @@
 # SPDX-License-Identifier: GPL-3.0
 #
 # GNU Radio Python Flow Graph
-# Title: gr-stegsem: Alice on a USRP (no PHY yet)
+# Title: gr-stegsem: Alice on a USRP (OFDM PHY)
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Alice on a USRP: bursts of raw DeepJSCC + INN channel symbols (no preamble, no PHY: not a working over-the-air link yet; see flowgraphs/README.md)
+# Description: Alice on a USRP: DeepJSCC + INN channel symbols in OFDM bursts (gr_stegsem.phy) to a UHD sink; see flowgraphs/README.md
 # GNU Radio version: 3.10.5.1
 
-from gnuradio import blocks
 from gnuradio import gr
 from gnuradio.filter import firdes
 from gnuradio.fft import window
@@ -20,20 +19,20 @@ import signal
 from argparse import ArgumentParser
 from gnuradio.eng_arg import eng_float, intx
 from gnuradio import eng_notation
-from gnuradio import gr, pdu
 from gnuradio import uhd
 import time
 from gr_stegsem import blocks as stegsem_blocks
 from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
 
 
 
 
 class usrp_alice(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, loop=1, interval=2.0, amplitude=0.25, samp_rate=1e6, center_freq=2.45e9, gain=20.0, device_args='', antenna='TX/RX'):
-        gr.top_block.__init__(self, "gr-stegsem: Alice on a USRP (no PHY yet)", catch_exceptions=True)
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, loop=1, interval=2.0, amplitude=0.25, samp_rate=1e6, center_freq=2.45e9, gain=20.0, device_args='', antenna='TX/RX', seg_len=3680, record=''):
+        gr.top_block.__init__(self, "gr-stegsem: Alice on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
         # Parameters
@@ -53,14 +52,15 @@ class usrp_alice(gr.top_block):
         self.gain = gain
         self.device_args = device_args
         self.antenna = antenna
+        self.seg_len = seg_len
+        self.record = record
 
         ##################################################
         # Variables
         ##################################################
-        self.guard = guard = 16
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
-        self.burst_len = burst_len = stegsem_fg.burst_samples(jscc_model, size, guard)
+        self.guard = guard = 16
 
         ##################################################
         # Blocks
@@ -81,28 +81,25 @@ class usrp_alice(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
-        self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, 'packet_len')
-        self.to_stream.set_min_output_buffer((2 * burst_len))
-        self.scale = blocks.multiply_const_cc(amplitude)
+        self.tx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
+        self.phy_tx = stegsem_phy.phy_tx(seg_len, amplitude)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.framer = stegsem_blocks.burst_framer(guard)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.embed, 'out'), (self.framer, 'in'))
-        self.msg_connect((self.framer, 'out'), (self.to_stream, 'pdus'))
+        self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
         self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
         self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
         self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
         self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
-        self.connect((self.scale, 0), (self.usrp, 0))
-        self.connect((self.to_stream, 0), (self.scale, 0))
+        self.connect((self.phy_tx, 0), (self.tx_rec, 0))
+        self.connect((self.phy_tx, 0), (self.usrp, 0))
 
 
     def get_host(self):
@@ -124,14 +121,12 @@ class usrp_alice(gr.top_block):
 
     def set_size(self, size):
         self.size = size
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
 
     def get_jscc_model(self):
         return self.jscc_model
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
 
     def get_torch_threads(self):
         return self.torch_threads
@@ -168,7 +163,6 @@ class usrp_alice(gr.top_block):
 
     def set_amplitude(self, amplitude):
         self.amplitude = amplitude
-        self.scale.set_k(self.amplitude)
 
     def get_samp_rate(self):
         return self.samp_rate
@@ -204,12 +198,17 @@ class usrp_alice(gr.top_block):
         self.antenna = antenna
         self.usrp.set_antenna(self.antenna, 0)
 
-    def get_guard(self):
-        return self.guard
+    def get_seg_len(self):
+        return self.seg_len
 
-    def set_guard(self, guard):
-        self.guard = guard
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
+
+    def get_record(self):
+        return self.record
+
+    def set_record(self, record):
+        self.record = record
 
     def get_private_ref(self):
         return self.private_ref
@@ -223,16 +222,16 @@ class usrp_alice(gr.top_block):
     def set_host_ref(self, host_ref):
         self.host_ref = host_ref
 
-    def get_burst_len(self):
-        return self.burst_len
+    def get_guard(self):
+        return self.guard
 
-    def set_burst_len(self, burst_len):
-        self.burst_len = burst_len
+    def set_guard(self, guard):
+        self.guard = guard
 
 
 
 def argument_parser():
-    description = 'Alice on a USRP: bursts of raw DeepJSCC + INN channel symbols (no preamble, no PHY: not a working over-the-air link yet; see flowgraphs/README.md)'
+    description = 'Alice on a USRP: DeepJSCC + INN channel symbols in OFDM bursts (gr_stegsem.phy) to a UHD sink; see flowgraphs/README.md'
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',
@@ -279,13 +278,19 @@ def argument_parser():
     parser.add_argument(
         "--antenna", dest="antenna", type=str, default='TX/RX',
         help="Set TX/RX [default=%(default)r]")
+    parser.add_argument(
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
+    parser.add_argument(
+        "--record", dest="record", type=str, default='',
+        help="Set SigMF recording of what Alice sends ('' = none) [default=%(default)r]")
     return parser
 
 
 def main(top_block_cls=usrp_alice, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, loop=options.loop, interval=options.interval, amplitude=options.amplitude, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, loop=options.loop, interval=options.interval, amplitude=options.amplitude, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna, seg_len=options.seg_len, record=options.record)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -5,13 +5,12 @@
 # SPDX-License-Identifier: GPL-3.0
 #
 # GNU Radio Python Flow Graph
-# Title: gr-stegsem: Bob on a USRP (no PHY yet)
+# Title: gr-stegsem: Bob on a USRP (OFDM PHY)
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Bob on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) that is not built yet no burst is found (see flowgraphs/README.md)
+# Description: Bob on a USRP: UHD source -> OFDM PHY receiver -> INN extraction and decoders (see flowgraphs/README.md)
 # GNU Radio version: 3.10.5.1
 
-from gnuradio import blocks
 from gnuradio import gr
 from gnuradio.filter import firdes
 from gnuradio.fft import window
@@ -25,14 +24,15 @@ import time
 from gr_stegsem import blocks as stegsem_blocks
 from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
 
 
 
 
 class usrp_bob(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
-        gr.top_block.__init__(self, "gr-stegsem: Bob on a USRP (no PHY yet)", catch_exceptions=True)
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, seg_len=3680, equalizer='zf', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+        gr.top_block.__init__(self, "gr-stegsem: Bob on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
         # Parameters
@@ -47,6 +47,9 @@ class usrp_bob(gr.top_block):
         self.out = out
         self.amplitude = amplitude
         self.seed = seed
+        self.seg_len = seg_len
+        self.equalizer = equalizer
+        self.record = record
         self.samp_rate = samp_rate
         self.center_freq = center_freq
         self.gain = gain
@@ -78,9 +81,9 @@ class usrp_bob(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
-        self.scale = blocks.multiply_const_cc(1.0 / amplitude)
+        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
-        self.bob_rx = stegsem_blocks.burst_to_pdu(0, max_len=16777216)
+        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
@@ -92,11 +95,11 @@ class usrp_bob(gr.top_block):
         ##################################################
         self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
-        self.msg_connect((self.bob_rx, 'pdus'), (self.extract, 'in'))
+        self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
         self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
         self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
-        self.connect((self.scale, 0), (self.bob_rx, 0))
-        self.connect((self.usrp, 0), (self.scale, 0))
+        self.connect((self.usrp, 0), (self.bob_rx, 0))
+        self.connect((self.usrp, 0), (self.rx_rec, 0))
 
 
     def get_host(self):
@@ -154,13 +157,30 @@ class usrp_bob(gr.top_block):
 
     def set_amplitude(self, amplitude):
         self.amplitude = amplitude
-        self.scale.set_k(1.0 / self.amplitude)
 
     def get_seed(self):
         return self.seed
 
     def set_seed(self, seed):
         self.seed = seed
+
+    def get_seg_len(self):
+        return self.seg_len
+
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
+
+    def get_equalizer(self):
+        return self.equalizer
+
+    def set_equalizer(self, equalizer):
+        self.equalizer = equalizer
+
+    def get_record(self):
+        return self.record
+
+    def set_record(self, record):
+        self.record = record
 
     def get_samp_rate(self):
         return self.samp_rate
@@ -217,7 +237,7 @@ class usrp_bob(gr.top_block):
 
 
 def argument_parser():
-    description = 'Bob on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) that is not built yet no burst is found (see flowgraphs/README.md)'
+    description = 'Bob on a USRP: UHD source -> OFDM PHY receiver -> INN extraction and decoders (see flowgraphs/README.md)'
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',
@@ -250,6 +270,15 @@ def argument_parser():
         "--seed", dest="seed", type=intx, default=0,
         help="Set seed [default=%(default)r]")
     parser.add_argument(
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
+    parser.add_argument(
+        "--equalizer", dest="equalizer", type=str, default='zf',
+        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+    parser.add_argument(
+        "--record", dest="record", type=str, default='',
+        help="Set SigMF recording of what this receiver hears ('' = none) [default=%(default)r]")
+    parser.add_argument(
         "--samp-rate", dest="samp_rate", type=eng_float, default=eng_notation.num_to_str(float(1e6)),
         help="Set sample rate (S/s) [default=%(default)r]")
     parser.add_argument(
@@ -270,7 +299,7 @@ def argument_parser():
 def main(top_block_cls=usrp_bob, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, amplitude=options.amplitude, seed=options.seed, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -5,13 +5,12 @@
 # SPDX-License-Identifier: GPL-3.0
 #
 # GNU Radio Python Flow Graph
-# Title: gr-stegsem: Eve on a USRP (no PHY yet)
+# Title: gr-stegsem: Eve on a USRP (OFDM PHY)
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Eve on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) that is not built yet no burst is found (see flowgraphs/README.md)
+# Description: Eve on a USRP: UHD source -> OFDM PHY receiver -> naive decoding and model inversion (see flowgraphs/README.md)
 # GNU Radio version: 3.10.5.1
 
-from gnuradio import blocks
 from gnuradio import gr
 from gnuradio.filter import firdes
 from gnuradio.fft import window
@@ -25,14 +24,15 @@ import time
 from gr_stegsem import blocks as stegsem_blocks
 from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
 
 
 
 
 class usrp_eve(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/usrp_eve', amplitude=0.25, seed=0, samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
-        gr.top_block.__init__(self, "gr-stegsem: Eve on a USRP (no PHY yet)", catch_exceptions=True)
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/usrp_eve', amplitude=0.25, seed=0, seg_len=3680, equalizer='zf', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+        gr.top_block.__init__(self, "gr-stegsem: Eve on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
         # Parameters
@@ -45,6 +45,9 @@ class usrp_eve(gr.top_block):
         self.out = out
         self.amplitude = amplitude
         self.seed = seed
+        self.seg_len = seg_len
+        self.equalizer = equalizer
+        self.record = record
         self.samp_rate = samp_rate
         self.center_freq = center_freq
         self.gain = gain
@@ -76,8 +79,8 @@ class usrp_eve(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
-        self.scale = blocks.multiply_const_cc(1.0 / amplitude)
-        self.eve_rx = stegsem_blocks.burst_to_pdu(0, max_len=16777216)
+        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
+        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", amplitude, 2, 1.0, 0.0, seed)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
@@ -93,10 +96,10 @@ class usrp_eve(gr.top_block):
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_mia, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_naive, 'in'))
-        self.connect((self.scale, 0), (self.eve_rx, 0))
-        self.connect((self.usrp, 0), (self.scale, 0))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
+        self.connect((self.usrp, 0), (self.eve_rx, 0))
+        self.connect((self.usrp, 0), (self.rx_rec, 0))
 
 
     def get_host(self):
@@ -142,13 +145,30 @@ class usrp_eve(gr.top_block):
 
     def set_amplitude(self, amplitude):
         self.amplitude = amplitude
-        self.scale.set_k(1.0 / self.amplitude)
 
     def get_seed(self):
         return self.seed
 
     def set_seed(self, seed):
         self.seed = seed
+
+    def get_seg_len(self):
+        return self.seg_len
+
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
+
+    def get_equalizer(self):
+        return self.equalizer
+
+    def set_equalizer(self, equalizer):
+        self.equalizer = equalizer
+
+    def get_record(self):
+        return self.record
+
+    def set_record(self, record):
+        self.record = record
 
     def get_samp_rate(self):
         return self.samp_rate
@@ -205,7 +225,7 @@ class usrp_eve(gr.top_block):
 
 
 def argument_parser():
-    description = 'Eve on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) that is not built yet no burst is found (see flowgraphs/README.md)'
+    description = 'Eve on a USRP: UHD source -> OFDM PHY receiver -> naive decoding and model inversion (see flowgraphs/README.md)'
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',
@@ -232,6 +252,15 @@ def argument_parser():
         "--seed", dest="seed", type=intx, default=0,
         help="Set seed [default=%(default)r]")
     parser.add_argument(
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
+    parser.add_argument(
+        "--equalizer", dest="equalizer", type=str, default='zf',
+        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+    parser.add_argument(
+        "--record", dest="record", type=str, default='',
+        help="Set SigMF recording of what this receiver hears ('' = none) [default=%(default)r]")
+    parser.add_argument(
         "--samp-rate", dest="samp_rate", type=eng_float, default=eng_notation.num_to_str(float(1e6)),
         help="Set sample rate (S/s) [default=%(default)r]")
     parser.add_argument(
@@ -252,7 +281,7 @@ def argument_parser():
 def main(top_block_cls=usrp_eve, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, amplitude=options.amplitude, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, amplitude=options.amplitude, seed=options.seed, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

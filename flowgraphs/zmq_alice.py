@@ -19,18 +19,18 @@ import signal
 from argparse import ArgumentParser
 from gnuradio.eng_arg import eng_float, intx
 from gnuradio import eng_notation
-from gnuradio import gr, pdu
 from gnuradio import zeromq
 from gr_stegsem import blocks as stegsem_blocks
 from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
 
 
 
 
 class zmq_alice(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, address='tcp://127.0.0.1:5555', loop=1, interval=2.0, hwm=(-1)):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, address='tcp://127.0.0.1:5555', loop=1, interval=2.0, hwm=(-1), seg_len=3680):
         gr.top_block.__init__(self, "gr-stegsem: Alice on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -47,40 +47,37 @@ class zmq_alice(gr.top_block):
         self.loop = loop
         self.interval = interval
         self.hwm = hwm
+        self.seg_len = seg_len
 
         ##################################################
         # Variables
         ##################################################
-        self.guard = guard = 16
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
-        self.burst_len = burst_len = stegsem_fg.burst_samples(jscc_model, size, guard)
+        self.guard = guard = 16
 
         ##################################################
         # Blocks
         ##################################################
 
-        self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, 'packet_len')
-        self.to_stream.set_min_output_buffer((2 * burst_len))
         self.pub = zeromq.pub_sink(gr.sizeof_gr_complex, 1, address, 100, True, hwm, '', True)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
+        self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.framer = stegsem_blocks.burst_framer(guard)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.embed, 'out'), (self.framer, 'in'))
-        self.msg_connect((self.framer, 'out'), (self.to_stream, 'pdus'))
+        self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
         self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
         self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
         self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
         self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
-        self.connect((self.to_stream, 0), (self.pub, 0))
+        self.connect((self.phy_tx, 0), (self.pub, 0))
 
 
     def get_host(self):
@@ -102,14 +99,12 @@ class zmq_alice(gr.top_block):
 
     def set_size(self, size):
         self.size = size
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
 
     def get_jscc_model(self):
         return self.jscc_model
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
 
     def get_torch_threads(self):
         return self.torch_threads
@@ -153,12 +148,11 @@ class zmq_alice(gr.top_block):
     def set_hwm(self, hwm):
         self.hwm = hwm
 
-    def get_guard(self):
-        return self.guard
+    def get_seg_len(self):
+        return self.seg_len
 
-    def set_guard(self, guard):
-        self.guard = guard
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
 
     def get_private_ref(self):
         return self.private_ref
@@ -172,11 +166,11 @@ class zmq_alice(gr.top_block):
     def set_host_ref(self, host_ref):
         self.host_ref = host_ref
 
-    def get_burst_len(self):
-        return self.burst_len
+    def get_guard(self):
+        return self.guard
 
-    def set_burst_len(self, burst_len):
-        self.burst_len = burst_len
+    def set_guard(self, guard):
+        self.guard = guard
 
 
 
@@ -216,13 +210,16 @@ def argument_parser():
     parser.add_argument(
         "--hwm", dest="hwm", type=intx, default=(-1),
         help="Set PUB high-water mark in messages (-1 = ZeroMQ default, 1000) [default=%(default)r]")
+    parser.add_argument(
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
     return parser
 
 
 def main(top_block_cls=zmq_alice, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, address=options.address, loop=options.loop, interval=options.interval, hwm=options.hwm)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, address=options.address, loop=options.loop, interval=options.interval, hwm=options.hwm, seg_len=options.seg_len)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -24,13 +24,15 @@ from gnuradio import zeromq
 from gr_stegsem import blocks as stegsem_blocks
 from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
+from gr_stegsem.phy import radio as stegsem_phy_radio
 
 
 
 
 class zmq_eve(gr.top_block):
 
-    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', torch_threads=1, mia_steps=200, out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', freq_offset=0.0, epsilon=1.0, seed=0):
+    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', torch_threads=1, mia_steps=200, out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', seg_len=3680, equalizer='zf', freq_offset=0.002, sco_ppm=50.0, multipath=1, record='', seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Eve on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -45,25 +47,31 @@ class zmq_eve(gr.top_block):
         self.out = out
         self.address = address
         self.publish = publish
+        self.seg_len = seg_len
+        self.equalizer = equalizer
         self.freq_offset = freq_offset
-        self.epsilon = epsilon
+        self.sco_ppm = sco_ppm
+        self.multipath = multipath
+        self.record = record
         self.seed = seed
 
         ##################################################
         # Variables
         ##################################################
-        self.taps = taps = [1.0 + 0.0j]
+        self.taps = taps = stegsem_phy_radio.multipath_taps(multipath != 0)
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.guard = guard = 16
-        self.eve_noise = eve_noise = stegsem_channel.noise_voltage(snr_eve)
+        self.eve_noise = eve_noise = stegsem_phy_radio.noise_voltage(snr_eve)
+        self.epsilon = epsilon = stegsem_phy_radio.epsilon(sco_ppm)
 
         ##################################################
         # Blocks
         ##################################################
 
         self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
-        self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
+        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
+        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", 1.0, 2, 1.0, 0.0, seed)
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
@@ -89,9 +97,10 @@ class zmq_eve(gr.top_block):
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_pub, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_mia, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_naive, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
         self.connect((self.eve_channel, 0), (self.eve_rx, 0))
+        self.connect((self.eve_channel, 0), (self.rx_rec, 0))
         self.connect((self.sub, 0), (self.eve_channel, 0))
 
 
@@ -114,7 +123,7 @@ class zmq_eve(gr.top_block):
 
     def set_snr_eve(self, snr_eve):
         self.snr_eve = snr_eve
-        self.set_eve_noise(stegsem_channel.noise_voltage(self.snr_eve))
+        self.set_eve_noise(stegsem_phy_radio.noise_voltage(self.snr_eve))
 
     def get_jscc_model(self):
         return self.jscc_model
@@ -152,6 +161,18 @@ class zmq_eve(gr.top_block):
     def set_publish(self, publish):
         self.publish = publish
 
+    def get_seg_len(self):
+        return self.seg_len
+
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
+
+    def get_equalizer(self):
+        return self.equalizer
+
+    def set_equalizer(self, equalizer):
+        self.equalizer = equalizer
+
     def get_freq_offset(self):
         return self.freq_offset
 
@@ -159,12 +180,25 @@ class zmq_eve(gr.top_block):
         self.freq_offset = freq_offset
         self.eve_channel.set_frequency_offset(self.freq_offset)
 
-    def get_epsilon(self):
-        return self.epsilon
+    def get_sco_ppm(self):
+        return self.sco_ppm
 
-    def set_epsilon(self, epsilon):
-        self.epsilon = epsilon
-        self.eve_channel.set_timing_offset(self.epsilon)
+    def set_sco_ppm(self, sco_ppm):
+        self.sco_ppm = sco_ppm
+        self.set_epsilon(stegsem_phy_radio.epsilon(self.sco_ppm))
+
+    def get_multipath(self):
+        return self.multipath
+
+    def set_multipath(self, multipath):
+        self.multipath = multipath
+        self.set_taps(stegsem_phy_radio.multipath_taps(self.multipath != 0))
+
+    def get_record(self):
+        return self.record
+
+    def set_record(self, record):
+        self.record = record
 
     def get_seed(self):
         return self.seed
@@ -204,6 +238,13 @@ class zmq_eve(gr.top_block):
         self.eve_noise = eve_noise
         self.eve_channel.set_noise_voltage(self.eve_noise)
 
+    def get_epsilon(self):
+        return self.epsilon
+
+    def set_epsilon(self, epsilon):
+        self.epsilon = epsilon
+        self.eve_channel.set_timing_offset(self.epsilon)
+
 
 
 def argument_parser():
@@ -217,7 +258,7 @@ def argument_parser():
         help="Set private image the metrics compare with ('' = embedded astronaut) [default=%(default)r]")
     parser.add_argument(
         "--snr-eve", dest="snr_eve", type=eng_float, default=eng_notation.num_to_str(float(5.0)),
-        help="Set Eve's Es/N0 (dB) [default=%(default)r]")
+        help="Set Eve's data Es/N0 (dB) [default=%(default)r]")
     parser.add_argument(
         "--jscc-model", dest="jscc_model", type=str, default='',
         help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
@@ -237,11 +278,23 @@ def argument_parser():
         "--publish", dest="publish", type=str, default='tcp://127.0.0.1:5557',
         help="Set ZeroMQ PUB address for the decoded images (bind) [default=%(default)r]")
     parser.add_argument(
-        "--freq-offset", dest="freq_offset", type=eng_float, default=eng_notation.num_to_str(float(0.0)),
-        help="Set channel frequency offset (cycles/sample; no PHY corrects it) [default=%(default)r]")
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
     parser.add_argument(
-        "--epsilon", dest="epsilon", type=eng_float, default=eng_notation.num_to_str(float(1.0)),
-        help="Set channel timing (resampling) ratio; 1.0 = aligned bursts [default=%(default)r]")
+        "--equalizer", dest="equalizer", type=str, default='zf',
+        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+    parser.add_argument(
+        "--freq-offset", dest="freq_offset", type=eng_float, default=eng_notation.num_to_str(float(0.002)),
+        help="Set carrier frequency offset (cycles/sample) [default=%(default)r]")
+    parser.add_argument(
+        "--sco-ppm", dest="sco_ppm", type=eng_float, default=eng_notation.num_to_str(float(50.0)),
+        help="Set sample-clock offset (ppm) [default=%(default)r]")
+    parser.add_argument(
+        "--multipath", dest="multipath", type=intx, default=1,
+        help="Set 1 = 3-tap multipath (0, -10.5, -20 dB), 0 = flat [default=%(default)r]")
+    parser.add_argument(
+        "--record", dest="record", type=str, default='',
+        help="Set SigMF recording of what this receiver hears ('' = none) [default=%(default)r]")
     parser.add_argument(
         "--seed", dest="seed", type=intx, default=0,
         help="Set seed (channel noise 2*seed+2) [default=%(default)r]")
@@ -251,7 +304,7 @@ def argument_parser():
 def main(top_block_cls=zmq_eve, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, address=options.address, publish=options.publish, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, address=options.address, publish=options.publish, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, record=options.record, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -59,6 +59,9 @@ class Graph:
         self._n_params += 1
         self.items.append((name, "parameter", {"type": type_, "value": value, "label": label, "hide": "none"}, (x, y)))
 
+    def names(self) -> set[str]:
+        return {name for name, *_ in self.items}
+
     def var(self, name: str, value: str) -> None:
         x = 8 + COL * (self._n_vars % 7)
         y = 8 + 96 * 3 + 80 * (self._n_vars // 7)
@@ -128,11 +131,12 @@ def common_vars(g: Graph) -> None:
     g.var("private_ref", "stegsem_fg.reference(private, 'private')")
 
 
-def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0) -> str:
-    """Two image sources -> DeepJSCC encoders -> INN embedding -> burst framer -> tagged stream.
-
-    Returns the stream output ('to_stream.0')."""
-    g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard)")
+def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool = False,
+          amplitude: str = "1.0") -> str:
+    """Two image sources -> DeepJSCC encoders -> INN embedding -> burst framer -> tagged stream, or
+    (phy) -> the OFDM PHY transmitter. Returns the stream output."""
+    if not phy:
+        g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard)")
     for i, role in enumerate(("host", "private")):
         g.block(f"{role}_src", "gr_stegsem_image_source", (0, row + i), paths=role, repeat=loop, size="size",
                 role=q(role), interval=interval, done=done)
@@ -141,6 +145,10 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0) -> str:
         g.connect(f"{role}_enc.out", f"embed.{role}")
     g.block("embed", "gr_stegsem_inn_embed", (2, row + 0.5), jscc_path="jscc_model", inn_path="inn_model",
             timeout="5.0", max_pending="64", threads="torch_threads", secure="secure != 0")
+    if phy:  # OFDM bursts with preamble, header and pilots (gr_stegsem.phy)
+        g.block("phy_tx", "gr_stegsem_phy_tx", (3, row + 0.5), seg_len="seg_len", amplitude=amplitude)
+        g.connect("embed.out", "phy_tx.in")
+        return "phy_tx.0"
     g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard")
     # a whole burst must fit into the tagged stream's output buffer (512x512 image: 65536 + 2 guards);
     # measured on GNU Radio 3.10.5: a buffer of exactly one burst stalls ('Buffer too small for
@@ -152,22 +160,36 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0) -> str:
     return "to_stream.0"
 
 
-def channel(g: Graph, who: str, snr: str, seed: str, cell) -> str:
-    """channels.channel_model for one receiver; returns its output."""
-    g.var(f"{who}_noise", f"stegsem_channel.noise_voltage({snr})")
+def channel(g: Graph, who: str, snr: str, seed: str, cell, phy: bool = False) -> str:
+    """channels.channel_model for one receiver; returns its output. With the PHY, ``snr`` is the
+    data symbols' Es/N0 on their carriers and the sample SNR is 1.07 dB lower."""
+    if phy:
+        g.var(f"{who}_noise", f"stegsem_phy_radio.noise_voltage({snr})")
+    else:
+        g.var(f"{who}_noise", f"stegsem_channel.noise_voltage({snr})")
     g.block(f"{who}_channel", "channels_channel_model", cell, noise_voltage=f"{who}_noise",
             freq_offset="freq_offset", epsilon="epsilon", taps="taps", seed=seed, block_tags="False")
     return f"{who}_channel.0"
 
 
-def bob(g: Graph, src: str, col: int, row: int, publish: bool = False) -> None:
+def rx_front(g: Graph, name: str, cell, phy: bool) -> str:
+    """The receiver's front end: burst_to_pdu (ideal link) or the OFDM PHY receiver; its PDU output."""
+    if phy:
+        g.block(name, "gr_stegsem_phy_rx", cell, seg_len="seg_len", threshold="0.15", equalizer="equalizer",
+                amplitude="amplitude" if "amplitude" in g.names() else "1.0", max_pending="2", timeout="1.0",
+                drop="drop" if "drop" in g.names() else "0.0", seed="seed")
+        return f"{name}.out"
+    g.block(name, "gr_stegsem_burst_to_pdu", cell, delay=str(CHANNEL_MODEL_DELAY), max_len="16777216")
+    return f"{name}.pdus"
+
+
+def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool = False) -> None:
     """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB)."""
-    g.block("bob_rx", "gr_stegsem_burst_to_pdu", (col, row + 0.5), delay=str(CHANNEL_MODEL_DELAY),
-            max_len="16777216")
+    rx_out = rx_front(g, "bob_rx", (col, row + 0.5), phy)
     g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
             inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads", secure="secure != 0")
     g.connect(src, "bob_rx.0")
-    g.connect("bob_rx.pdus", "extract.in")
+    g.connect(rx_out, "extract.in")
     for i, role in enumerate(("host", "private")):
         g.block(f"bob_{role}_dec", "gr_stegsem_jscc_decoder", (col + 2, row + i), model_path="jscc_model",
                 threads="torch_threads")
@@ -182,16 +204,15 @@ def bob(g: Graph, src: str, col: int, row: int, publish: bool = False) -> None:
                 bind="True")
 
 
-def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = False) -> None:
+def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = False, phy: bool = False) -> None:
     """Eve: burst_to_pdu -> naive decoding and model inversion -> image sinks vs private and vs host."""
-    g.block("eve_rx", "gr_stegsem_burst_to_pdu", (col, row + 0.5), delay=str(CHANNEL_MODEL_DELAY),
-            max_len="16777216")
+    rx_out = rx_front(g, "eve_rx", (col, row + 0.5), phy)
     g.connect(src, "eve_rx.0")
     g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="torch_threads")
     g.block("eve_mia", "gr_stegsem_eve_mia", (col + 1, row + 1), model_path="jscc_model", steps="mia_steps",
             lr="0.05", seed="seed", queue_size=mia_queue, threads="torch_threads")
     for i, attack in enumerate(("naive", "mia")):
-        g.connect("eve_rx.pdus", f"eve_{attack}.in")
+        g.connect(rx_out, f"eve_{attack}.in")
         # what Eve gets of the private image (PNG + metrics) and of the host (metrics only)
         g.block(f"eve_{attack}_sink", "gr_stegsem_image_sink", (col + 2, row + i), folder="out",
                 prefix=q(f"eve_{attack}"), reference="private_ref", save="True")
@@ -230,25 +251,25 @@ the symbols; epsilon != 1.0 or a multi-tap channel shifts the bursts against the
 The flowgraph ends by itself when the images are done (sources with done=True); files go to 'out'."""
 
 ZMQ_NOTE_COMMON = f"""ZeroMQ link (loopback by default; see flowgraphs/README.md):
-Alice binds a PUB socket on {ZMQ_SAMPLES} and publishes the complex burst samples with their tags
-(pass_tags: packet_len, guard, frame_id, image size, latent shape). Bob and Eve connect SUB sockets
-to it, each applies its own channels.channel_model (own SNR), and burst_to_pdu (delay -3) cuts the
-bursts out. PUB/SUB drops: a subscriber gets nothing that was published before it connected (slow
-joiner) and a PUB drops messages for a subscriber whose queue is at the high-water mark (1000
-messages by default). Alice therefore loops over her images with an interval (default 2 s), and the
-receivers resynchronise on every burst: samples without a packet_len tag are ignored, so a burst
-whose start was missed (joined mid-burst) is dropped, not mis-aligned, and a burst cut short by lost
-samples is dropped when the next burst's tag arrives. Bob publishes his decoded image PDUs on
-{ZMQ_BOB}, Eve hers on {ZMQ_EVE} (zeromq.pub_msg_sink, pmt-serialised): 'stegsem watch ADDRESS'
-saves them as PNGs."""
+Alice binds a PUB socket on {ZMQ_SAMPLES} and publishes the PHY's complex burst samples (OFDM:
+preamble, coded header, pilots; see gr_stegsem.phy). Bob and Eve connect SUB sockets to it, each
+applies its own channels.channel_model (own data Es/N0, CFO, sample-clock offset, multipath) and the
+PHY receiver finds and synchronises every burst itself -- no tags are needed. PUB/SUB drops: a
+subscriber gets nothing that was published before it connected (slow joiner) and a PUB drops
+messages for a subscriber whose queue is at the high-water mark (1000 messages by default). Alice
+therefore loops over her images with an interval (default 2 s); a receiver that joins mid-burst
+simply detects the next burst's preamble, a burst that lost samples is cut where its pilots stop
+matching and its missing symbols are zero-filled and flagged (phy_segments / phy_lost in the meta).
+Bob publishes his decoded image PDUs on {ZMQ_BOB}, Eve hers on {ZMQ_EVE} (zeromq.pub_msg_sink,
+pmt-serialised): 'stegsem watch ADDRESS' saves them as PNGs. record = a SigMF file of what the
+receiver hears (replay it with replay_bob / replay_eve)."""
 
-USRP_NOTE_COMMON = """NOT A WORKING RADIO LINK YET. Over the air the receivers need a PHY that is not built: these
-flowgraphs carry the raw DeepJSCC/INN channel symbols without preamble, pulse shaping, timing,
-frequency or phase synchronisation or equalisation. The USRP sink sends each burst as a UHD burst
-(tsb tag packet_len); the USRP sources receive a continuous stream without packet_len tags, so their
-burst_to_pdu finds no bursts and nothing is decoded until a synchroniser (preamble detection that
-tags each burst start with packet_len and the burst meta) is inserted before it. They compile with
-grcc and document the intended structure; they have not been run on hardware."""
+USRP_NOTE_COMMON = """Over the air through the OFDM PHY (gr_stegsem.phy): Alice's PHY TX scales the unit-power bursts
+by 'amplitude' (DAC headroom) and the UHD sink sends each as a UHD burst (TSB tag packet_len); the
+receivers' PHY RX detects the bursts in the UHD source's continuous stream, corrects CFO and timing
+drift, equalises and reassembles (amplitude must match Alice's). A two-USRP and a one-USRP loopback
+procedure (frequencies, rates, gains, attenuators) are in flowgraphs/README.md. record = a SigMF file
+of the samples sent / heard."""
 
 
 def sim_awgn() -> Graph:
@@ -292,7 +313,8 @@ def zmq_alice() -> Graph:
     g.param("interval", "eng_float", "2.0", "seconds between image pairs")
     g.param("hwm", "intx", "-1", "PUB high-water mark in messages (-1 = ZeroMQ default, 1000)")
     common_vars(g)
-    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0)
+    phy_params(g, rx=False)
+    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0, phy=True)
     g.block("pub", "zeromq_pub_sink", (5, 0.5), type="complex", vlen="1", address="address", timeout="100",
             pass_tags="True", hwm="hwm", key="''", drop_on_hwm="True")
     g.connect(tx, "pub.0")
@@ -320,30 +342,33 @@ def zmq_receiver(who: str) -> Graph:
     g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
     g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
     if is_bob:
-        g.param("snr_bob", "eng_float", "10.0", "Bob's Es/N0 (dB)")
+        g.param("snr_bob", "eng_float", "10.0", "Bob's data Es/N0 (dB)")
         model_params(g)
         g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
         g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
     else:
-        g.param("snr_eve", "eng_float", "5.0", "Eve's Es/N0 (dB)")
+        g.param("snr_eve", "eng_float", "5.0", "Eve's data Es/N0 (dB)")
         model_params(g, inn=False)
         g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
     g.param("out", "str", q(f"out/zmq_{who}"), "output folder")
     g.param("address", "str", q(ZMQ_SAMPLES), "ZeroMQ address of Alice's PUB (samples)")
     g.param("publish", "str", q(pub), "ZeroMQ PUB address for the decoded images (bind)")
-    impairments(g)
+    phy_params(g)
+    phy_impairments(g)
+    g.param("record", "str", "''", "SigMF recording of what this receiver hears ('' = none)")
     g.param("seed", "intx", "0", f"seed (channel noise {'2*seed+1' if is_bob else '2*seed+2'})")
     common_vars(g)
     g.block("sub", "zeromq_sub_source", (0, 0.5 if is_bob else 3.5), type="complex", vlen="1", address="address",
             timeout="100", pass_tags="True", hwm="-1", key="''")
     if is_bob:
-        ch = channel(g, "bob", "snr_bob", "2 * seed + 1", (1, 0.5))
+        ch = channel(g, "bob", "snr_bob", "2 * seed + 1", (1, 0.5), phy=True)
         g.connect("sub.0", ch)
-        bob(g, ch, 2, 0, publish=True)
+        bob(g, ch, 2, 0, publish=True, phy=True)
     else:
-        ch = channel(g, "eve", "snr_eve", "2 * seed + 2", (1, 3.5))
+        ch = channel(g, "eve", "snr_eve", "2 * seed + 2", (1, 3.5), phy=True)
         g.connect("sub.0", ch)
-        eve(g, ch, 2, 3, mia_queue="2", publish=True)
+        eve(g, ch, 2, 3, mia_queue="2", publish=True, phy=True)
+    recorder(g, "rx_rec", ch, "", (1, 2 if is_bob else 5))
     return g
 
 
@@ -364,9 +389,9 @@ def usrp_block(g: Graph, tx: bool, cell) -> None:
 
 
 def usrp_alice() -> Graph:
-    g = Graph("usrp_alice", "gr-stegsem: Alice on a USRP (no PHY yet)",
-              "Alice on a USRP: bursts of raw DeepJSCC + INN channel symbols (no preamble, no PHY: not a "
-              "working over-the-air link yet; see flowgraphs/README.md)",
+    g = Graph("usrp_alice", "gr-stegsem: Alice on a USRP (OFDM PHY)",
+              "Alice on a USRP: DeepJSCC + INN channel symbols in OFDM bursts (gr_stegsem.phy) to a UHD sink; "
+              "see flowgraphs/README.md",
               "usrp_alice: Alice's chain into a UHD USRP sink; each burst is one UHD burst (tsb tag\n"
               "packet_len). The unit-power symbols are scaled by 'amplitude' to keep the DAC out of clipping.\n\n"
               + USRP_NOTE_COMMON)
@@ -378,22 +403,23 @@ def usrp_alice() -> Graph:
     g.param("amplitude", "eng_float", "0.25", "scale of the unit-power symbols before the DAC")
     usrp_common(g, tx=True)
     common_vars(g)
-    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0)
-    g.block("scale", "blocks_multiply_const_vxx", (5, 0.5), type="complex", const="amplitude", vlen="1")
-    usrp_block(g, True, (6, 0.5))
-    g.connect(tx, "scale.0")
-    g.connect("scale.0", "usrp.0")
+    phy_params(g, rx=False)
+    g.param("record", "str", "''", "SigMF recording of what Alice sends ('' = none)")
+    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0, phy=True, amplitude="amplitude")
+    usrp_block(g, True, (5, 0.5))
+    g.connect(tx, "usrp.0")
+    recorder(g, "tx_rec", tx, "", (5, 2), rate="samp_rate", freq="center_freq")
     return g
 
 
 def usrp_receiver(who: str) -> Graph:
     is_bob = who == "bob"
     name = "Bob" if is_bob else "Eve"
-    g = Graph(f"usrp_{who}", f"gr-stegsem: {name} on a USRP (no PHY yet)",
-              f"{name} on a USRP: the receiver chain after a UHD source; without the PHY (synchronisation) "
-              f"that is not built yet no burst is found (see flowgraphs/README.md)",
-              f"usrp_{who}: UHD USRP source -> 1/amplitude scaling -> [synchroniser: NOT BUILT] -> burst_to_pdu\n"
-              f"(delay 0) -> {'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'}"
+    g = Graph(f"usrp_{who}", f"gr-stegsem: {name} on a USRP (OFDM PHY)",
+              f"{name} on a USRP: UHD source -> OFDM PHY receiver -> "
+              f"{'INN extraction and decoders' if is_bob else 'naive decoding and model inversion'} (see flowgraphs/README.md)",
+              f"usrp_{who}: UHD USRP source -> PHY RX (detection, CFO, timing, equalisation, reassembly)\n"
+              f"-> {'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'}"
               f" -> image sinks in 'out'.\n\n" + USRP_NOTE_COMMON)
     g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
     g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
@@ -406,31 +432,126 @@ def usrp_receiver(who: str) -> Graph:
     g.param("out", "str", q(f"out/usrp_{who}"), "output folder")
     g.param("amplitude", "eng_float", "0.25", "Alice's transmit scale (the receiver divides by it)")
     g.param("seed", "intx", "0", "seed")
+    phy_params(g)
+    g.param("record", "str", "''", "SigMF recording of what this receiver hears ('' = none)")
     usrp_common(g, tx=False)
     common_vars(g)
     row = 0 if is_bob else 3
     usrp_block(g, False, (0, row + 0.5))
-    g.block("scale", "blocks_multiply_const_vxx", (1, row + 0.5), type="complex", const="1.0 / amplitude",
-            vlen="1")
-    g.connect("usrp.0", "scale.0")
+    recorder(g, "rx_rec", "usrp.0", "", (0, row + 2), rate="samp_rate", freq="center_freq")
     if is_bob:
-        bob(g, "scale.0", 2, row)
-        _set_delay(g, "bob_rx", "0")
+        bob(g, "usrp.0", 1, row, phy=True)
     else:
-        eve(g, "scale.0", 2, row, mia_queue="2")
-        _set_delay(g, "eve_rx", "0")
+        eve(g, "usrp.0", 1, row, mia_queue="2", phy=True)
+    return g
+
+def phy_params(g: Graph, rx: bool = True) -> None:
+    g.param("seg_len", "intx", "3680", "PHY segment length (JSCC symbols per burst; 40 OFDM symbols)")
+    if rx:
+        g.param("equalizer", "str", "'zf'", "PHY equaliser (zf|mmse)")
+
+
+def phy_impairments(g: Graph) -> None:
+    g.param("freq_offset", "eng_float", "0.002", "carrier frequency offset (cycles/sample)")
+    g.param("sco_ppm", "eng_float", "50.0", "sample-clock offset (ppm)")
+    g.param("multipath", "intx", "1", "1 = 3-tap multipath (0, -10.5, -20 dB), 0 = flat")
+    g.imports("import_phy_radio", "from gr_stegsem.phy import radio as stegsem_phy_radio", (2, 8))
+    g.var("epsilon", "stegsem_phy_radio.epsilon(sco_ppm)")
+    g.var("taps", "stegsem_phy_radio.multipath_taps(multipath != 0)")
+
+
+def recorder(g: Graph, name: str, src: str, suffix: str, cell, rate: str = "1e6", freq: str = "0") -> None:
+    """An optional SigMF recorder of a stream: file 'record + suffix', nothing when record is ''."""
+    g.block(name, "gr_stegsem_sigmf_sink", cell, path=f"(record + {q(suffix)}) if record else ''", sample_rate=rate,
+            center_freq=freq, description=q(f"gr-stegsem {suffix.strip('_')}"))
+    g.connect(src, f"{name}.0")
+
+
+SIM_RADIO_NOTE = """sim_radio: the secure semantic link through the OFDM PHY and an impaired radio channel.
+
+Alice: image sources -> DeepJSCC encoders -> INN embedding -> PHY TX (segments of seg_len symbols;
+each a burst: guard, Schmidl & Cox symbol, 2 LTFs, coded header, data with pilots, guard) -> fan-out
+to Bob's and Eve's channels.channel_model: noise for the data Es/N0 snr_bob / snr_eve (the sample SNR
+is 1.07 dB lower: 100 of 128 carriers used), frequency offset freq_offset (cycles/sample), sample-clock
+offset sco_ppm (epsilon), 3-tap multipath (multipath=1). Receivers: PHY RX (detection, CFO, timing,
+channel estimation, header CRC, pilot tracking, soft equalisation, reassembly; drop > 0 throws away
+that fraction of segments to show graceful degradation) -> Bob: INN extraction -> decoders -> sinks;
+Eve: naive decoding and model inversion -> sinks. record = a path prefix: SigMF recordings of what
+Alice sends (PREFIX_tx), what Bob hears (PREFIX_bob) and what Eve hears (PREFIX_eve); replay them with
+replay_bob / replay_eve or 'stegsem replay'. Ends by itself when the images are done."""
+
+
+def sim_radio() -> Graph:
+    g = Graph("sim_radio", "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)",
+              "Secure semantic image transmission through the OFDM PHY over impaired simulated radio channels "
+              "(noise, CFO, sample-clock offset, multipath) to Bob and Eve; ends when the images are done",
+              SIM_RADIO_NOTE)
+    image_params(g)
+    g.param("snr_bob", "eng_float", "10.0", "Bob's data Es/N0 (dB)")
+    g.param("snr_eve", "eng_float", "5.0", "Eve's data Es/N0 (dB)")
+    model_params(g)
+    g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
+    g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
+    g.param("out", "str", "'out/sim_radio'", "output folder")
+    phy_params(g)
+    phy_impairments(g)
+    g.param("drop", "eng_float", "0.0", "fraction of received segments dropped (graceful-degradation test)")
+    g.param("record", "str", "''", "SigMF recording prefix ('' = no recording)")
+    g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA; segment drops)")
+    common_vars(g)
+    tx = alice(g, loop="False", interval="0.0", done="True", row=0, phy=True)
+    b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5), phy=True)
+    e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5), phy=True)
+    g.connect(tx, b)
+    g.connect(tx, e)
+    recorder(g, "tx_rec", tx, "_tx", (5, 2))
+    recorder(g, "bob_rec", b, "_bob", (6, 2))
+    recorder(g, "eve_rec", e, "_eve", (6, 5))
+    bob(g, b, 6, 0, phy=True)
+    eve(g, e, 6, 3, mia_queue="64", phy=True)
     return g
 
 
-def _set_delay(g: Graph, block: str, delay: str) -> None:
-    for name, _, params, _ in g.items:
-        if name == block:
-            params["delay"] = delay
+def replay(who: str) -> Graph:
+    is_bob = who == "bob"
+    name = "Bob" if is_bob else "Eve"
+    g = Graph(f"replay_{who}", f"gr-stegsem: {name} from a SigMF recording",
+              f"{name}'s receiver on a SigMF IQ recording (cf32_le): PHY RX -> "
+              f"{'INN extraction and decoders' if is_bob else 'naive decoding and model inversion'}; ends with the file",
+              f"replay_{who}: SigMF player (the recording's metadata is checked) -> PHY RX -> "
+              f"{'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'} -> image sinks\n"
+              "in 'out'. Record with sim_radio's or a usrp_* flowgraph's 'record' parameter, or the SigMF Recorder\n"
+              "block. The same recording always gives the same images (no randomness on the receive side\n"
+              "except Bob's gaussian l_hat and Eve's MIA, both seeded).")
+    g.param("recording", "str", "''", "SigMF recording (path, with or without .sigmf-meta)")
+    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
+    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
+    model_params(g, inn=is_bob)
+    if is_bob:
+        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
+    else:
+        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
+    g.param("out", "str", q(f"out/replay_{who}"), "output folder")
+    phy_params(g)
+    g.param("amplitude", "eng_float", "1.0", "the transmitter's amplitude (the receiver divides by it)")
+    g.param("seed", "intx", "0", "seed")
+    common_vars(g)
+    row = 0 if is_bob else 3
+    g.block("player", "gr_stegsem_sigmf_source", (0, row + 0.5), path="recording", repeat="False")
+    if is_bob:
+        bob(g, "player.0", 1, row, phy=True)
+    else:
+        eve(g, "player.0", 1, row, mia_queue="64", phy=True)
+    return g
+
 
 
 GRAPHS = {"sim_awgn": sim_awgn, "zmq_alice": zmq_alice, "zmq_bob": lambda: zmq_receiver("bob"),
           "zmq_eve": lambda: zmq_receiver("eve"), "usrp_alice": usrp_alice, "usrp_bob": lambda: usrp_receiver("bob"),
-          "usrp_eve": lambda: usrp_receiver("eve")}
+          "usrp_eve": lambda: usrp_receiver("eve"),
+          "sim_radio": sim_radio, "replay_bob": lambda: replay("bob"), "replay_eve": lambda: replay("eve")}
 
 
 # --- writing and compiling ------------------------------------------------------------------------------

@@ -39,9 +39,9 @@ def params(seg_len: int = 3680) -> OfdmParams:
 
 
 class ofdm_modulator(PduBlock):
-    """Symbol PDU -> one burst PDU (c32vector of samples, guards included) per segment of at most
-    ``seg_len`` symbols. Unit-power symbols give unit mean sample power; ``amplitude`` scales the
-    samples (e.g. 0.25 to keep a USRP's DAC out of clipping). Meta: frame_id, seg_index, seg_count."""
+    """Symbol PDU -> a PDU of samples holding one burst (guards included) per segment of at most
+    ``seg_len`` symbols, back to back. Unit-power symbols give unit mean sample power; ``amplitude``
+    scales the samples (e.g. 0.25 to keep a USRP's DAC out of clipping). Meta: frame_id, seg_count."""
 
     def __init__(self, seg_len: int = 3680, amplitude: float = 1.0):
         PduBlock.__init__(self, "ofdm_modulator")
@@ -49,17 +49,23 @@ class ofdm_modulator(PduBlock):
         self.amplitude = float(amplitude)
         self._input("in", self._handle)
         self._output("out")
+        self._hold_done()
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg)
         info = FrameInfo(f.frame_id, f.height, f.width, f.latent, f.secure)
-        for hdr, sym in split(info, f.symbols.numpy().reshape(-1), self.p.seg_len):
-            x = modulate(self.p, hdr, sym)
-            if self.amplitude != 1.0:
-                x = x * np.complex64(self.amplitude)
-            meta = meta_set(pmt.make_dict(), frame_id=hdr.frame_id, seg_index=hdr.seg_index,
-                            seg_count=hdr.seg_count)
-            self._publish("out", pmt.cons(meta, pmt.init_c32vector(x.size, x)))
+        segs = split(info, f.symbols.numpy().reshape(-1), self.p.seg_len)
+        # one PDU per frame: its bursts back to back (each with its own guards). GNU Radio 3.10.5's
+        # pdu_to_tagged_stream may end with PDUs still queued when 'done' arrives; one per frame
+        # (held until the queue is empty, see _can_finish) delivers every burst
+        x = np.concatenate([modulate(self.p, hdr, sym) for hdr, sym in segs])
+        if self.amplitude != 1.0:
+            x = x * np.complex64(self.amplitude)
+        meta = meta_set(pmt.make_dict(), frame_id=f.frame_id, seg_count=len(segs))
+        self._publish("out", pmt.cons(meta, pmt.init_c32vector(x.size, x)))
+
+    def _can_finish(self) -> bool:
+        return self._inputs_empty("in")
 
 
 class ofdm_receiver(gr.sync_block):
@@ -147,6 +153,17 @@ class segment_reassembler(PduBlock):
         self._timer = None
         self._input("in", self._handle)
         self._output("out")
+        self._hold_done()
+
+    def _can_finish(self) -> bool:
+        """Upstream is done: deliver the open frames (incomplete) once the queue is empty."""
+        if not self._inputs_empty("in"):
+            return False
+        with self._lock:
+            frames = self.reassembler.flush()
+        for f in frames:
+            self._emit(f)
+        return True
 
     def _handle(self, msg):
         hdr, sym, valid, snr = parse_segment_pdu(msg)
@@ -212,6 +229,13 @@ class segment_drop(PduBlock):
         self._publish("out", msg)
 
 
+def max_frame_samples(p: OfdmParams, side: int = 512) -> int:
+    """Samples of one frame's bursts for a side x side image at bcr 1/12 (k = side^2 / 16 symbols)."""
+    from .header import segment_plan
+
+    return sum(p.burst_len(n) for _, n in segment_plan(side * side // 16, p.seg_len))
+
+
 class phy_tx(gr.hier_block2):
     """Symbol PDUs (message port ``in``) -> OFDM burst samples (stream, ``packet_len`` tags)."""
 
@@ -221,21 +245,68 @@ class phy_tx(gr.hier_block2):
         self.modulator = ofdm_modulator(seg_len, amplitude)
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, PACKET_LEN)
         # a whole burst is written at once; measured on 3.10.5, the buffer must hold two
-        self.to_stream.set_min_output_buffer(2 * self.modulator.p.burst_len(int(seg_len)))
+        self.to_stream.set_min_output_buffer(2 * max_frame_samples(self.modulator.p))
         self.msg_connect(self, "in", self.modulator, "in")
         self.msg_connect(self.modulator, "out", self.to_stream, "pdus")
         self.connect(self.to_stream, self)
 
 
 class phy_rx(gr.hier_block2):
-    """OFDM burst samples (stream) -> symbol PDUs (message port ``out``) with loss flags and SNR."""
+    """OFDM burst samples (stream) -> symbol PDUs (message port ``out``) with loss flags and SNR.
+
+    ``drop`` > 0 drops that fraction of the received segments (seeded by ``seed``) before reassembly,
+    to measure graceful degradation."""
 
     def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "zf",
-                 amplitude: float = 1.0, max_pending: int = 2, timeout: float = 1.0):
+                 amplitude: float = 1.0, max_pending: int = 2, timeout: float = 1.0, drop: float = 0.0,
+                 seed: int = 0):
         gr.hier_block2.__init__(self, "phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0))
         self.message_port_register_hier_out("out")
         self.receiver = ofdm_receiver(seg_len, threshold, equalizer, amplitude)
         self.reassembler = segment_reassembler(max_pending, timeout)
         self.connect(self, self.receiver)
-        self.msg_connect(self.receiver, "segments", self.reassembler, "in")
+        if float(drop) > 0:  # segment loss emulation between receiver and reassembler
+            self.dropper = segment_drop(drop, seed)
+            self.msg_connect(self.receiver, "segments", self.dropper, "in")
+            self.msg_connect(self.dropper, "out", self.reassembler, "in")
+        else:
+            self.dropper = None
+            self.msg_connect(self.receiver, "segments", self.reassembler, "in")
         self.msg_connect(self.reassembler, "out", self, "out")
+
+
+class sigmf_sink(gr.hier_block2):
+    """Records a complex stream as a SigMF recording ``path`` (.sigmf-data + .sigmf-meta).
+
+    ``path`` '' records nothing (the samples go to a null sink), so a flowgraph can expose recording
+    as an optional parameter. Sample rate (S/s) and centre frequency (Hz) go into the metadata.
+    """
+
+    def __init__(self, path: str = "", sample_rate: float = 1e6, center_freq: float = 0.0, description: str = ""):
+        gr.hier_block2.__init__(self, "sigmf_sink", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0))
+        from gnuradio import blocks as grb
+
+        from . import sigmf_io
+
+        self.path = str(path or "").strip()
+        if self.path:
+            sigmf_io.write_meta(self.path, sample_rate, center_freq or None, description)
+            self.sink = grb.file_sink(gr.sizeof_gr_complex, str(sigmf_io.data_path(self.path)), False)
+            self.sink.set_unbuffered(False)
+        else:
+            self.sink = grb.null_sink(gr.sizeof_gr_complex)
+        self.connect(self, self.sink)
+
+
+class sigmf_source(gr.hier_block2):
+    """Plays a SigMF recording (cf32_le) as a complex stream, once or looping; checks its metadata."""
+
+    def __init__(self, path: str, repeat: bool = False):
+        gr.hier_block2.__init__(self, "sigmf_source", gr.io_signature(0, 0, 0), gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        from gnuradio import blocks as grb
+
+        from . import sigmf_io
+
+        self.info = sigmf_io.read_info(path)
+        self.source = grb.file_source(gr.sizeof_gr_complex, str(sigmf_io.data_path(path)), bool(repeat))
+        self.connect(self.source, self)

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+
+#
+# SPDX-License-Identifier: GPL-3.0
+#
+# GNU Radio Python Flow Graph
+# Title: gr-stegsem: Eve from a SigMF recording
+# Author: gr-stegsem
+# Copyright: GPL-3.0-or-later
+# Description: Eve's receiver on a SigMF IQ recording (cf32_le): PHY RX -> naive decoding and model inversion; ends with the file
+# GNU Radio version: 3.10.5.1
+
+from gnuradio import gr
+from gnuradio.filter import firdes
+from gnuradio.fft import window
+import sys
+import signal
+from argparse import ArgumentParser
+from gnuradio.eng_arg import eng_float, intx
+from gnuradio import eng_notation
+from gr_stegsem import blocks as stegsem_blocks
+from gr_stegsem import channel as stegsem_channel
+from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
+
+
+
+
+class replay_eve(gr.top_block):
+
+    def __init__(self, recording='', host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/replay_eve', seg_len=3680, equalizer='zf', amplitude=1.0, seed=0):
+        gr.top_block.__init__(self, "gr-stegsem: Eve from a SigMF recording", catch_exceptions=True)
+
+        ##################################################
+        # Parameters
+        ##################################################
+        self.recording = recording
+        self.host = host
+        self.private = private
+        self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
+        self.mia_steps = mia_steps
+        self.out = out
+        self.seg_len = seg_len
+        self.equalizer = equalizer
+        self.amplitude = amplitude
+        self.seed = seed
+
+        ##################################################
+        # Variables
+        ##################################################
+        self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
+        self.guard = guard = 16
+
+        ##################################################
+        # Blocks
+        ##################################################
+
+        self.player = stegsem_phy.sigmf_source(recording, False)
+        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", amplitude, 2, 1.0, 0.0, seed)
+        self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
+        self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
+        self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
+        self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
+
+
+        ##################################################
+        # Connections
+        ##################################################
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
+        self.connect((self.player, 0), (self.eve_rx, 0))
+
+
+    def get_recording(self):
+        return self.recording
+
+    def set_recording(self, recording):
+        self.recording = recording
+
+    def get_host(self):
+        return self.host
+
+    def set_host(self, host):
+        self.host = host
+        self.set_host_ref(stegsem_fg.reference(self.host, 'host'))
+
+    def get_private(self):
+        return self.private
+
+    def set_private(self, private):
+        self.private = private
+        self.set_private_ref(stegsem_fg.reference(self.private, 'private'))
+
+    def get_jscc_model(self):
+        return self.jscc_model
+
+    def set_jscc_model(self, jscc_model):
+        self.jscc_model = jscc_model
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
+
+    def get_mia_steps(self):
+        return self.mia_steps
+
+    def set_mia_steps(self, mia_steps):
+        self.mia_steps = mia_steps
+
+    def get_out(self):
+        return self.out
+
+    def set_out(self, out):
+        self.out = out
+
+    def get_seg_len(self):
+        return self.seg_len
+
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
+
+    def get_equalizer(self):
+        return self.equalizer
+
+    def set_equalizer(self, equalizer):
+        self.equalizer = equalizer
+
+    def get_amplitude(self):
+        return self.amplitude
+
+    def set_amplitude(self, amplitude):
+        self.amplitude = amplitude
+
+    def get_seed(self):
+        return self.seed
+
+    def set_seed(self, seed):
+        self.seed = seed
+
+    def get_private_ref(self):
+        return self.private_ref
+
+    def set_private_ref(self, private_ref):
+        self.private_ref = private_ref
+
+    def get_host_ref(self):
+        return self.host_ref
+
+    def set_host_ref(self, host_ref):
+        self.host_ref = host_ref
+
+    def get_guard(self):
+        return self.guard
+
+    def set_guard(self, guard):
+        self.guard = guard
+
+
+
+def argument_parser():
+    description = "Eve's receiver on a SigMF IQ recording (cf32_le): PHY RX -> naive decoding and model inversion; ends with the file"
+    parser = ArgumentParser(description=description)
+    parser.add_argument(
+        "--recording", dest="recording", type=str, default='',
+        help="Set SigMF recording (path, with or without .sigmf-meta) [default=%(default)r]")
+    parser.add_argument(
+        "--host", dest="host", type=str, default='',
+        help="Set host image the metrics compare with ('' = embedded cat photo) [default=%(default)r]")
+    parser.add_argument(
+        "--private", dest="private", type=str, default='',
+        help="Set private image the metrics compare with ('' = embedded astronaut) [default=%(default)r]")
+    parser.add_argument(
+        "--jscc-model", dest="jscc_model", type=str, default='',
+        help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
+    parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
+        "--mia-steps", dest="mia_steps", type=intx, default=200,
+        help="Set model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--out", dest="out", type=str, default='out/replay_eve',
+        help="Set output folder [default=%(default)r]")
+    parser.add_argument(
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
+    parser.add_argument(
+        "--equalizer", dest="equalizer", type=str, default='zf',
+        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+    parser.add_argument(
+        "--amplitude", dest="amplitude", type=eng_float, default=eng_notation.num_to_str(float(1.0)),
+        help="Set the transmitter's amplitude (the receiver divides by it) [default=%(default)r]")
+    parser.add_argument(
+        "--seed", dest="seed", type=intx, default=0,
+        help="Set seed [default=%(default)r]")
+    return parser
+
+
+def main(top_block_cls=replay_eve, options=None):
+    if options is None:
+        options = argument_parser().parse_args()
+    tb = top_block_cls(recording=options.recording, host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, amplitude=options.amplitude, seed=options.seed)
+
+    def sig_handler(sig=None, frame=None):
+        tb.stop()
+        tb.wait()
+
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, sig_handler)
+    signal.signal(signal.SIGTERM, sig_handler)
+
+    tb.start()
+
+    tb.wait()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+
+#
+# SPDX-License-Identifier: GPL-3.0
+#
+# GNU Radio Python Flow Graph
+# Title: gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)
+# Author: gr-stegsem
+# Copyright: GPL-3.0-or-later
+# Description: Secure semantic image transmission through the OFDM PHY over impaired simulated radio channels (noise, CFO, sample-clock offset, multipath) to Bob and Eve; ends when the images are done
+# GNU Radio version: 3.10.5.1
+
+from gnuradio import channels
+from gnuradio.filter import firdes
+from gnuradio import gr
+from gnuradio.fft import window
+import sys
+import signal
+from argparse import ArgumentParser
+from gnuradio.eng_arg import eng_float, intx
+from gnuradio import eng_notation
+from gr_stegsem import blocks as stegsem_blocks
+from gr_stegsem import channel as stegsem_channel
+from gr_stegsem import flowgraphs as stegsem_fg
+from gr_stegsem.phy import blocks as stegsem_phy
+from gr_stegsem.phy import radio as stegsem_phy_radio
+
+
+
+
+class sim_radio(gr.top_block):
+
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_radio', seg_len=3680, equalizer='zf', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
+        gr.top_block.__init__(self, "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)", catch_exceptions=True)
+
+        ##################################################
+        # Parameters
+        ##################################################
+        self.host = host
+        self.private = private
+        self.size = size
+        self.snr_bob = snr_bob
+        self.snr_eve = snr_eve
+        self.jscc_model = jscc_model
+        self.torch_threads = torch_threads
+        self.inn_model = inn_model
+        self.lost = lost
+        self.secure = secure
+        self.mia_steps = mia_steps
+        self.out = out
+        self.seg_len = seg_len
+        self.equalizer = equalizer
+        self.freq_offset = freq_offset
+        self.sco_ppm = sco_ppm
+        self.multipath = multipath
+        self.drop = drop
+        self.record = record
+        self.seed = seed
+
+        ##################################################
+        # Variables
+        ##################################################
+        self.taps = taps = stegsem_phy_radio.multipath_taps(multipath != 0)
+        self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
+        self.guard = guard = 16
+        self.eve_noise = eve_noise = stegsem_phy_radio.noise_voltage(snr_eve)
+        self.epsilon = epsilon = stegsem_phy_radio.epsilon(sco_ppm)
+        self.bob_noise = bob_noise = stegsem_phy_radio.noise_voltage(snr_bob)
+
+        ##################################################
+        # Blocks
+        ##################################################
+
+        self.tx_rec = stegsem_phy.sigmf_sink((record + '_tx') if record else '', 1e6, 0, 'gr-stegsem tx')
+        self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True)
+        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
+        self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
+        self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
+        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", 1.0, 2, 1.0, drop, seed)
+        self.eve_rec = stegsem_phy.sigmf_sink((record + '_eve') if record else '', 1e6, 0, 'gr-stegsem eve')
+        self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
+        self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
+        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
+        self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
+        self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
+        self.eve_channel = channels.channel_model(
+            noise_voltage=eve_noise,
+            frequency_offset=freq_offset,
+            epsilon=epsilon,
+            taps=taps,
+            noise_seed=(2 * seed + 2),
+            block_tags=False)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
+        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", 1.0, 2, 1.0, drop, seed)
+        self.bob_rec = stegsem_phy.sigmf_sink((record + '_bob') if record else '', 1e6, 0, 'gr-stegsem bob')
+        self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
+        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
+        self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
+        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
+        self.bob_channel = channels.channel_model(
+            noise_voltage=bob_noise,
+            frequency_offset=freq_offset,
+            epsilon=epsilon,
+            taps=taps,
+            noise_seed=(2 * seed + 1),
+            block_tags=False)
+
+
+        ##################################################
+        # Connections
+        ##################################################
+        self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
+        self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
+        self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
+        self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
+        self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
+        self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
+        self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
+        self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
+        self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
+        self.connect((self.bob_channel, 0), (self.bob_rec, 0))
+        self.connect((self.bob_channel, 0), (self.bob_rx, 0))
+        self.connect((self.eve_channel, 0), (self.eve_rec, 0))
+        self.connect((self.eve_channel, 0), (self.eve_rx, 0))
+        self.connect((self.phy_tx, 0), (self.bob_channel, 0))
+        self.connect((self.phy_tx, 0), (self.eve_channel, 0))
+        self.connect((self.phy_tx, 0), (self.tx_rec, 0))
+
+
+    def get_host(self):
+        return self.host
+
+    def set_host(self, host):
+        self.host = host
+        self.set_host_ref(stegsem_fg.reference(self.host, 'host'))
+
+    def get_private(self):
+        return self.private
+
+    def set_private(self, private):
+        self.private = private
+        self.set_private_ref(stegsem_fg.reference(self.private, 'private'))
+
+    def get_size(self):
+        return self.size
+
+    def set_size(self, size):
+        self.size = size
+
+    def get_snr_bob(self):
+        return self.snr_bob
+
+    def set_snr_bob(self, snr_bob):
+        self.snr_bob = snr_bob
+        self.set_bob_noise(stegsem_phy_radio.noise_voltage(self.snr_bob))
+
+    def get_snr_eve(self):
+        return self.snr_eve
+
+    def set_snr_eve(self, snr_eve):
+        self.snr_eve = snr_eve
+        self.set_eve_noise(stegsem_phy_radio.noise_voltage(self.snr_eve))
+
+    def get_jscc_model(self):
+        return self.jscc_model
+
+    def set_jscc_model(self, jscc_model):
+        self.jscc_model = jscc_model
+
+    def get_torch_threads(self):
+        return self.torch_threads
+
+    def set_torch_threads(self, torch_threads):
+        self.torch_threads = torch_threads
+
+    def get_inn_model(self):
+        return self.inn_model
+
+    def set_inn_model(self, inn_model):
+        self.inn_model = inn_model
+
+    def get_lost(self):
+        return self.lost
+
+    def set_lost(self, lost):
+        self.lost = lost
+
+    def get_secure(self):
+        return self.secure
+
+    def set_secure(self, secure):
+        self.secure = secure
+
+    def get_mia_steps(self):
+        return self.mia_steps
+
+    def set_mia_steps(self, mia_steps):
+        self.mia_steps = mia_steps
+
+    def get_out(self):
+        return self.out
+
+    def set_out(self, out):
+        self.out = out
+
+    def get_seg_len(self):
+        return self.seg_len
+
+    def set_seg_len(self, seg_len):
+        self.seg_len = seg_len
+
+    def get_equalizer(self):
+        return self.equalizer
+
+    def set_equalizer(self, equalizer):
+        self.equalizer = equalizer
+
+    def get_freq_offset(self):
+        return self.freq_offset
+
+    def set_freq_offset(self, freq_offset):
+        self.freq_offset = freq_offset
+        self.bob_channel.set_frequency_offset(self.freq_offset)
+        self.eve_channel.set_frequency_offset(self.freq_offset)
+
+    def get_sco_ppm(self):
+        return self.sco_ppm
+
+    def set_sco_ppm(self, sco_ppm):
+        self.sco_ppm = sco_ppm
+        self.set_epsilon(stegsem_phy_radio.epsilon(self.sco_ppm))
+
+    def get_multipath(self):
+        return self.multipath
+
+    def set_multipath(self, multipath):
+        self.multipath = multipath
+        self.set_taps(stegsem_phy_radio.multipath_taps(self.multipath != 0))
+
+    def get_drop(self):
+        return self.drop
+
+    def set_drop(self, drop):
+        self.drop = drop
+
+    def get_record(self):
+        return self.record
+
+    def set_record(self, record):
+        self.record = record
+
+    def get_seed(self):
+        return self.seed
+
+    def set_seed(self, seed):
+        self.seed = seed
+
+    def get_taps(self):
+        return self.taps
+
+    def set_taps(self, taps):
+        self.taps = taps
+        self.bob_channel.set_taps(self.taps)
+        self.eve_channel.set_taps(self.taps)
+
+    def get_private_ref(self):
+        return self.private_ref
+
+    def set_private_ref(self, private_ref):
+        self.private_ref = private_ref
+
+    def get_host_ref(self):
+        return self.host_ref
+
+    def set_host_ref(self, host_ref):
+        self.host_ref = host_ref
+
+    def get_guard(self):
+        return self.guard
+
+    def set_guard(self, guard):
+        self.guard = guard
+
+    def get_eve_noise(self):
+        return self.eve_noise
+
+    def set_eve_noise(self, eve_noise):
+        self.eve_noise = eve_noise
+        self.eve_channel.set_noise_voltage(self.eve_noise)
+
+    def get_epsilon(self):
+        return self.epsilon
+
+    def set_epsilon(self, epsilon):
+        self.epsilon = epsilon
+        self.bob_channel.set_timing_offset(self.epsilon)
+        self.eve_channel.set_timing_offset(self.epsilon)
+
+    def get_bob_noise(self):
+        return self.bob_noise
+
+    def set_bob_noise(self, bob_noise):
+        self.bob_noise = bob_noise
+        self.bob_channel.set_noise_voltage(self.bob_noise)
+
+
+
+def argument_parser():
+    description = 'Secure semantic image transmission through the OFDM PHY over impaired simulated radio channels (noise, CFO, sample-clock offset, multipath) to Bob and Eve; ends when the images are done'
+    parser = ArgumentParser(description=description)
+    parser.add_argument(
+        "--host", dest="host", type=str, default='',
+        help="Set host image file ('' = embedded cat photo) [default=%(default)r]")
+    parser.add_argument(
+        "--private", dest="private", type=str, default='',
+        help="Set private image file ('' = embedded astronaut portrait) [default=%(default)r]")
+    parser.add_argument(
+        "--size", dest="size", type=intx, default=256,
+        help="Set image side in px (0 = file size) [default=%(default)r]")
+    parser.add_argument(
+        "--snr-bob", dest="snr_bob", type=eng_float, default=eng_notation.num_to_str(float(10.0)),
+        help="Set Bob's data Es/N0 (dB) [default=%(default)r]")
+    parser.add_argument(
+        "--snr-eve", dest="snr_eve", type=eng_float, default=eng_notation.num_to_str(float(5.0)),
+        help="Set Eve's data Es/N0 (dB) [default=%(default)r]")
+    parser.add_argument(
+        "--jscc-model", dest="jscc_model", type=str, default='',
+        help="Set DeepJSCC model ('' = models/deepjscc-bcr12) [default=%(default)r]")
+    parser.add_argument(
+        "--torch-threads", dest="torch_threads", type=intx, default=1,
+        help="Set torch CPU threads for the process (0 = torch's default) [default=%(default)r]")
+    parser.add_argument(
+        "--inn-model", dest="inn_model", type=str, default='',
+        help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
+    parser.add_argument(
+        "--lost", dest="lost", type=str, default='zeros',
+        help="Set Bob's estimate of the lost information (zeros|gaussian) [default=%(default)r]")
+    parser.add_argument(
+        "--secure", dest="secure", type=intx, default=1,
+        help="Set 1 = INN steganography, 0 = plain DeepJSCC (no security) [default=%(default)r]")
+    parser.add_argument(
+        "--mia-steps", dest="mia_steps", type=intx, default=200,
+        help="Set Eve's model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--out", dest="out", type=str, default='out/sim_radio',
+        help="Set output folder [default=%(default)r]")
+    parser.add_argument(
+        "--seg-len", dest="seg_len", type=intx, default=3680,
+        help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
+    parser.add_argument(
+        "--equalizer", dest="equalizer", type=str, default='zf',
+        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+    parser.add_argument(
+        "--freq-offset", dest="freq_offset", type=eng_float, default=eng_notation.num_to_str(float(0.002)),
+        help="Set carrier frequency offset (cycles/sample) [default=%(default)r]")
+    parser.add_argument(
+        "--sco-ppm", dest="sco_ppm", type=eng_float, default=eng_notation.num_to_str(float(50.0)),
+        help="Set sample-clock offset (ppm) [default=%(default)r]")
+    parser.add_argument(
+        "--multipath", dest="multipath", type=intx, default=1,
+        help="Set 1 = 3-tap multipath (0, -10.5, -20 dB), 0 = flat [default=%(default)r]")
+    parser.add_argument(
+        "--drop", dest="drop", type=eng_float, default=eng_notation.num_to_str(float(0.0)),
+        help="Set fraction of received segments dropped (graceful-degradation test) [default=%(default)r]")
+    parser.add_argument(
+        "--record", dest="record", type=str, default='',
+        help="Set SigMF recording prefix ('' = no recording) [default=%(default)r]")
+    parser.add_argument(
+        "--seed", dest="seed", type=intx, default=0,
+        help="Set seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA; segment drops) [default=%(default)r]")
+    return parser
+
+
+def main(top_block_cls=sim_radio, options=None):
+    if options is None:
+        options = argument_parser().parse_args()
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, drop=options.drop, record=options.record, seed=options.seed)
+
+    def sig_handler(sig=None, frame=None):
+        tb.stop()
+        tb.wait()
+
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, sig_handler)
+    signal.signal(signal.SIGTERM, sig_handler)
+
+    tb.start()
+
+    tb.wait()
+
+
+if __name__ == '__main__':
+    main()
