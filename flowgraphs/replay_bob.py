@@ -62,7 +62,7 @@ class replay_bob(gr.top_block):
 
         self.player = stegsem_phy.sigmf_source(recording, False)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
-        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", amplitude, 2, 1.0, 0.0, seed)
+        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)

@@ -80,7 +80,7 @@ class usrp_eve(gr.top_block):
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
-        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", amplitude, 2, 1.0, 0.0, seed)
+        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)

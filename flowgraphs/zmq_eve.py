@@ -71,7 +71,7 @@ class zmq_eve(gr.top_block):
 
         self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
-        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, "zf", 1.0, 2, 1.0, 0.0, seed)
+        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)

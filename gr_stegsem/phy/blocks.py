@@ -105,7 +105,7 @@ class ofdm_receiver(gr.sync_block):
         meta = meta_set(pmt.make_dict(), **{k: getattr(h, k) for k in HEADER_KEYS}, secure=bool(h.secure),
                         snr_db=float(seg.snr_db), cfo=float(seg.cfo))
         v = seg.valid.astype(np.uint8)
-        meta = meta_set(meta, valid=pmt.init_u8vector(v.size, v), sample=pmt.from_uint64(int(seg.start)))
+        meta = meta_set(meta, valid=pmt.init_u8vector(v.size, v.tolist()), sample=pmt.from_uint64(int(seg.start)))
         self.message_port_pub(pmt.intern("segments"), pmt.cons(meta, pmt.init_c32vector(seg.symbols.size,
                                                                                           seg.symbols)))
 
@@ -176,7 +176,7 @@ class segment_reassembler(PduBlock):
         i = frame.info
         out = symbol_pdu(frame.symbols, i.frame_id, (i.height, i.width), i.latent, secure=i.secure)
         seg = frame.segments.astype(np.uint8)
-        meta = meta_set(pmt.car(out), phy_segments=pmt.init_u8vector(seg.size, seg),
+        meta = meta_set(pmt.car(out), phy_segments=pmt.init_u8vector(seg.size, seg.tolist()),
                         phy_lost=float(frame.lost_fraction), snr_db=float(frame.snr_db))
         if not frame.complete:
             self._warn(f"frame {i.frame_id}: {frame.lost_fraction:.1%} of its symbols lost "
