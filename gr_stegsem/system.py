@@ -6,15 +6,15 @@ SNR is Es/N0 in dB.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from . import attacks, channel
 from .checkpoint import CheckpointError, load_model, read_info
-from .models.deepjscc import DeepJSCC, check_images, from_complex, normalize_power, to_complex
-from .models.inn import StegoINN
+from .models.deepjscc import DeepJSCC, all_finite, check_images, from_complex, normalize_power, to_complex
+from .models.inn import FusedINN, StegoINN
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -36,6 +36,7 @@ class StegoSystem:
     jscc: DeepJSCC
     inn: StegoINN | None = None
     name: str = "deepjscc"
+    _fused: FusedINN | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         # inference only; channels-last halves the INN's time on CPUs (its 1x1 convolutions
@@ -48,6 +49,13 @@ class StegoSystem:
                     f"steganography model {self.name} works on {self.inn.config.channels}-channel latents but the "
                     f"DeepJSCC model (bcr {self.jscc.config.bcr}) has {self.jscc.config.latent_channels}"
                 )
+
+    def _inn_fused(self) -> FusedINN:
+        """The INN's inference path (:class:`~gr_stegsem.models.inn.FusedINN`: fused oneDNN kernels,
+        eager where those do not apply); offline evaluation and the GNU Radio blocks both run it."""
+        if self._fused is None or self._fused.inn is not self.inn:
+            self._fused = FusedINN(self.inn)
+        return self._fused
 
     @classmethod
     def load(cls, jscc_path, inn_path=None) -> "StegoSystem":
@@ -86,7 +94,7 @@ class StegoSystem:
         """Host and private latents -> power-normalised container latent z_c (mean |z_c|^2 = 1)."""
         if self.inn is None:
             raise ValueError("this system has no steganography model (plain DeepJSCC)")
-        zc, _ = self.inn.embed(_cl(zh), _cl(zp))
+        zc, _ = self._inn_fused().embed(_cl(zh), _cl(zp))
         return normalize_power(zc).contiguous()
 
     @torch.inference_mode()
@@ -117,14 +125,14 @@ class StegoSystem:
         """Received container latent -> (z_h_hat, z_p_hat) by the INN backward pass with l_hat."""
         if self.inn is None:
             raise ValueError("this system has no steganography model (plain DeepJSCC)")
-        if not torch.isfinite(y).all():
+        if not all_finite(y):
             raise ValueError("received symbols contain NaN or Inf values")
-        zh, zp = self.inn.extract(_cl(y), _cl(self.inn.lost_estimate(y, lost, generator)))
+        zh, zp = self._inn_fused().extract(_cl(y), _cl(self.inn.lost_estimate(y, lost, generator)))
         return zh.contiguous(), zp.contiguous()
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
-        if not torch.isfinite(z).all():
+        if not all_finite(z):
             raise ValueError("received symbols contain NaN or Inf values")
         return self.jscc.decode(_cl(z), size).contiguous()
 

@@ -1,13 +1,15 @@
 """Throughput of Alice's and Bob's chains in real GNU Radio flowgraphs vs the bare models.
 
-    .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 12] [--threads 2] [--json OUT]
+    .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 12] [--threads 2] [--fg-threads 1]
+                                              [--json OUT]
 
 For each image size, in one process and one run (so the ratios are comparable on a noisy machine):
-  * bare models: StegoSystem.alice (2 encoders batched in one forward pass + INN embed) and
-    StegoSystem.bob (INN extract + 2 decoders batched), and plain DeepJSCC encode / decode;
+  * bare models (torch ``--threads``): StegoSystem.alice (2 encoder passes + INN embed) and
+    StegoSystem.bob (INN extract + 2 decoder passes), and plain DeepJSCC encode / decode;
   * flowgraphs: image PDUs posted into jscc_encoder x2 -> inn_embed (Alice) and container PDUs into
     inn_extract -> jscc_decoder x2 (Bob), plain jscc_encoder / jscc_decoder alone; PDUs out are
-    counted at blocks.message_debug.
+    counted at blocks.message_debug. The blocks get ``threads=--fg-threads`` like the flowgraphs'
+    ``torch_threads`` parameter (default 1; 0 keeps ``--threads``).
 Rates are complex channel samples per second (k = H*W/4 per image at bcr 1/12: the container of a
 pair is k samples). Latency: one frame through an idle flowgraph.
 """
@@ -64,14 +66,16 @@ def run_graph(build, posts, n_out: int, timeout: float = 300.0) -> float:
     return dt
 
 
-def bench(size: int, frames: int, secure_models: tuple[str, str]) -> dict:
+def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, fg_threads: int) -> dict:
     jscc, inn = (str(default_model(m)) for m in secure_models)
+    torch.set_num_threads(threads)  # the blocks of a previous size set the flowgraph's count
     system = StegoSystem.load(jscc, inn)
     xh, xp = default_host(size)[None], default_private(size)[None]
     k = size * size // 4
     zc = system.alice(xh, xp)
     zp = system.encode(xp)
-    res = {"size": size, "k": k, "frames": frames, "threads": torch.get_num_threads()}
+    res = {"size": size, "k": k, "frames": frames, "threads": torch.get_num_threads(),
+           "fg_threads": fg_threads or threads}
     reps = max(5, frames)
     res["bare_alice"] = bare_rate(lambda: system.alice(xh, xp), k, reps)
     res["bare_bob"] = bare_rate(lambda: system.bob(zc, (size, size)), k, reps)
@@ -85,7 +89,8 @@ def bench(size: int, frames: int, secure_models: tuple[str, str]) -> dict:
 
     def alice_graph():
         tb = gr.top_block()
-        eh, ep, emb, dbg = jscc_encoder(jscc), jscc_encoder(jscc), inn_embed(jscc, inn, timeout=60), blocks.message_debug()
+        eh, ep = jscc_encoder(jscc, threads=fg_threads), jscc_encoder(jscc, threads=fg_threads)
+        emb, dbg = inn_embed(jscc, inn, timeout=60, threads=fg_threads), blocks.message_debug()
         tb.msg_connect(eh, "out", emb, "host")
         tb.msg_connect(ep, "out", emb, "private")
         tb.msg_connect(emb, "out", dbg, "store")
@@ -94,7 +99,8 @@ def bench(size: int, frames: int, secure_models: tuple[str, str]) -> dict:
 
     def bob_graph():
         tb = gr.top_block()
-        ex, dh, dp, dbg = inn_extract(jscc, inn), jscc_decoder(jscc), jscc_decoder(jscc), blocks.message_debug()
+        ex, dbg = inn_extract(jscc, inn, threads=fg_threads), blocks.message_debug()
+        dh, dp = jscc_decoder(jscc, threads=fg_threads), jscc_decoder(jscc, threads=fg_threads)
         tb.msg_connect(ex, "host", dh, "in")
         tb.msg_connect(ex, "private", dp, "in")
         tb.msg_connect(dh, "out", dbg, "store")
@@ -105,7 +111,7 @@ def bench(size: int, frames: int, secure_models: tuple[str, str]) -> dict:
     def single(cls):
         def build():
             tb = gr.top_block()
-            b, dbg = cls(jscc), blocks.message_debug()
+            b, dbg = cls(jscc, threads=fg_threads), blocks.message_debug()
             tb.msg_connect(b, "out", dbg, "store")
             build.block = b
             return tb, dbg
@@ -160,13 +166,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="256,512")
     ap.add_argument("--frames", type=int, default=12)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads of the bare models")
+    ap.add_argument("--fg-threads", type=int, default=1,
+                    help="torch threads given to the flowgraph blocks (their torch_threads; 0 = --threads)")
     ap.add_argument("--model", default="stego-l3_2")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    rows = [bench(int(s), a.frames, ("deepjscc-bcr12", a.model)) for s in a.sizes.split(",")]
-    print(f"torch threads: {a.threads}, device: cpu ({os.cpu_count()} cores)")
+    rows = [bench(int(s), a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads) for s in a.sizes.split(",")]
+    print(f"torch threads: bare models {a.threads}, flowgraph blocks {a.fg_threads or a.threads}; "
+          f"device: cpu ({os.cpu_count()} cores)")
     print(report(rows))
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)

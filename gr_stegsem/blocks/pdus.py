@@ -19,6 +19,7 @@ message naming the problem; the blocks log it and drop the PDU.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,93 @@ class SymbolFrame:
     def real_latent(self) -> torch.Tensor:
         """The real latent (1, C, h, w) for the models (:func:`~gr_stegsem.models.deepjscc.from_complex`)."""
         return from_complex(self.symbols, self.latent)
+
+
+# --- numpy <-> pmt uniform vectors ---------------------------------------------------------------
+# pmt's Python bindings convert uniform vectors element by element through Python lists (2 ms for a
+# 256x256 RGB image). PMT's serialised form of a uniform vector is a fixed header followed by the raw
+# elements (u8 as bytes, c32 as big-endian float32 pairs), and pmt.serialize_str / deserialize_str
+# convert it in C++, so numpy arrays go through that form instead. At import the fast path is checked
+# against the list path; where they disagree (another PMT version) the list path is used.
+_PST_UNIFORM_VECTOR = 0x0A
+_UVI_U8 = 0x00
+_UVI_C32 = 0x0A
+_C32_WIRE = np.dtype(">c8")
+
+
+def _uv_header(kind: int, n: int) -> bytes:
+    return struct.pack(">BBIBB", _PST_UNIFORM_VECTOR, kind, n, 1, 0)  # tag, type, length, npad = 1, pad
+
+
+def _uv_payload(vec, kind: int, n: int) -> tuple[bytes, int] | None:
+    """The serialised vector and the offset of its elements, or None for an unexpected header."""
+    b = pmt.serialize_str(vec)
+    if len(b) < 7 or b[0] != _PST_UNIFORM_VECTOR or b[1] != kind or struct.unpack_from(">I", b, 2)[0] != n:
+        return None
+    off = 7 + b[6]
+    return (b, off) if off <= len(b) else None
+
+
+def _u8vector_fast(a: np.ndarray):
+    return pmt.deserialize_str(_uv_header(_UVI_U8, a.size) + a.tobytes())
+
+
+def _c32vector_fast(a: np.ndarray):
+    return pmt.deserialize_str(_uv_header(_UVI_C32, a.size) + a.astype(_C32_WIRE).tobytes())
+
+
+def _u8_elements_fast(vec, n: int) -> np.ndarray | None:
+    p = _uv_payload(vec, _UVI_U8, n)
+    return None if p is None or len(p[0]) - p[1] < n else np.frombuffer(p[0], np.uint8, n, p[1])
+
+
+def _c32_elements_fast(vec, n: int) -> np.ndarray | None:
+    p = _uv_payload(vec, _UVI_C32, n)
+    if p is None or len(p[0]) - p[1] < 8 * n:
+        return None
+    return np.frombuffer(p[0], _C32_WIRE, n, p[1]).astype(np.complex64)
+
+
+def _fast_path_works() -> bool:
+    try:
+        u = np.array([0, 1, 127, 128, 255], np.uint8)
+        c = np.array([1 + 2j, -3.5 - 0.25j, 0, np.float32(1e-30) + 7e20j], np.complex64)
+        pu, pc = _u8vector_fast(u), _c32vector_fast(c)
+        return (pmt.is_u8vector(pu) and pmt.equal(pu, pmt.init_u8vector(u.size, u.tolist()))
+                and pmt.is_c32vector(pc) and pmt.equal(pc, pmt.init_c32vector(c.size, c.tolist()))
+                and np.array_equal(_u8_elements_fast(pu, u.size), u)
+                and np.array_equal(_c32_elements_fast(pc, c.size), c))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+_FAST_PMT = _fast_path_works()
+
+
+def u8vector_from_numpy(a) -> object:
+    """pmt u8vector with the bytes of ``a`` (flattened)."""
+    a = np.ascontiguousarray(a, dtype=np.uint8).reshape(-1)
+    return _u8vector_fast(a) if _FAST_PMT else pmt.init_u8vector(a.size, a.tolist())
+
+
+def c32vector_from_numpy(a) -> object:
+    """pmt c32vector with the complex64 values of ``a`` (flattened)."""
+    a = np.ascontiguousarray(a, dtype=np.complex64).reshape(-1)
+    return _c32vector_fast(a) if _FAST_PMT else pmt.init_c32vector(a.size, a.tolist())
+
+
+def u8vector_to_numpy(vec) -> np.ndarray:
+    """The bytes of a pmt u8vector as a (read-only) uint8 array."""
+    n = pmt.length(vec)
+    a = _u8_elements_fast(vec, n) if _FAST_PMT else None
+    return a if a is not None else np.frombuffer(bytearray(pmt.u8vector_elements(vec)), dtype=np.uint8)
+
+
+def c32vector_to_numpy(vec) -> np.ndarray:
+    """The values of a pmt c32vector as a (writable) complex64 array."""
+    n = pmt.length(vec)
+    a = _c32_elements_fast(vec, n) if _FAST_PMT else None
+    return a if a is not None else np.asarray(pmt.c32vector_elements(vec), dtype=np.complex64)
 
 
 # --- meta helpers ------------------------------------------------------------------------------
@@ -163,7 +251,8 @@ def image_pdu(image, frame_id: int, role: str | None = None, meta=None):
     if isinstance(image, torch.Tensor):
         if image.dim() != 3 or image.shape[0] != 3:
             raise ValueError(f"expected an image tensor (3, H, W), got {tuple(image.shape)}")
-        a = image.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        # HWC first: the element-wise ops then write a contiguous array (no copy afterwards)
+        a = image.detach().permute(1, 2, 0).clamp(0, 1).mul_(255).round_().to(torch.uint8).cpu().numpy()
     else:
         a = np.asarray(image)
         if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
@@ -177,8 +266,7 @@ def image_pdu(image, frame_id: int, role: str | None = None, meta=None):
     meta = meta_set(meta, frame_id=int(frame_id), height=h, width=w)
     if role is not None:
         meta = meta_set(meta, role=role)
-    flat = np.ascontiguousarray(a).reshape(-1)
-    return pmt.cons(meta, pmt.init_u8vector(flat.size, flat.tolist()))
+    return pmt.cons(meta, u8vector_from_numpy(a))
 
 
 def parse_image_pdu(pdu) -> ImageFrame:
@@ -191,9 +279,8 @@ def parse_image_pdu(pdu) -> ImageFrame:
     n = pmt.length(vec)
     if n != h * w * 3:
         raise ValueError(f"image PDU has {n} bytes but meta says {h}x{w}x3 = {h * w * 3}")
-    # bytearray(list) + frombuffer instead of np.asarray(list): the list conversion dominated parsing
-    a = np.frombuffer(bytearray(pmt.u8vector_elements(vec)), dtype=np.uint8).reshape(h, w, 3)
-    x = torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)
+    a = u8vector_to_numpy(vec).reshape(h, w, 3).astype(np.float32)  # exact; the division is torch's, as before
+    x = torch.from_numpy(a).permute(2, 0, 1).div_(255.0)
     return ImageFrame(frame_id, h, w, _role(meta), x, meta)
 
 
@@ -213,7 +300,7 @@ def symbol_pdu(symbols, frame_id: int, size: tuple[int, int], latent: tuple[int,
     meta = pmt.make_dict() if meta is None else meta
     meta = meta_set(meta, frame_id=int(frame_id), height=int(size[0]), width=int(size[1]),
                     latent_c=c, latent_h=lh, latent_w=lw, secure=bool(secure), role=role)
-    return pmt.cons(meta, pmt.init_c32vector(s.size, s.tolist()))
+    return pmt.cons(meta, c32vector_from_numpy(s))
 
 
 def parse_symbol_pdu(pdu, config: DeepJSCCConfig | None = None) -> SymbolFrame:
@@ -239,14 +326,14 @@ def parse_symbol_pdu(pdu, config: DeepJSCCConfig | None = None) -> SymbolFrame:
     k = pmt.length(vec)
     if k != c // 2 * lh * lw:
         raise ValueError(f"symbol PDU has {k} samples but latent {c}x{lh}x{lw} needs {c // 2 * lh * lw}")
-    s = np.asarray(pmt.c32vector_elements(vec), dtype=np.complex64)
+    s = c32vector_to_numpy(vec)
     if not np.isfinite(s.view(np.float32)).all():
         raise ValueError("symbol PDU contains NaN or Inf samples")
     sec = meta_get(meta, SECURE, pmt.PMT_F)
     if not pmt.is_bool(sec):
         raise ValueError("PDU meta 'secure' must be a bool")
     return SymbolFrame(frame_id, h, w, (c, lh, lw), pmt.to_bool(sec), _role(meta),
-                       torch.from_numpy(s.copy())[None], meta)
+                       torch.from_numpy(s if s.flags.writeable and s.flags.owndata else s.copy())[None], meta)
 
 
 # --- metrics PDUs ------------------------------------------------------------------------------

@@ -54,6 +54,19 @@ def _deconv(cin: int, cout: int, stride: int = 1) -> nn.Module:
     return nn.ConvTranspose2d(cin, cout, 5, stride=stride, padding=2, output_padding=stride - 1)
 
 
+def all_finite(t: torch.Tensor) -> bool:
+    """True when no element is NaN or +-Inf: ``torch.isfinite(t).all()`` in one min/max pass (min and max
+    propagate NaN), several times faster on images."""
+    if t.numel() == 0:
+        return True
+    if t.is_complex():
+        t = torch.view_as_real(t)
+    if not t.is_floating_point():
+        return True
+    lo, hi = torch.aminmax(t)
+    return bool(torch.isfinite(lo) & torch.isfinite(hi))
+
+
 def check_images(x: torch.Tensor) -> None:
     """Raise ValueError unless x is a finite (B, 3, H, W) float batch in [0, 1] of sane size."""
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
@@ -65,7 +78,7 @@ def check_images(x: torch.Tensor) -> None:
         raise ValueError(f"image {h}x{w} is too small (at least {STRIDE}x{STRIDE} pixels)")
     if h * w > MAX_PIXELS:
         raise ValueError(f"image {h}x{w} is too large (at most {MAX_PIXELS} pixels)")
-    if not torch.isfinite(x).all():
+    if not all_finite(x):
         raise ValueError("image contains NaN or Inf values")
 
 
@@ -109,7 +122,7 @@ def from_complex(s: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
         raise ValueError(
             f"expected {c // 2 * h * w} complex symbols per image for latent {c}x{h}x{w}, got {tuple(s.shape)}"
         )
-    if not torch.isfinite(torch.view_as_real(s)).all():
+    if not all_finite(s):
         raise ValueError("channel symbols contain NaN or Inf values")
     b = s.shape[0]
     return torch.cat([s.real.reshape(b, c // 2, h, w), s.imag.reshape(b, c // 2, h, w)], 1)
