@@ -24,7 +24,10 @@ from tests.conftest import write_tiny_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GRC = ROOT / "grc"
-YAMLS = sorted(GRC.glob("*.block.yml"))
+PHY_YAMLS = [GRC / f"gr_stegsem_{b}.block.yml" for b in ("phy_tx", "phy_rx", "segment_drop", "sigmf_sink", "sigmf_source")]
+YAMLS = sorted(p for p in GRC.glob("*.block.yml") if p not in PHY_YAMLS)  # gr_stegsem.blocks
+# the PHY's blocks (gr_stegsem.phy.blocks) are compiled and run in tests/test_phy_blocks.py through
+# sim_radio / replay_*, whose .grc use them
 MAKE = re.compile(r"^stegsem_blocks\.(\w+)\((.*)\)$", re.S)
 STRING_DTYPES = ("string", "file_open", "file_save", "dir_select")
 STREAM_BLOCKS = ("burst_to_pdu",)  # blocks with a stream port (the others are message-only)
@@ -48,6 +51,16 @@ def env(tmp_path_factory):
 
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
+
+
+def test_phy_yaml_templates_name_phy_blocks():
+    from gr_stegsem.phy import blocks as phy_blocks
+
+    for path in PHY_YAMLS:
+        doc = load(path)
+        m = re.match(r"^stegsem_phy\.(\w+)\(", doc["templates"]["make"].strip())
+        assert m and hasattr(phy_blocks, m.group(1)), path.name
+        assert doc["category"] == "[gr-stegsem]/PHY" and doc["documentation"].strip()
 
 
 def test_every_block_has_a_yaml():
