@@ -20,12 +20,11 @@ import threading
 
 import numpy as np
 import pmt
-from gnuradio import blocks as gr_blocks  # noqa: F401 - kept for users composing with these blocks
 from gnuradio import gr, pdu
 
 from ..blocks._base import PduBlock
-from ..blocks.pdus import meta_get, meta_set, parse_symbol_pdu, symbol_pdu
-from .header import SegmentHeader
+from ..blocks.pdus import _int, _split, meta_get, meta_set, parse_symbol_pdu, symbol_pdu
+from .header import SegmentHeader, segment_plan
 from .ofdm import OfdmParams, OfdmReceiver, modulate
 from .segments import FrameInfo, Reassembler, split
 
@@ -97,7 +96,7 @@ class ofdm_receiver(gr.sync_block):
                 self._post(seg)
         except Exception as e:  # noqa: BLE001 - never raise into the scheduler
             self.logger.warn(f"receiver error, resynchronising: {e.__class__.__name__}: {e}")
-            self.rx = OfdmReceiver(self.rx.p, self.rx.threshold, self.rx.quality, self.rx.smooth, self.rx.equalizer)
+            self.rx.reset()
         return len(x)
 
     def _post(self, seg) -> None:
@@ -112,18 +111,13 @@ class ofdm_receiver(gr.sync_block):
 
 def parse_segment_pdu(msg):
     """Segment PDU -> (SegmentHeader, symbols, valid, snr_db); ValueError when malformed."""
-    if not pmt.is_pair(msg) or not pmt.is_dict(pmt.car(msg)) or not pmt.is_c32vector(pmt.cdr(msg)):
-        raise ValueError("expected a segment PDU (meta dict, c32vector)")
-    meta = pmt.car(msg)
-    vals = {}
-    for k in HEADER_KEYS:
-        v = meta_get(meta, k)
-        if v is None or not pmt.is_integer(v):
-            raise ValueError(f"segment PDU meta lacks the integer '{k}'")
-        vals[k] = pmt.to_long(v)
+    meta, vec = _split(msg)
+    if not pmt.is_c32vector(vec):
+        raise ValueError("segment PDU vector must be a c32vector (soft symbols)")
+    vals = {k: _int(meta, k, 0) for k in HEADER_KEYS}
     sec = meta_get(meta, "secure", pmt.PMT_F)
     hdr = SegmentHeader(**vals, secure=pmt.to_bool(sec) if pmt.is_bool(sec) else False).check()
-    sym = np.asarray(pmt.c32vector_elements(pmt.cdr(msg)), np.complex64)
+    sym = np.asarray(pmt.c32vector_elements(vec), np.complex64)
     if sym.size != hdr.seg_len:
         raise ValueError(f"segment PDU has {sym.size} symbols, its meta says {hdr.seg_len}")
     if not np.isfinite(sym.view(np.float32)).all():
@@ -231,8 +225,6 @@ class segment_drop(PduBlock):
 
 def max_frame_samples(p: OfdmParams, side: int = 512) -> int:
     """Samples of one frame's bursts for a side x side image at bcr 1/12 (k = side^2 / 16 symbols)."""
-    from .header import segment_plan
-
     return sum(p.burst_len(n) for _, n in segment_plan(side * side // 16, p.seg_len))
 
 

@@ -33,7 +33,7 @@ from functools import cached_property
 import numpy as np
 
 from .fec import conv_encode, viterbi_decode
-from .header import HEADER_BITS, HeaderError, SegmentHeader
+from .header import HEADER_BITS, HeaderError, SegmentHeader, segment_plan
 
 SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
 
@@ -67,6 +67,16 @@ class OfdmParams:
     @cached_property
     def data(self) -> np.ndarray:
         return np.array([k for k in self.used if k not in self.pilots])
+
+    @cached_property
+    def data_index(self) -> np.ndarray:
+        """Positions of the data carriers among the used ones."""
+        return np.searchsorted(self.used, self.data)
+
+    @cached_property
+    def pilot_index(self) -> np.ndarray:
+        """Positions of the pilot carriers among the used ones."""
+        return np.searchsorted(self.used, self.pilots)
 
     @property
     def n_data(self) -> int:
@@ -103,8 +113,6 @@ class OfdmParams:
 
     def overhead(self, n_symbols: int) -> dict:
         """Channel uses (complex samples) spent on a frame of ``n_symbols`` JSCC symbols, by kind."""
-        from .header import segment_plan
-
         plan = segment_plan(n_symbols, self.seg_len)
         ofdm = sum(self.data_symbols(n) for _, n in plan)
         per_burst = 3 + self.header_symbols
@@ -199,11 +207,9 @@ def modulate(p: OfdmParams, header: SegmentHeader, symbols: np.ndarray) -> np.nd
     payload = np.zeros(n_data * p.n_data, complex)
     payload[:symbols.size] = symbols
     body = np.concatenate([header_carriers(p, header), payload.reshape(n_data, p.n_data)])
-    d_idx = np.searchsorted(p.used, p.data)
-    p_idx = np.searchsorted(p.used, p.pilots)
     for i, row in enumerate(body):
-        carriers[3 + i, d_idx] = row
-        carriers[3 + i, p_idx] = p.pilot_values(i)
+        carriers[3 + i, p.data_index] = row
+        carriers[3 + i, p.pilot_index] = p.pilot_values(i)
     t = p._to_time(carriers).reshape(-1)
     z = np.zeros(p.guard, complex)
     return np.concatenate([z, t, z]).astype(np.complex64)
@@ -234,6 +240,7 @@ class RxStats:
 @dataclass
 class _Burst:
     t0: int  # buffer index of the LTF1 FFT window start
+    ref: int  # buffer index where the CFO correction's phase is zero (the trigger)
     cfo: float
     h: np.ndarray
     noise: float
@@ -264,6 +271,10 @@ class OfdmReceiver:
             raise ValueError(f"equalizer must be 'zf' or 'mmse', got {equalizer!r}")
         self.equalizer = equalizer
         self.stats = RxStats()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the buffered samples and start searching afresh (the statistics are kept)."""
         self._buf = np.zeros(0, np.complex64)
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the search resumes
@@ -381,8 +392,7 @@ class OfdmReceiver:
         h_raw = (y[0] + y[1]) / 2 / p.ltf
         h = p.smoother @ h_raw
         noise = float(np.mean(np.abs(y[0] - y[1]) ** 2) / 2)
-        burst = _Burst(t0=t0, cfo=total, h=h, noise=max(noise, 1e-12))
-        burst.ref = d  # phase reference of the CFO correction  # noqa
+        burst = _Burst(t0=t0, ref=d, cfo=total, h=h, noise=max(noise, 1e-12))
         try:
             burst.header = self._header(burst)
         except HeaderError:
@@ -401,7 +411,7 @@ class OfdmReceiver:
         w = w * np.exp(-2j * np.pi * burst.cfo * (idx - burst.ref))
         return p._to_freq(w) / burst.h
 
-    def _track(self, z: np.ndarray, first: int, phase=(0.0, 0.0)):
+    def _track(self, z: np.ndarray, first: int, h: np.ndarray, phase=(0.0, 0.0)):
         """Per-symbol pilot tracking: (phase, slope per carrier) fits and pilot coherence.
 
         The residual phase of the pilots of symbol m is modelled as a + b*k (k the carrier index):
@@ -410,8 +420,8 @@ class OfdmReceiver:
         """
         p = self.p
         kp = np.asarray(p.pilots, float)
-        p_idx = np.searchsorted(p.used, p.pilots)
-        w = np.abs(self._h_pilots) ** 2
+        p_idx = p.pilot_index
+        w = np.abs(h[p_idx]) ** 2  # weight each pilot by its channel power
         a, b = phase
         fits = np.empty((z.shape[0], 2))
         coh = np.empty(z.shape[0])
@@ -427,14 +437,17 @@ class OfdmReceiver:
             coh[m] = c
         return fits, coh
 
+    def _derotate(self, z: np.ndarray, fits: np.ndarray) -> np.ndarray:
+        """Remove each symbol's fitted pilot phase a + b*k from all its carriers."""
+        k = self.p.used.astype(float)
+        return z * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * k[None]))
+
     def _header(self, burst: _Burst) -> SegmentHeader:
         p = self.p
-        self._h_pilots = burst.h[np.searchsorted(p.used, p.pilots)]
         z = self._symbols(burst, 0, p.header_symbols)
-        fits, _ = self._track(z, 0)
-        k = p.used.astype(float)
-        z = z * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * k[None]))
-        d_idx = np.searchsorted(p.used, p.data)
+        fits, _ = self._track(z, 0, burst.h)
+        z = self._derotate(z, fits)
+        d_idx = p.data_index
         gain = np.abs(burst.h[d_idx]) ** 2 / burst.noise
         llr = (2 * z[:, d_idx].real * gain[None]).reshape(-1)
         coded_len = 2 * (HEADER_BITS + 6)
@@ -451,17 +464,15 @@ class OfdmReceiver:
         first = p.header_symbols
         avail = max(0, min(n_sym, (self._buf.size - burst.t0 - (2 + first) * S - p.fft_len) // S + 1))
         z = self._symbols(burst, first, avail) if avail else np.zeros((0, p.used.size), complex)
-        fits, coh = self._track(z, first, burst.phase)
+        fits, coh = self._track(z, first, burst.h, burst.phase)
         bad = coh < self.quality
         cut = avail
         for m in range(avail):
             if bad[m] and (m + 1 >= avail or bad[m + 1]):
                 cut = m
                 break
-        fits = _smooth(fits[:cut], self.smooth)
-        k = p.used.astype(float)
-        z = z[:cut] * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * k[None]))
-        d_idx = np.searchsorted(p.used, p.data)
+        z = self._derotate(z[:cut], _smooth(fits[:cut], self.smooth))
+        d_idx = p.data_index
         n = burst.header.seg_len
         data = np.zeros(n_sym * p.n_data, np.complex64)
         zd = z[:, d_idx]
