@@ -38,6 +38,7 @@ from gr_stegsem.phy.segments import FrameInfo  # noqa: E402
 from gr_stegsem.system import StegoSystem  # noqa: E402
 
 P = OfdmParams()
+MULTIPATH = [True]  # --flat sets it False
 
 
 def through_channel(x: np.ndarray, snr_db: float, cfo: float, ppm: float, multipath: bool, seed: int) -> np.ndarray:
@@ -80,7 +81,7 @@ def detection(snrs, n_segments: int, seed: int) -> list[dict]:
             parts.append(np.zeros(int(rng.integers(0, 300)), np.complex64))
             sent.append(h)
         cfo, ppm = impairment(j)
-        y = through_channel(np.concatenate(parts), snr, cfo, ppm, True, seed + j)
+        y = through_channel(np.concatenate(parts), snr, cfo, ppm, MULTIPATH[0], seed + j)
         segs, rx = receive(y, "zf")
         got = {s.header.frame_id for s in segs if s.header == sent[s.header.frame_id]}
         rows.append({"snr_db": snr, "segments": n_segments, "detected": len(got), "rate": len(got) / n_segments,
@@ -112,7 +113,7 @@ def frames_through_phy(latents, snr, seed, equalizer, drop=0.0, rng=None):
         for h, d in split(info, s, P.seg_len):
             parts.append(modulate(P, h, d))
     cfo, ppm = impairment(seed)
-    y = through_channel(np.concatenate(parts), snr, cfo, ppm, True, seed)
+    y = through_channel(np.concatenate(parts), snr, cfo, ppm, MULTIPATH[0], seed)
     segs, _ = receive(y, equalizer)
     r = Reassembler(max_pending=len(latents) + 1, timeout=None)
     out = {}
@@ -136,14 +137,19 @@ def ideal(latents, snr, seed):
     return from_complex(awgn(to_complex(latents), snr, g), tuple(latents.shape[1:]))
 
 
-def quality(private, hosts, snrs, equalizer, seed) -> list[dict]:
-    rows = []
+def transmitted(private, hosts):
+    """(name, system, transmitted latents) for plain DeepJSCC and the shipped stego-l3_2."""
     jscc = StegoSystem.load(ROOT / "models/deepjscc-bcr12.safetensors")
     stego = StegoSystem.shipped("stego-l3_2")
-    z_plain = jscc.encode(private)
     z_stego = torch.cat([stego.alice(hosts[i:i + 1], private[i:i + 1]) for i in range(len(private))])
+    return [("deepjscc", jscc, jscc.encode(private)), ("stego-l3_2", stego, z_stego)]
+
+
+def quality(private, hosts, snrs, equalizer, seed) -> list[dict]:
+    rows = []
+    systems = transmitted(private, hosts)
     for snr in snrs:
-        for name, sysm, z in (("deepjscc", jscc, z_plain), ("stego-l3_2", stego, z_stego)):
+        for name, sysm, z in systems:
             for path in ("phy", "ideal"):
                 if path == "phy":
                     y, est = frames_through_phy(list(z), snr, seed, equalizer)
@@ -165,12 +171,9 @@ def quality(private, hosts, snrs, equalizer, seed) -> list[dict]:
 
 def degradation(private, hosts, drops, snr, equalizer, seed) -> list[dict]:
     rows = []
-    jscc = StegoSystem.load(ROOT / "models/deepjscc-bcr12.safetensors")
-    stego = StegoSystem.shipped("stego-l3_2")
-    z_plain = jscc.encode(private)
-    z_stego = torch.cat([stego.alice(hosts[i:i + 1], private[i:i + 1]) for i in range(len(private))])
+    systems = transmitted(private, hosts)
     for p in drops:
-        for name, sysm, z in (("deepjscc", jscc, z_plain), ("stego-l3_2", stego, z_stego)):
+        for name, sysm, z in systems:
             y, _ = frames_through_phy(list(z), snr, seed, equalizer, drop=p, rng=np.random.default_rng(seed + int(p * 100)))
             rec = sysm.bob(y)
             for target in rec:
@@ -182,7 +185,8 @@ def degradation(private, hosts, drops, snr, equalizer, seed) -> list[dict]:
 
 
 def markdown(res) -> str:
-    lines = ["### Detection (segments found with a correct header; CFO +-0.002, +-50 ppm, 3-tap multipath)", "",
+    chan = "3-tap multipath" if res["multipath"] else "no multipath"
+    lines = [f"### Detection (segments found with a correct header; CFO +-0.002, +-50 ppm, {chan})", "",
              "| data Es/N0 (dB) | detected | header failures |", "|---|---|---|"]
     for r in res["detection"]:
         lines.append(f"| {r['snr_db']:g} | {r['detected']}/{r['segments']} ({r['rate']:.1%}) | {r['header_failures']} |")
@@ -221,16 +225,18 @@ def main(argv=None) -> int:
     ap.add_argument("--noise-seconds", type=float, default=10.0)
     ap.add_argument("--drops", default="0,0.05,0.1,0.2")
     ap.add_argument("--equalizer", default="zf", choices=["zf", "mmse"])
+    ap.add_argument("--flat", action="store_true", help="no multipath (CFO, clock offset and noise only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "out/phy")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
+    MULTIPATH[0] = not args.flat
     snrs = [float(s) for s in args.snrs.split(",")]
     drops = [float(s) for s in args.drops.split(",")]
     priv = torch.stack([load_image(p, (256, 256)) for p in list_images(args.private)[:args.images]])
     hosts = torch.stack([load_image(p, (256, 256)) for p in list_images(args.hosts)[:args.images]])
     t0 = time.time()
-    res = {"images": args.images, "equalizer": args.equalizer, "drops": drops, "drop_snr": 10.0,
+    res = {"images": args.images, "equalizer": args.equalizer, "multipath": MULTIPATH[0], "drops": drops, "drop_snr": 10.0,
            "overhead_256px": P.overhead(16384)}
     res["detection"] = detection([float(s) for s in args.detect_snrs.split(",")], args.segments, args.seed)
     res["false_alarms"] = false_alarms(args.noise_seconds, 1e6, args.seed + 99)
