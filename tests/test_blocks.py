@@ -200,7 +200,15 @@ def test_embed_pairs_by_frame_id_and_drops_unpaired(models, system, photos):
         ("host", _symbols(system, h, 9)),  # still waiting at stop(): dropped there
     ]
     seen = {}
-    out = run_block(emb, posts, expect=2, after=lambda: seen.update(pending=emb.pending))["out"]
+
+    def pending_after_all_handled():  # the two outputs can come before host 9 has been handled
+        n = sum(1 for port, _ in posts if port != "sleep")
+        t0 = time.monotonic()
+        while emb.n_in < n and time.monotonic() - t0 < 10:
+            time.sleep(0.01)
+        seen.update(pending=emb.pending)
+
+    out = run_block(emb, posts, expect=2, after=pending_after_all_handled)["out"]
     # (the scheduler serves the two input queues in its own order, so the outputs may come either way)
     assert sorted(pdus.pdu_meta(o)["frame_id"] for o in out) == [1, 2]
     assert seen["pending"] == [9]
