@@ -141,6 +141,11 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
             if step % settings.save_every == 0:
                 checkpoint()
         checkpoint()
+        if dist.is_initialized():
+            # leave together: a rank that exits while another still talks to it makes gloo abort
+            # that one (SIGABRT seen in a loaded CI run)
+            dist.barrier()
+            dist.destroy_process_group()
     finally:
         bar.close()
         if logf is not None:
