@@ -45,6 +45,8 @@ _common = [
     click.option("--workers", default=1, show_default=True, help="DataLoader worker processes."),
     click.option("--save-every", default=250, show_default=True, help="Checkpoint period (steps)."),
     click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT.state.pt."),
+    click.option("--preload", is_flag=True,
+                 help="Decode every image once into the training device's memory and crop there (GPUs)."),
 ]
 
 
@@ -72,13 +74,13 @@ def _snr_range(text):
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", show_default=True)
 @common
 def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, steps, seed, snr, workers,
-                   save_every, resume):
+                   save_every, resume, preload):
     """DeepJSCC with MSE, SNR uniform per batch (Bourtsoulatze et al. 2019)."""
     from .train.jscc import train_jscc
 
     last = train_jscc(list(data), out, bcr=bcr, width1=width1, width=width, crop=crop, batch=batch, steps=steps,
                       lr=lr, seed=seed, snr_range=_snr_range(snr), channel_kind=channel, workers=workers,
-                      save_every=save_every, resume=resume)
+                      save_every=save_every, resume=resume, preload=preload)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
@@ -96,7 +98,7 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
 @click.option("--lr", default=3e-4, show_default=True)
 @common
 def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, out, crop, steps,
-                  seed, snr, workers, save_every, resume):
+                  seed, snr, workers, save_every, resume, preload):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -107,7 +109,7 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
         lam[2] = lambda3
     last = train_inn(jscc_path, list(private), list(hosts), out, lambdas=tuple(lam), blocks=blocks, hidden=hidden,
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
-                     workers=workers, save_every=save_every, resume=resume)
+                     workers=workers, save_every=save_every, resume=resume, preload=preload)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

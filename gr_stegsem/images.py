@@ -89,3 +89,54 @@ class RandomCrops(torch.utils.data.Dataset):
         if torch.rand(()) < 0.5:
             t = t.flip(-1)
         return t
+
+
+class PreloadedCrops:
+    """Every image below the folders decoded once into memory (u8) on ``device``; endless batches of
+    random ``crop``x``crop`` patches with horizontal flips are then cut there.
+
+    The fast path for GPU training, where decoding JPEGs on the host would starve the device. The
+    same augmentation as :class:`RandomCrops` (images smaller than the crop are upscaled first).
+    """
+
+    def __init__(self, folders, crop: int, device: torch.device | str = "cpu", threads: int = 8):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.crop, self.device = int(crop), torch.device(device)
+        files = RandomCrops(folders, crop).files
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            arrays = list(pool.map(self._decode, files))
+        self.images = [torch.from_numpy(a).permute(2, 0, 1).contiguous().to(self.device) for a in arrays]
+        same = len({tuple(t.shape) for t in self.images}) == 1
+        self.stack = torch.stack(self.images) if same else None  # one tensor when all sizes agree
+
+    def _decode(self, path) -> np.ndarray:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            if min(w, h) < self.crop:
+                s = self.crop / min(w, h)
+                im = im.resize((max(self.crop, round(w * s)), max(self.crop, round(h * s))), Image.BICUBIC)
+            return np.array(im, dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batches(self, batch: int, seed: int):
+        """Endless float batches (B, 3, crop, crop) in [0, 1] on the device; ``seed`` fixes them."""
+        if len(self) < batch:
+            raise ValueError(f"{len(self)} images are fewer than one batch of {batch}")
+        g = torch.Generator().manual_seed(seed)
+        c = self.crop
+        while True:
+            idx = torch.randint(0, len(self), (batch,), generator=g)
+            out = []
+            for i in idx.tolist():
+                img = self.images[i]
+                h, w = img.shape[1:]
+                y = int(torch.randint(0, h - c + 1, (), generator=g))
+                x = int(torch.randint(0, w - c + 1, (), generator=g))
+                out.append(img[:, y:y + c, x:x + c])
+            x = torch.stack(out).float().div_(255.0)
+            flip = (torch.rand(batch, generator=g) < 0.5).to(self.device).view(-1, 1, 1, 1)
+            yield torch.where(flip, x.flip(-1), x)

@@ -16,11 +16,10 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .. import channel
 from ..checkpoint import load_model
-from ..images import RandomCrops
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import DeepJSCC, from_complex, normalize_power, to_complex
 from ..models.inn import INNConfig, StegoINN
-from .loop import LoopSettings, infinite_batches, run, setup_distributed
+from .loop import LoopSettings, crop_batches, run, setup_distributed
 
 PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
 
@@ -55,7 +54,7 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               lambdas: tuple[float, ...] = PAPER_LAMBDAS, blocks: int = 8, hidden: int = 32, clamp: float = 2.0,
               lost: str = "zeros", crop: int = 128, batch: int = 16, steps: int = 5000, lr: float = 3e-4,
               seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
-              save_every: int = 250, resume: bool = True) -> dict:
+              save_every: int = 250, resume: bool = True, preload: bool = False) -> dict:
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
     ddp = setup_distributed()
@@ -65,14 +64,13 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
     link = StegoLink(inn, jscc)
     net = DDP(link) if ddp.world > 1 else link
     per_rank = batch // ddp.world
-    hb = infinite_batches(RandomCrops(hosts, crop), per_rank, seed + 7919 * ddp.rank, workers)
-    pb = infinite_batches(RandomCrops(private, crop), per_rank, seed + 104729 + 7919 * ddp.rank, workers)
+    hb = crop_batches(hosts, crop, per_rank, seed + 7919 * ddp.rank, workers, preload, ddp.device)
+    pb = crop_batches(private, crop, per_rank, seed + 104729 + 7919 * ddp.rank, workers, preload, ddp.device)
     lo, hi = snr_range
     names = ("container", "lost", "private_sym", "host_sym", "private_img")
 
     def step(_: int):
-        xh = next(hb).to(ddp.device, non_blocking=True)
-        xp = next(pb).to(ddp.device, non_blocking=True)
+        xh, xp = next(hb), next(pb)
         snr = float(torch.empty(()).uniform_(lo, hi))
         terms = net(xh, xp, snr)
         loss = sum(w * terms[k] for w, k in zip(lambdas, names))

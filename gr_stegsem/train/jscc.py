@@ -11,10 +11,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .. import channel
-from ..images import RandomCrops
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import DeepJSCC, DeepJSCCConfig, from_complex, to_complex
-from .loop import LoopSettings, infinite_batches, run, setup_distributed
+from .loop import LoopSettings, crop_batches, run, setup_distributed
 
 
 class JSCCLink(nn.Module):
@@ -33,17 +32,17 @@ class JSCCLink(nn.Module):
 def train_jscc(data: list[str], out: str | Path, *, bcr: str = "1/12", width1: int = 16, width: int = 32,
                crop: int = 128, batch: int = 32, steps: int = 20000, lr: float = 1e-3, seed: int = 0,
                snr_range: tuple[float, float] = (0.0, 20.0), channel_kind: str = "awgn", workers: int = 1,
-               save_every: int = 500, resume: bool = True) -> dict:
+               save_every: int = 500, resume: bool = True, preload: bool = False) -> dict:
     ddp = setup_distributed()
     torch.manual_seed(seed)  # identical initial weights on every rank
     model = DeepJSCC(DeepJSCCConfig(bcr=bcr, width1=width1, width=width)).to(ddp.device)
     link = JSCCLink(model, channel_kind)
     net = DDP(link) if ddp.world > 1 else link
-    batches = infinite_batches(RandomCrops(data, crop), batch // ddp.world, seed + 7919 * ddp.rank, workers)
+    batches = crop_batches(data, crop, batch // ddp.world, seed + 7919 * ddp.rank, workers, preload, ddp.device)
     lo, hi = snr_range
 
     def step(_: int):
-        x = next(batches).to(ddp.device, non_blocking=True)
+        x = next(batches)
         snr = float(torch.empty(()).uniform_(lo, hi))
         mse = (net(x, snr) - x).pow(2).mean()
         return mse, {"snr_db": snr, "psnr": psnr_from_mse(mse.item())}

@@ -59,6 +59,17 @@ def infinite_batches(dataset, batch: int, seed: int, workers: int) -> Iterator[t
         yield from loader
 
 
+def crop_batches(folders, crop: int, batch: int, seed: int, workers: int, preload: bool,
+                 device: torch.device) -> Iterator[torch.Tensor]:
+    """Endless batches of random crops on ``device``: decoded by DataLoader workers, or, with
+    ``preload``, decoded once into device memory and cropped there (for GPUs)."""
+    from ..images import PreloadedCrops, RandomCrops
+
+    if preload:
+        return PreloadedCrops(folders, crop, device).batches(batch, seed)
+    return (x.to(device, non_blocking=True) for x in infinite_batches(RandomCrops(folders, crop), batch, seed, workers))
+
+
 def cosine_lr(step: int, total: int, lr: float, final_fraction: float = 0.1) -> float:
     """Cosine decay from lr to final_fraction*lr over total steps."""
     t = min(step / max(total, 1), 1.0)
