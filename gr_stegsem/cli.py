@@ -47,6 +47,9 @@ _common = [
     click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT.state.pt."),
     click.option("--preload", is_flag=True,
                  help="Decode every image once into the training device's memory and crop there (GPUs)."),
+    click.option("--minutes", type=float, default=None,
+                 help="Wall-clock budget of this run: stop at --steps or when the time is up, the cosine "
+                      "schedule fitted to end then."),
 ]
 
 
@@ -74,13 +77,13 @@ def _snr_range(text):
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", show_default=True)
 @common
 def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, steps, seed, snr, workers,
-                   save_every, resume, preload):
+                   save_every, resume, preload, minutes):
     """DeepJSCC with MSE, SNR uniform per batch (Bourtsoulatze et al. 2019)."""
     from .train.jscc import train_jscc
 
     last = train_jscc(list(data), out, bcr=bcr, width1=width1, width=width, crop=crop, batch=batch, steps=steps,
                       lr=lr, seed=seed, snr_range=_snr_range(snr), channel_kind=channel, workers=workers,
-                      save_every=save_every, resume=resume, preload=preload)
+                      save_every=save_every, resume=resume, preload=preload, minutes=minutes)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
@@ -96,9 +99,11 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               help="Bob's estimate of the lost information l.")
 @click.option("--batch", default=16, show_default=True)
 @click.option("--lr", default=3e-4, show_default=True)
+@click.option("--init", type=click.Path(dir_okay=False), default=None,
+              help="Start from this steganography model's weights (fine-tuning; same architecture).")
 @common
-def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, out, crop, steps,
-                  seed, snr, workers, save_every, resume, preload):
+def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, out, crop, steps,
+                  seed, snr, workers, save_every, resume, preload, minutes):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -109,7 +114,7 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
         lam[2] = lambda3
     last = train_inn(jscc_path, list(private), list(hosts), out, lambdas=tuple(lam), blocks=blocks, hidden=hidden,
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
-                     workers=workers, save_every=save_every, resume=resume, preload=preload)
+                     workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

@@ -54,13 +54,19 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               lambdas: tuple[float, ...] = PAPER_LAMBDAS, blocks: int = 8, hidden: int = 32, clamp: float = 2.0,
               lost: str = "zeros", crop: int = 128, batch: int = 16, steps: int = 5000, lr: float = 3e-4,
               seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
-              save_every: int = 250, resume: bool = True, preload: bool = False) -> dict:
+              save_every: int = 250, resume: bool = True, preload: bool = False,
+              minutes: float | None = None, init: str | Path | None = None) -> dict:
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
     ddp = setup_distributed()
     jscc = load_model(jscc_path, "deepjscc").to(ddp.device).requires_grad_(False)
     torch.manual_seed(seed)
     inn = StegoINN(INNConfig(jscc.config.latent_channels, blocks, hidden, clamp, lost)).to(ddp.device)
+    if init is not None:  # fine-tune: start from a trained model's weights, with a fresh schedule
+        start = load_model(init, "stego-inn")
+        if start.config != inn.config:
+            raise ValueError(f"--init model {init} has {start.config}, not the requested {inn.config}")
+        inn.load_state_dict(start.state_dict())
     link = StegoLink(inn, jscc)
     net = DDP(link) if ddp.world > 1 else link
     per_rank = batch // ddp.world
@@ -81,6 +87,6 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
     info = {"jscc": Path(jscc_path).name, "jscc_config": jscc.config.to_dict(), "lambdas": list(lambdas),
             "private": [str(d) for d in private], "hosts": [str(d) for d in hosts], "crop": crop,
             "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "world_size": ddp.world,
-            "device": str(ddp.device)}
-    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info)
+            "device": str(ddp.device), "init": str(init) if init is not None else None}
+    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
     return run(inn, inn.parameters(), step, settings, ddp)

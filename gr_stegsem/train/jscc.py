@@ -32,7 +32,8 @@ class JSCCLink(nn.Module):
 def train_jscc(data: list[str], out: str | Path, *, bcr: str = "1/12", width1: int = 16, width: int = 32,
                crop: int = 128, batch: int = 32, steps: int = 20000, lr: float = 1e-3, seed: int = 0,
                snr_range: tuple[float, float] = (0.0, 20.0), channel_kind: str = "awgn", workers: int = 1,
-               save_every: int = 500, resume: bool = True, preload: bool = False) -> dict:
+               save_every: int = 500, resume: bool = True, preload: bool = False,
+               minutes: float | None = None) -> dict:
     ddp = setup_distributed()
     torch.manual_seed(seed)  # identical initial weights on every rank
     model = DeepJSCC(DeepJSCCConfig(bcr=bcr, width1=width1, width=width)).to(ddp.device)
@@ -50,5 +51,5 @@ def train_jscc(data: list[str], out: str | Path, *, bcr: str = "1/12", width1: i
     info = {"data": [str(d) for d in data], "crop": crop, "batch": batch, "lr": lr, "seed": seed,
             "snr_range_db": list(snr_range), "channel": channel_kind, "world_size": ddp.world,
             "device": str(ddp.device)}
-    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info)
+    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
     return run(model, model.parameters(), step, settings, ddp)

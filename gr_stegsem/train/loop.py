@@ -31,6 +31,7 @@ class Dist:
 def setup_distributed() -> Dist:
     """Join the process group when launched by torchrun (NCCL on GPUs, gloo on CPUs)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick its fastest kernels
     if world == 1:
         dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return Dist(0, 1, dev)
@@ -85,6 +86,7 @@ class LoopSettings:
     save_every: int = 500
     resume: bool = True
     info: dict | None = None  # extra fields for the model's JSON
+    minutes: float | None = None  # wall-clock budget of this run; the schedule is fitted to it
 
 
 def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Tensor, dict]],
@@ -123,11 +125,28 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
     writer = None
     bar = tqdm(total=settings.steps, initial=step, disable=not ddp.main, desc=f"train {out.name}",
                dynamic_ncols=True, mininterval=2.0)
+    start, started, total = step, time.time(), settings.steps
     try:
-        while step < settings.steps:
+        while step < total:
+            if settings.minutes and step == start + 60:
+                # fit the cosine schedule's end to the time budget, from the rate of steps 20..60
+                rate = 40 / max(time.time() - t20, 1e-9)
+                left = settings.minutes * 60 - (time.time() - started)
+                total = min(total, step + max(int(left * rate * 0.97), 1))
+                if dist.is_initialized():  # every rank follows rank 0's schedule
+                    t = torch.tensor([total], device=ddp.device)
+                    dist.broadcast(t, 0)
+                    total = int(t.item())
+                bar.total = total
+                if ddp.main:
+                    print(f"\n{rate:.1f} steps/s: {total} steps fit in {settings.minutes} min", flush=True)
+            if step == start + 20:
+                t20 = time.time()
             t0 = time.time()
             for group in opt.param_groups:
-                group["lr"] = cosine_lr(step, settings.steps, settings.lr)
+                # while a time-budgeted run measures its rate, the low final rate (a gentle warm-up)
+                measuring = settings.minutes and step < start + 60
+                group["lr"] = cosine_lr(total if measuring else step, total, settings.lr)
             loss, metrics = step_fn(step)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {step}")
