@@ -1,5 +1,5 @@
 """``stegsem``: the command line over the library (train, eval, send) and the GNU Radio flowgraphs
-(demo, zmq, watch)."""
+(demo, zmq, replay, watch)."""
 from __future__ import annotations
 
 import sys
@@ -275,14 +275,19 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 @click.option("--once", is_flag=True, help="Alice: send the pair once and exit (late receivers miss it).")
 @click.option("--count", default=0, show_default=True, help="Bob/Eve: exit after COUNT images (0: no limit).")
 @click.option("--timeout", default=0.0, show_default=True, help="Exit after this many seconds (0: until Ctrl-C).")
+@click.option("--record", default="", type=click.Path(dir_okay=False),
+              help="Bob/Eve: SigMF recording of what the receiver hears (replay it with 'stegsem replay').")
 def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-            out, address, publish, interval, once, count, timeout):
+            out, address, publish, interval, once, count, timeout, record):
     """Run one end of the ZeroMQ link: flowgraphs/zmq_alice|zmq_bob|zmq_eve.py.
 
-    Alice publishes bursts of complex samples (with tags) and repeats the pair every --interval
-    seconds; Bob and Eve subscribe, add their own AWGN, decode, save PNGs in --out and publish the
-    images (see 'stegsem watch'). Start them in any order: a receiver decodes the next whole burst.
+    Alice publishes the OFDM PHY's burst samples and repeats the pair every --interval seconds; Bob
+    and Eve subscribe, pass them through their own impaired channel (noise at their SNR, CFO, clock
+    offset, multipath), synchronise, decode, save PNGs in --out and publish the images (see 'stegsem
+    watch'). Start them in any order: a receiver decodes from the next whole burst on.
     """
+    if record and role == "alice":
+        raise click.UsageError("--record is for the receivers (bob, eve); record Alice with usrp_alice or sim_radio")
     fgs = _gnuradio()
     jscc, inn = _model_paths(model, jscc_model, inn_model)
     params = {"jscc_model": jscc, "host": host or "", "private": private or "", "address": address or fgs.ZMQ_SAMPLES}
@@ -291,13 +296,13 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
                       interval=interval)
     elif role == "bob":
         params.update(inn_model=inn, snr_bob=snr_bob, secure=0 if insecure else 1, out=out or "out/zmq_bob",
-                      publish=publish or fgs.ZMQ_BOB, seed=seed)
+                      publish=publish or fgs.ZMQ_BOB, seed=seed, record=record)
     else:
         params.update(snr_eve=snr_eve, mia_steps=mia_steps, out=out or "out/zmq_eve", publish=publish or fgs.ZMQ_EVE,
-                      seed=seed)
+                      seed=seed, record=record)
     tb = fgs.build(f"zmq_{role}", **params)
     seen = {"n": 0}
-    watched = {"bob": ("bob_host_sink", "bob_private_sink"), "eve": ("eve_naive_sink", "eve_mia_sink")}.get(role, ())
+    report = _sink_reporter(role)
 
     def progress(tb):
         if role == "alice":
@@ -306,15 +311,7 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
                 click.echo(f"alice: sent frame {i} on {params['address']}")
             seen["n"] = max(seen["n"], n)
             return False
-        n = 0
-        for sink in watched:
-            recs = list(getattr(tb, sink).records)
-            for r in recs[seen.get(sink, 0):]:
-                m = f", PSNR {r['psnr']:.2f} dB, LPIPS {r['lpips']:.3f}" if "psnr" in r else ""
-                click.echo(f"{role}: frame {r['frame_id']} {Path(r['path']).stem.rsplit('_', 1)[0]}{m} -> {r['path']}")
-            seen[sink] = len(recs)
-            n += len(recs)
-        return bool(count) and n >= count
+        return bool(count) and report(tb) >= count
 
     where = (f"publishing on {params['address']}" if role == "alice" else
              f"listening on {params['address']}, images published on {params['publish']}")
@@ -327,6 +324,67 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
         return
     progress(tb)
     click.echo(f"{role}: {'finished' if res.finished else 'stopped'} after {res.seconds:.1f} s")
+
+
+def _sink_reporter(role: str):
+    """A function tb -> images so far that prints one line per new image of the role's sinks."""
+    sinks = ("bob_host_sink", "bob_private_sink") if role == "bob" else ("eve_naive_sink", "eve_mia_sink")
+    seen: dict[str, int] = {}
+
+    def report(tb) -> int:
+        n = 0
+        for sink in sinks:
+            recs = list(getattr(tb, sink).records)
+            for r in recs[seen.get(sink, 0):]:
+                m = f", PSNR {r['psnr']:.2f} dB, LPIPS {r['lpips']:.3f}" if "psnr" in r else ""
+                click.echo(f"{role}: frame {r['frame_id']} {Path(r['path']).stem.rsplit('_', 1)[0]}{m} -> {r['path']}")
+            seen[sink] = len(recs)
+            n += len(recs)
+        return n
+
+    return report
+
+
+@cli.command("replay")
+@click.argument("role", type=click.Choice(["bob", "eve"]))
+@click.argument("recording", type=click.Path(dir_okay=False))
+@_model_options
+@click.option("--model", type=click.Choice(["stego-l3_2", "stego-l3_4"]), default="stego-l3_2", show_default=True,
+              help="Shipped steganography model (Bob).")
+@click.option("--host", default=None, type=click.Path(dir_okay=False), help="Host image the metrics compare with.")
+@click.option("--private", default=None, type=click.Path(dir_okay=False), help="Private image for the metrics.")
+@click.option("--insecure", is_flag=True, help="Bob: the recording carries plain DeepJSCC (no INN).")
+@click.option("--mia-steps", default=200, show_default=True, help="Eve: model inversion steps (0: off).")
+@click.option("--equalizer", type=click.Choice(["mmse", "zf"]), default="mmse", show_default=True)
+@click.option("--amplitude", default=1.0, show_default=True, help="The transmitter's scale (usrp_alice: 0.25).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", default=None, type=click.Path(), help="Output folder (default: out/replay_ROLE).")
+@click.option("--timeout", default=600.0, show_default=True, help="Give up after this many seconds.")
+def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, insecure, mia_steps, equalizer,
+               amplitude, seed, out, timeout):
+    """Decode a SigMF IQ recording as Bob or Eve (flowgraphs/replay_bob|replay_eve.py).
+
+    Recordings come from the 'record' parameter of sim_radio, usrp_* and 'stegsem zmq bob|eve
+    --record'. The receive side is deterministic: the same recording gives the same images.
+    """
+    fgs = _gnuradio()
+    jscc, inn = _model_paths(model, jscc_model, inn_model)
+    params = {"recording": recording, "jscc_model": jscc, "host": host or "", "private": private or "",
+              "equalizer": equalizer, "amplitude": amplitude, "seed": seed, "out": out or f"out/replay_{role}"}
+    if role == "bob":
+        params.update(inn_model=inn, secure=0 if insecure else 1)
+    else:
+        params.update(mia_steps=mia_steps)
+    try:
+        tb = fgs.build(f"replay_{role}", **params)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    report = _sink_reporter(role)
+    res = fgs.run(tb, timeout=timeout, until=lambda tb: report(tb) < 0, poll=0.2)
+    n = report(tb)
+    if not res.finished:
+        raise click.ClickException(f"the replay did not end within {timeout:g} s ({n} images so far)")
+    click.echo(f"{role}: {n} images from {recording} in {res.seconds:.1f} s -> {params['out']}")
 
 
 @cli.command("watch")

@@ -16,7 +16,7 @@ def small_models(tmp_path):
 def test_help_lists_commands(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for cmd in ("train", "eval", "demo", "send", "zmq", "watch"):
+    for cmd in ("train", "eval", "demo", "send", "zmq", "replay", "watch"):
         assert cmd in out
 
 
@@ -67,6 +67,10 @@ def test_send_with_given_images(tiny_images, tmp_path, monkeypatch, small_models
     (["eval", "--data", ".", "--out", "/tmp/x", "--systems", "nosuch"], "unknown system"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--snrs", "a,b"], "comma-separated"),
     (["train", "inn", "--jscc", "/nonexistent/j", "--private", ".", "--hosts", ".", "--out", "/tmp/y"], "not found"),
+    (["train", "inn", "--jscc", "models/deepjscc-bcr12", "--private", ".", "--hosts", ".", "--out", "/tmp/y",
+      "--init", "models/deepjscc-bcr12"], "stego-inn"),
+    (["replay", "bob", "/nonexistent/recording"], "recording"),
+    (["zmq", "alice", "--record", "/tmp/r"], "--record is for the receivers"),
 ])
 def test_bad_input_exits_nonzero_with_one_line(argv, needle, capsys):
     code = main(argv)

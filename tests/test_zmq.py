@@ -216,7 +216,8 @@ class Proc:
 
 def test_alice_bob_eve_and_watch_as_processes(model_files, tmp_path):
     """Alice loops with an interval; Bob and Eve start late (after Alice sent frames 0-2) and still decode
-    the following frames; the pyzmq watch client receives Bob's images. Bounded: < 60 s."""
+    the following frames; the pyzmq watch client receives Bob's images; what Bob heard, recorded as SigMF
+    and replayed by 'stegsem replay bob', gives byte-identical images. Bounded: < 90 s."""
     jscc, inn = model_files
     samples, bob_pub, eve_pub = (f"tcp://127.0.0.1:{free_port()}" for _ in range(3))
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
@@ -228,7 +229,8 @@ def test_alice_bob_eve_and_watch_as_processes(model_files, tmp_path):
         alice.wait_line("sent frame 2 ", 30)  # frames 0-2 are gone before the receivers connect
         watch = Proc(["watch", bob_pub, "--out", str(tmp_path / "watch"), "--count", "2", "--timeout", "40"], env)
         bob = Proc(["zmq", "bob", "--jscc-model", jscc, "--inn-model", inn, "--address", samples,
-                    "--publish", bob_pub, "--out", str(tmp_path / "bob"), "--count", "4", "--timeout", "40"], env)
+                    "--publish", bob_pub, "--out", str(tmp_path / "bob"), "--count", "4", "--timeout", "40",
+                    "--record", str(tmp_path / "bob_heard")], env)
         eve = Proc(["zmq", "eve", "--jscc-model", jscc, "--mia-steps", "2", "--address", samples,
                     "--publish", eve_pub, "--out", str(tmp_path / "eve"), "--count", "2", "--timeout", "40"], env)
         procs += [watch, bob, eve]
@@ -246,3 +248,17 @@ def test_alice_bob_eve_and_watch_as_processes(model_files, tmp_path):
     lines = [ln for ln in watch.out if ln.startswith("frame ")]
     assert len(lines) == 2 and all("32x32" in ln for ln in lines)
     assert len(list((tmp_path / "watch").glob("*.png"))) == 2
+    # the same samples, replayed from Bob's SigMF recording, decode to the same bytes
+    replay = Proc(["replay", "bob", str(tmp_path / "bob_heard"), "--jscc-model", jscc, "--inn-model", inn,
+                   "--out", str(tmp_path / "replay"), "--timeout", "40"], env)
+    try:
+        assert replay.finish(45) == 0, f"{''.join(replay.out)[-1500:]} {''.join(replay.err)[-1500:]}"
+    finally:
+        replay.stop()
+    live = sorted((tmp_path / "bob").glob("bob_*.png"))
+    assert len(live) >= 4
+    for f in live:
+        again = tmp_path / "replay" / f.name
+        assert again.is_file(), f"replay lacks {f.name}: {''.join(replay.out)[-800:]}"
+        assert np.array_equal(np.asarray(Image.open(f)), np.asarray(Image.open(again))), f.name
+    assert time.monotonic() - t0 < 90

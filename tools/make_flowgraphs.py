@@ -448,7 +448,7 @@ def usrp_receiver(who: str) -> Graph:
 def phy_params(g: Graph, rx: bool = True) -> None:
     g.param("seg_len", "intx", "3680", "PHY segment length (JSCC symbols per burst; 40 OFDM symbols)")
     if rx:
-        g.param("equalizer", "str", "'zf'", "PHY equaliser (zf|mmse)")
+        g.param("equalizer", "str", "'mmse'", "PHY equaliser (zf|mmse)")
 
 
 def phy_impairments(g: Graph) -> None:

@@ -76,7 +76,7 @@ class ofdm_receiver(gr.sync_block):
     depend on it). Counters: ``stats`` (detections, header failures, segments, cut-off bursts).
     """
 
-    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "zf",
+    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "mmse",
                  amplitude: float = 1.0):
         gr.sync_block.__init__(self, name="ofdm_receiver", in_sig=[np.complex64], out_sig=None)
         if float(amplitude) <= 0:
@@ -249,7 +249,7 @@ class phy_rx(gr.hier_block2):
     ``drop`` > 0 drops that fraction of the received segments (seeded by ``seed``) before reassembly,
     to measure graceful degradation."""
 
-    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "zf",
+    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "mmse",
                  amplitude: float = 1.0, max_pending: int = 2, timeout: float = 1.0, drop: float = 0.0,
                  seed: int = 0):
         gr.hier_block2.__init__(self, "phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0))
