@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FLOWGRAPHS_DIR = ROOT / "flowgraphs"
 GRC_DIR = ROOT / "grc"
-NAMES = ("sim_awgn", "sim_radio", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice", "usrp_bob", "usrp_eve",
+NAMES = ("sim_awgn", "sim_radio", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice", "usrp_bob", "usrp_eve", "usrp_loopback",
          "replay_bob", "replay_eve")
 
 # ZeroMQ endpoints of the zmq_* flowgraphs (loopback; change with the 'address'/'publish' parameters)

@@ -91,12 +91,15 @@ def test_grcc_compiles_all_and_matches_committed_py(tmp_path):
 
 
 def test_flowgraph_descriptions_name_their_limits():
-    for name in ("usrp_alice", "usrp_bob", "usrp_eve"):
+    for name in ("usrp_alice", "usrp_bob", "usrp_eve", "usrp_loopback"):
         text = (FLOWGRAPHS / f"{name}.py").read_text()
         assert "PHY" in text and "OFDM" in text
     readme = (FLOWGRAPHS / "README.md").read_text()
-    for needle in ("high-water", "slow joiner", fgs.ZMQ_SAMPLES, fgs.ZMQ_BOB, fgs.ZMQ_EVE, "PHY", "grcc"):
+    for needle in ("high-water", "slow joiner", fgs.ZMQ_SAMPLES, fgs.ZMQ_BOB, fgs.ZMQ_EVE, "PHY", "grcc",
+                   "Two USRPs", "One USRP", "attenuat", "SigMF", "stegsem replay"):
         assert needle in readme
+    for name in fgs.NAMES:  # every flowgraph is documented
+        assert f"`{name}`" in readme, name
 
 
 # --- sim_awgn -------------------------------------------------------------------------------------

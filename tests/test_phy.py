@@ -8,7 +8,7 @@ import pytest
 from gr_stegsem.phy import OfdmParams, OfdmReceiver, Reassembler, SegmentHeader, modulate, split
 from gr_stegsem.phy.fec import bits_to_int, conv_encode, crc16, int_to_bits, viterbi_decode
 from gr_stegsem.phy.header import HeaderError, segment_plan
-from gr_stegsem.phy.segments import FrameInfo
+from gr_stegsem.phy.segments import FrameInfo, interleaver
 
 P = OfdmParams()
 
@@ -196,11 +196,13 @@ def test_reassembly_with_dropped_duplicated_and_reordered_segments():
     out = r.flush()
     f = out[0]
     assert not f.complete and list(f.segments) == [1, 1, 0, 1, 1]
-    lost = slice(2 * 3680, 3 * 3680)
-    assert np.all(f.symbols[lost] == 0) and not f.valid[lost].any()
-    keep = np.ones(s.size, bool)
-    keep[lost] = False
-    assert np.array_equal(f.symbols[keep], s[keep]) and abs(f.lost_fraction - 3680 / s.size) < 1e-9
+    lost = np.zeros(s.size, bool)
+    lost[interleaver(s.size)[2 * 3680: 3 * 3680]] = True  # segment 2's symbols, scattered over the latent
+    assert np.all(f.symbols[lost] == 0) and not f.valid[lost].any() and f.valid[~lost].all()
+    assert np.array_equal(f.symbols[~lost], s[~lost]) and abs(f.lost_fraction - 3680 / s.size) < 1e-9
+    # interleaved: the lost symbols are spread over every latent channel pair and row
+    rows = np.nonzero(lost.reshape(4, 64, 64))
+    assert set(rows[0]) == {0, 1, 2, 3} and len(set(rows[1])) == 64
     # a segment of a delivered frame is a duplicate, not a new frame
     assert r.add(*segs[2]) == [] and r.stats.duplicates == 2
     # more open frames than max_pending: the oldest leaves incomplete

@@ -380,12 +380,12 @@ def usrp_common(g: Graph, tx: bool) -> None:
     g.param("antenna", "str", q("TX/RX" if tx else "RX2"), "antenna")
 
 
-def usrp_block(g: Graph, tx: bool, cell) -> None:
+def usrp_block(g: Graph, tx: bool, cell, name: str = "usrp", gain: str = "gain", antenna: str = "antenna") -> None:
     params = dict(type="fc32", dev_args="device_args", sync="none", nchan="1", samp_rate="samp_rate",
-                  center_freq0="center_freq", gain0="gain", ant0="antenna")
+                  center_freq0="center_freq", gain0=gain, ant0=antenna)
     if tx:  # each burst becomes a UHD burst (start/end of burst from the packet_len tag)
         params["len_tag_name"] = q("packet_len")
-    g.block("usrp", "uhd_usrp_sink" if tx else "uhd_usrp_source", cell, **params)
+    g.block(name, "uhd_usrp_sink" if tx else "uhd_usrp_source", cell, **params)
 
 
 def usrp_alice() -> Graph:
@@ -444,6 +444,46 @@ def usrp_receiver(who: str) -> Graph:
     else:
         eve(g, "usrp.0", 1, row, mia_queue="2", phy=True)
     return g
+
+def usrp_loopback() -> Graph:
+    g = Graph("usrp_loopback", "gr-stegsem: one-USRP loopback (OFDM PHY)",
+              "One USRP transmits Alice's OFDM bursts on its TX port and receives them on its RX port (an attenuated "
+              "cable or two antennas); Bob and Eve decode what it hears; see flowgraphs/README.md",
+              "usrp_loopback: Alice -> PHY TX -> UHD sink (tx_antenna) ... cable + attenuators ... UHD source\n"
+              "(rx_antenna) of the same USRP -> Bob (PHY RX, INN extraction, decoders) and Eve (PHY RX, naive\n"
+              "decoding, model inversion) on the same received stream. One process opens the device once\n"
+              "(a B2xx or N2xx cannot be shared between processes). Put at least 30 dB of attenuation in the\n"
+              "cable: the TX port can put out more than the RX port survives.\n\n" + USRP_NOTE_COMMON)
+    image_params(g)
+    model_params(g)
+    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
+    g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+    g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
+    g.param("loop", "intx", "1", "1 = repeat the images every interval, 0 = send once")
+    g.param("interval", "eng_float", "2.0", "seconds between image pairs")
+    g.param("amplitude", "eng_float", "0.25", "scale of the unit-power symbols before the DAC")
+    g.param("out", "str", "'out/usrp_loopback'", "output folder")
+    g.param("seed", "intx", "0", "seed")
+    g.param("samp_rate", "eng_float", "1e6", "sample rate (S/s)")
+    g.param("center_freq", "eng_float", "2.45e9", "centre frequency (Hz)")
+    g.param("tx_gain", "eng_float", "40.0", "TX gain (dB)")
+    g.param("rx_gain", "eng_float", "30.0", "RX gain (dB)")
+    g.param("device_args", "str", "''", "UHD device arguments (e.g. 'type=b200' or 'addr=192.168.10.2')")
+    g.param("tx_antenna", "str", q("TX/RX"), "TX antenna port")
+    g.param("rx_antenna", "str", q("RX2"), "RX antenna port")
+    phy_params(g)
+    g.param("record", "str", "''", "SigMF recording prefix: PREFIX_tx (sent) and PREFIX_rx (heard); '' = none")
+    common_vars(g)
+    tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0, phy=True, amplitude="amplitude")
+    usrp_block(g, True, (4, 0.5), name="usrp_tx", gain="tx_gain", antenna="tx_antenna")
+    g.connect(tx, "usrp_tx.0")
+    usrp_block(g, False, (4, 3.5), name="usrp_rx", gain="rx_gain", antenna="rx_antenna")
+    recorder(g, "tx_rec", tx, "_tx", (4, 2), rate="samp_rate", freq="center_freq")
+    recorder(g, "rx_rec", "usrp_rx.0", "_rx", (5, 2), rate="samp_rate", freq="center_freq")
+    bob(g, "usrp_rx.0", 5, 3, phy=True)
+    eve(g, "usrp_rx.0", 5, 6, mia_queue="2", phy=True)
+    return g
+
 
 def phy_params(g: Graph, rx: bool = True) -> None:
     g.param("seg_len", "intx", "3680", "PHY segment length (JSCC symbols per burst; 40 OFDM symbols)")
@@ -550,7 +590,7 @@ def replay(who: str) -> Graph:
 
 GRAPHS = {"sim_awgn": sim_awgn, "zmq_alice": zmq_alice, "zmq_bob": lambda: zmq_receiver("bob"),
           "zmq_eve": lambda: zmq_receiver("eve"), "usrp_alice": usrp_alice, "usrp_bob": lambda: usrp_receiver("bob"),
-          "usrp_eve": lambda: usrp_receiver("eve"),
+          "usrp_eve": lambda: usrp_receiver("eve"), "usrp_loopback": usrp_loopback,
           "sim_radio": sim_radio, "replay_bob": lambda: replay("bob"), "replay_eve": lambda: replay("eve")}
 
 

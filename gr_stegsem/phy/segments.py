@@ -5,12 +5,17 @@ A frame is what one symbol PDU holds (one image's channel symbols); a segment is
 carries (:class:`~.header.SegmentHeader`). Missing symbols are filled with zeros -- the decoder's
 best guess for a unit-power, zero-mean latent -- and flagged, so a frame with lost segments still
 decodes into an image (graceful degradation instead of a lost frame).
+
+The symbols are interleaved before they are cut (:func:`interleaver`): a lost segment then erases
+symbols scattered over the whole latent -- which the decoder treats like extra noise -- instead of
+a contiguous block of it (a band of the image gone).
 """
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -33,11 +38,22 @@ class FrameInfo:
         return c // 2 * h * w
 
 
+@lru_cache(maxsize=32)
+def interleaver(n: int) -> np.ndarray:
+    """The fixed pseudo-random order in which a frame of ``n`` symbols is cut into segments:
+    segment data = ``symbols[interleaver(n)]`` sliced by the segment plan (read-only array)."""
+    perm = np.random.default_rng([0x5E6, n]).permutation(n)
+    perm.setflags(write=False)
+    return perm
+
+
 def split(info: FrameInfo, symbols: np.ndarray, seg_len: int) -> list[tuple[SegmentHeader, np.ndarray]]:
-    """(header, symbols) of each segment of a frame; ValueError when the frame cannot be described."""
+    """(header, symbols) of each segment of a frame, interleaved; ValueError when the frame cannot be
+    described."""
     symbols = np.asarray(symbols).reshape(-1)
     if symbols.size != info.n_symbols:
         raise ValueError(f"{symbols.size} symbols do not fill the {info.latent} latent")
+    symbols = symbols[interleaver(symbols.size)]
     plan = segment_plan(symbols.size, seg_len)
     c, h, w = info.latent
     out = []
@@ -81,8 +97,12 @@ class _Pending:
     since: float = 0.0
 
     def frame(self) -> Frame:
+        """The frame in the latent's order (de-interleaved)."""
         snr = float(10 * np.log10(np.mean(10 ** (np.asarray(self.snrs) / 10)))) if self.snrs else float("nan")
-        return Frame(self.info, self.symbols, self.valid, self.got.copy(), snr)
+        perm = interleaver(self.symbols.size)
+        symbols, valid = np.empty_like(self.symbols), np.empty_like(self.valid)
+        symbols[perm], valid[perm] = self.symbols, self.valid
+        return Frame(self.info, symbols, valid, self.got.copy(), snr)
 
 
 @dataclass
