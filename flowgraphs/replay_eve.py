@@ -29,7 +29,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class replay_eve(gr.top_block):
 
-    def __init__(self, recording='', host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/replay_eve', seg_len=3680, equalizer='mmse', amplitude=1.0, seed=0):
+    def __init__(self, recording='', host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/replay_eve', seg_len=3680, equalizer='ummse', amplitude=1.0, seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Eve from a SigMF recording", catch_exceptions=True)
 
         ##################################################
@@ -196,8 +196,8 @@ def argument_parser():
         "--seg-len", dest="seg_len", type=intx, default=3680,
         help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
     parser.add_argument(
-        "--equalizer", dest="equalizer", type=str, default='mmse',
-        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+        "--equalizer", dest="equalizer", type=str, default='ummse',
+        help="Set PHY equaliser (ummse|mmse|zf) [default=%(default)r]")
     parser.add_argument(
         "--amplitude", dest="amplitude", type=eng_float, default=eng_notation.num_to_str(float(1.0)),
         help="Set the transmitter's amplitude (the receiver divides by it) [default=%(default)r]")

@@ -31,7 +31,7 @@ from gr_stegsem.phy import radio as stegsem_phy_radio
 
 class sim_radio(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_radio', seg_len=3680, equalizer='mmse', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_radio', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
         gr.top_block.__init__(self, "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -360,8 +360,8 @@ def argument_parser():
         "--seg-len", dest="seg_len", type=intx, default=3680,
         help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
     parser.add_argument(
-        "--equalizer", dest="equalizer", type=str, default='mmse',
-        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+        "--equalizer", dest="equalizer", type=str, default='ummse',
+        help="Set PHY equaliser (ummse|mmse|zf) [default=%(default)r]")
     parser.add_argument(
         "--freq-offset", dest="freq_offset", type=eng_float, default=eng_notation.num_to_str(float(0.002)),
         help="Set carrier frequency offset (cycles/sample) [default=%(default)r]")

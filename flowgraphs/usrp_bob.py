@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_bob(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, seg_len=3680, equalizer='mmse', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, seg_len=3680, equalizer='ummse', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
         gr.top_block.__init__(self, "gr-stegsem: Bob on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -273,8 +273,8 @@ def argument_parser():
         "--seg-len", dest="seg_len", type=intx, default=3680,
         help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
     parser.add_argument(
-        "--equalizer", dest="equalizer", type=str, default='mmse',
-        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+        "--equalizer", dest="equalizer", type=str, default='ummse',
+        help="Set PHY equaliser (ummse|mmse|zf) [default=%(default)r]")
     parser.add_argument(
         "--record", dest="record", type=str, default='',
         help="Set SigMF recording of what this receiver hears ('' = none) [default=%(default)r]")

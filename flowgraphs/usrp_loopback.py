@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_loopback(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, lost='zeros', mia_steps=200, loop=1, interval=2.0, amplitude=0.25, out='out/usrp_loopback', seed=0, samp_rate=1e6, center_freq=2.45e9, tx_gain=40.0, rx_gain=30.0, device_args='', tx_antenna='TX/RX', rx_antenna='RX2', seg_len=3680, equalizer='mmse', record=''):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, lost='zeros', mia_steps=200, loop=1, interval=2.0, amplitude=0.25, out='out/usrp_loopback', seed=0, samp_rate=1e6, center_freq=2.45e9, tx_gain=40.0, rx_gain=30.0, device_args='', tx_antenna='TX/RX', rx_antenna='RX2', seg_len=3680, equalizer='ummse', record=''):
         gr.top_block.__init__(self, "gr-stegsem: one-USRP loopback (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -395,8 +395,8 @@ def argument_parser():
         "--seg-len", dest="seg_len", type=intx, default=3680,
         help="Set PHY segment length (JSCC symbols per burst; 40 OFDM symbols) [default=%(default)r]")
     parser.add_argument(
-        "--equalizer", dest="equalizer", type=str, default='mmse',
-        help="Set PHY equaliser (zf|mmse) [default=%(default)r]")
+        "--equalizer", dest="equalizer", type=str, default='ummse',
+        help="Set PHY equaliser (ummse|mmse|zf) [default=%(default)r]")
     parser.add_argument(
         "--record", dest="record", type=str, default='',
         help="Set SigMF recording prefix: PREFIX_tx (sent) and PREFIX_rx (heard); '' = none [default=%(default)r]")

@@ -355,7 +355,8 @@ def _sink_reporter(role: str):
 @click.option("--private", default=None, type=click.Path(dir_okay=False), help="Private image for the metrics.")
 @click.option("--insecure", is_flag=True, help="Bob: the recording carries plain DeepJSCC (no INN).")
 @click.option("--mia-steps", default=200, show_default=True, help="Eve: model inversion steps (0: off).")
-@click.option("--equalizer", type=click.Choice(["mmse", "zf"]), default="mmse", show_default=True)
+@click.option("--equalizer", type=click.Choice(["ummse", "mmse", "zf"]), default="ummse", show_default=True,
+              help="PHY equaliser: LMMSE scaled to unit mean gain, LMMSE, or zero forcing.")
 @click.option("--amplitude", default=1.0, show_default=True, help="The transmitter's scale (usrp_alice: 0.25).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: out/replay_ROLE).")

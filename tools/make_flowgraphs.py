@@ -488,7 +488,7 @@ def usrp_loopback() -> Graph:
 def phy_params(g: Graph, rx: bool = True) -> None:
     g.param("seg_len", "intx", "3680", "PHY segment length (JSCC symbols per burst; 40 OFDM symbols)")
     if rx:
-        g.param("equalizer", "str", "'mmse'", "PHY equaliser (zf|mmse)")
+        g.param("equalizer", "str", "'ummse'", "PHY equaliser (ummse|mmse|zf)")
 
 
 def phy_impairments(g: Graph) -> None:

@@ -83,7 +83,7 @@ def detection(snrs, n_segments: int, seed: int) -> list[dict]:
             sent.append(h)
         cfo, ppm = impairment(j)
         y = through_channel(np.concatenate(parts), snr, cfo, ppm, MULTIPATH[0], seed + j)
-        segs, rx = receive(y, "mmse")
+        segs, rx = receive(y, "ummse")
         got = {s.header.frame_id for s in segs if s.header == sent[s.header.frame_id]}
         rows.append({"snr_db": snr, "segments": n_segments, "detected": len(got), "rate": len(got) / n_segments,
                      "header_failures": rx.stats.header_failures, "cfo": cfo, "ppm": ppm,
@@ -250,7 +250,7 @@ def main(argv=None) -> int:
     ap.add_argument("--noise-seconds", type=float, default=10.0)
     ap.add_argument("--drops", default="0,0.05,0.1,0.2")
     ap.add_argument("--drop-runs", type=int, default=8, help="random drop patterns per rate (averaged)")
-    ap.add_argument("--equalizer", default="mmse", choices=["zf", "mmse"])
+    ap.add_argument("--equalizer", default="ummse", choices=["ummse", "mmse", "zf"])
     ap.add_argument("--flat", action="store_true", help="no multipath (CFO, clock offset and noise only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "out/phy")

@@ -71,12 +71,13 @@ class ofdm_receiver(gr.sync_block):
     """Complex sample stream -> segment PDUs (port ``segments``): burst detection, CFO, timing,
     channel estimation, header decoding, pilot tracking, equalisation (soft values, never sliced).
 
-    ``threshold``: Schmidl & Cox trigger level (0..1); ``equalizer``: ``zf`` or ``mmse``;
+    ``threshold``: Schmidl & Cox trigger level (0..1); ``equalizer``: ``ummse`` (default), ``mmse``
+    or ``zf`` (see :class:`~.ofdm.OfdmReceiver`);
     ``amplitude``: the transmitter's scale (the receiver divides by it; the SNR estimate does not
     depend on it). Counters: ``stats`` (detections, header failures, segments, cut-off bursts).
     """
 
-    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "mmse",
+    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "ummse",
                  amplitude: float = 1.0):
         gr.sync_block.__init__(self, name="ofdm_receiver", in_sig=[np.complex64], out_sig=None)
         if float(amplitude) <= 0:
@@ -249,7 +250,7 @@ class phy_rx(gr.hier_block2):
     ``drop`` > 0 drops that fraction of the received segments (seeded by ``seed``) before reassembly,
     to measure graceful degradation."""
 
-    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "mmse",
+    def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "ummse",
                  amplitude: float = 1.0, max_pending: int = 2, timeout: float = 1.0, drop: float = 0.0,
                  seed: int = 0):
         gr.hier_block2.__init__(self, "phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0))
