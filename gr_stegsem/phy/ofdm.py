@@ -322,10 +322,10 @@ class OfdmReceiver:
                 # nothing here: keep the last window (a preamble may straddle the chunk boundary)
                 self._pos = max(self._pos, self._base + self._buf.size - 2 * L - p.cp_len - 8)
                 break
-            d, cfo = trig
+            d, cfo, first = trig
             needed = d + p.cp_len + 8 + (3 + p.header_symbols) * p.symbol_len + 2 * p.cp_len
             if needed > self._buf.size and not final:
-                self._pos = self._base + max(s, d - 8)
+                self._pos = self._base + first  # retry from the same threshold crossing
                 break
             if self._base + d > self._last_trigger + p.fft_len // 2:  # not a retry of the same trigger
                 self.stats.detections += 1
@@ -338,7 +338,7 @@ class OfdmReceiver:
             n_sym = p.data_symbols(burst.header.seg_len)
             end = burst.t0 + (2 + p.header_symbols + n_sym) * p.symbol_len
             if end > self._buf.size and not final:
-                self._pos = self._base + max(s, d - 8)
+                self._pos = self._base + first
                 break
             seg, stop = self._data(burst, n_sym)
             seg.start = max(0, self._base + burst.t0 + p.backoff - p.symbol_len - p.cp_len)
@@ -352,10 +352,24 @@ class OfdmReceiver:
         return out
 
     # --- detection ------------------------------------------------------------------------
+    def _metric(self, idx: np.ndarray):
+        """S&C metric M and correlation P at buffer indices ``idx``, each summed directly over its own
+        window (no running sums), so the values do not depend on where the buffer starts: the
+        receiver's decisions are then the same whatever chunk sizes the samples arrive in."""
+        L = self.p.fft_len // 2
+        w = self._buf[idx[:, None] + np.arange(2 * L)[None]].astype(np.complex128)
+        P = np.sum(np.conj(w[:, :L]) * w[:, L:], axis=1)
+        R = np.sum(np.abs(w[:, L:]) ** 2, axis=1)
+        M = np.where(R < 1e-20, 0.0, np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2)
+        return M, P
+
     def _detect(self, s: int, final: bool):
         """First S&C trigger at or after buffer index ``s``: (index of the metric peak, coarse CFO in
-        cycles/sample), None when there is none, or "wait" when the trigger's plateau runs past the
-        buffer (more samples are needed to place it)."""
+        cycles/sample, index of the first sample over the threshold), None when there is none, or
+        "wait" when the trigger's plateau runs past the buffer (more samples are needed to place it).
+
+        Running sums find the candidates fast; the threshold crossing and the peak are then decided on
+        directly computed values (:meth:`_metric`)."""
         p = self.p
         L = p.fft_len // 2
         r = self._buf[s:].astype(np.complex128)
@@ -369,16 +383,19 @@ class OfdmReceiver:
         P = P[:R.size]
         M = np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2
         M[R < 1e-20] = 0.0
-        hits = np.flatnonzero(M > self.threshold)
-        if hits.size == 0:
-            return None
-        i = int(hits[0])
         span = p.cp_len + L // 2
-        if i + span > M.size and not final:
-            self._pos = self._base + s + max(0, i - 8)
-            return "wait"
-        j = i + int(np.argmax(M[i:i + span]))
-        return s + j, float(np.angle(P[j]) / (2 * np.pi * L))
+        for i in np.flatnonzero(M > self.threshold * 0.999):
+            i = int(i)
+            if self._metric(np.array([s + i]))[0][0] <= self.threshold:
+                continue  # the running sums' rounding put it over
+            if i + span > M.size and not final:
+                self._pos = self._base + s + max(0, i - 8)
+                return "wait"
+            cand = s + i + np.arange(min(span, M.size - i))
+            Mx, Px = self._metric(cand)
+            j = int(np.argmax(Mx))
+            return int(cand[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
+        return None
 
     def _acquire(self, d: int, cfo: float) -> _Burst | None:
         """Fine timing, fine CFO, channel and noise estimates, header decoding for a trigger at d."""
