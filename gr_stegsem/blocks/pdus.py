@@ -198,7 +198,8 @@ def meta_set(meta, **values):
     return meta
 
 
-def _int(meta, name: str, lo: int | None = None, hi: int | None = None) -> int:
+def meta_int(meta, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    """Integer meta field ``name``, checked against [lo, hi]; ValueError naming the field otherwise."""
     v = meta_get(meta, name)
     if v is None:
         raise ValueError(f"PDU meta lacks '{name}'")
@@ -224,7 +225,8 @@ def _role(meta) -> str | None:
     return pmt.symbol_to_string(v)
 
 
-def _split(pdu):
+def split_pdu(pdu):
+    """(meta dict, vector) of a PDU (a nil meta becomes an empty dict); ValueError if not a PDU."""
     if not pmt.is_pair(pdu):
         raise ValueError("not a PDU: expected a pair (meta dict . vector)")
     meta, vec = pmt.car(pdu), pmt.cdr(pdu)
@@ -236,8 +238,8 @@ def _split(pdu):
 
 
 def _size(meta) -> tuple[int, int]:
-    h = _int(meta, HEIGHT, STRIDE, MAX_SIDE)
-    w = _int(meta, WIDTH, STRIDE, MAX_SIDE)
+    h = meta_int(meta, HEIGHT, STRIDE, MAX_SIDE)
+    w = meta_int(meta, WIDTH, STRIDE, MAX_SIDE)
     return h, w
 
 
@@ -271,10 +273,10 @@ def image_pdu(image, frame_id: int, role: str | None = None, meta=None):
 
 def parse_image_pdu(pdu) -> ImageFrame:
     """Image PDU -> :class:`ImageFrame`; ValueError on anything malformed."""
-    meta, vec = _split(pdu)
+    meta, vec = split_pdu(pdu)
     if not pmt.is_u8vector(vec):
         raise ValueError("image PDU vector must be a u8vector (RGB bytes)")
-    frame_id = _int(meta, FRAME_ID, 0)
+    frame_id = meta_int(meta, FRAME_ID, 0)
     h, w = _size(meta)
     n = pmt.length(vec)
     if n != h * w * 3:
@@ -308,14 +310,14 @@ def parse_symbol_pdu(pdu, config: DeepJSCCConfig | None = None) -> SymbolFrame:
 
     With ``config`` the latent shape must be the one that model gives for the image size in meta.
     """
-    meta, vec = _split(pdu)
+    meta, vec = split_pdu(pdu)
     if not pmt.is_c32vector(vec):
         raise ValueError("symbol PDU vector must be a c32vector (complex channel symbols)")
-    frame_id = _int(meta, FRAME_ID, 0)
+    frame_id = meta_int(meta, FRAME_ID, 0)
     h, w = _size(meta)
-    c = _int(meta, LATENT_C, 2)
-    lh = _int(meta, LATENT_H, 1)
-    lw = _int(meta, LATENT_W, 1)
+    c = meta_int(meta, LATENT_C, 2)
+    lh = meta_int(meta, LATENT_H, 1)
+    lw = meta_int(meta, LATENT_W, 1)
     if c % 2:
         raise ValueError(f"PDU meta 'latent_c' = {c} must be even (real and imaginary halves)")
     if config is not None and (c, lh, lw) != latent_shape(h, w, config):

@@ -23,7 +23,7 @@ import pmt
 from gnuradio import gr, pdu
 
 from ..blocks._base import PduBlock
-from ..blocks.pdus import _int, _split, meta_get, meta_set, parse_symbol_pdu, symbol_pdu
+from ..blocks.pdus import meta_get, meta_int, meta_set, parse_symbol_pdu, split_pdu, symbol_pdu
 from .header import SegmentHeader, segment_plan
 from .ofdm import OfdmParams, OfdmReceiver, modulate
 from .segments import FrameInfo, Reassembler, split
@@ -112,10 +112,10 @@ class ofdm_receiver(gr.sync_block):
 
 def parse_segment_pdu(msg):
     """Segment PDU -> (SegmentHeader, symbols, valid, snr_db); ValueError when malformed."""
-    meta, vec = _split(msg)
+    meta, vec = split_pdu(msg)
     if not pmt.is_c32vector(vec):
         raise ValueError("segment PDU vector must be a c32vector (soft symbols)")
-    vals = {k: _int(meta, k, 0) for k in HEADER_KEYS}
+    vals = {k: meta_int(meta, k, 0) for k in HEADER_KEYS}
     sec = meta_get(meta, "secure", pmt.PMT_F)
     hdr = SegmentHeader(**vals, secure=pmt.to_bool(sec) if pmt.is_bool(sec) else False).check()
     sym = np.asarray(pmt.c32vector_elements(vec), np.complex64)
