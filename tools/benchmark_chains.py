@@ -1,6 +1,6 @@
 """Throughput of Alice's and Bob's chains in real GNU Radio flowgraphs vs the bare models.
 
-    .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 12] [--threads 2] [--fg-threads 1]
+    .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 40] [--threads 2] [--fg-threads 1]
                                               [--json OUT]
 
 For each image size, in one process and one run (so the ratios are comparable on a noisy machine):
@@ -11,7 +11,9 @@ For each image size, in one process and one run (so the ratios are comparable on
     counted at blocks.message_debug. The blocks get ``threads=--fg-threads`` like the flowgraphs'
     ``torch_threads`` parameter (default 1; 0 keeps ``--threads``).
 Rates are complex channel samples per second (k = H*W/4 per image at bcr 1/12: the container of a
-pair is k samples). Latency: one frame through an idle flowgraph.
+pair is k samples), sustained: all frames are posted at once and the rate is taken between the first
+and the last frame out, (frames - 1) * k / that time, so the pipeline's filling (the first frame's
+latency) does not count. Latency: one frame through an idle flowgraph.
 """
 from __future__ import annotations
 
@@ -49,16 +51,22 @@ def bare_rate(fn, k: int, reps: int) -> float:
     return k / statistics.median(times)
 
 
-def run_graph(build, posts, n_out: int, timeout: float = 300.0) -> float:
-    """Build (tb, inputs, dbg), post all PDUs at once, return seconds until n_out PDUs arrived."""
+def run_graph(build, posts, n_out: int, timeout: float = 300.0, per_frame: int = 1) -> float:
+    """Build (tb, inputs, dbg), post all PDUs at once. One frame (``per_frame`` PDUs out): seconds until
+    it is out (latency). Several: seconds per frame between the first and the last frame out."""
     tb, dbg = build()
     tb.start()
     t = time.perf_counter()
     for blk, port, pdu in posts:
         blk.to_basic_block()._post(pmt.intern(port), pdu)
+    first = None
     while dbg.num_messages() < n_out and time.perf_counter() - t < timeout:
-        time.sleep(0.002)
-    dt = time.perf_counter() - t
+        if first is None and dbg.num_messages() >= per_frame:
+            first = time.perf_counter()
+        time.sleep(0.0005)
+    end = time.perf_counter()
+    frames = n_out // per_frame
+    dt = end - t if frames == 1 or first is None else (end - first) / (frames - 1) * frames
     tb.stop()
     tb.wait()
     if dbg.num_messages() < n_out:
@@ -128,7 +136,7 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
         res[f"fg_alice_{label}"] = dt if label == "latency" else k * n / dt
         # Bob: 2 images out per container
         tb_dbg = bob_graph()
-        dt = _run_built(tb_dbg, [(bob_graph.blocks[0], "in", c) for c in cont[:n]], 2 * n)
+        dt = _run_built(tb_dbg, [(bob_graph.blocks[0], "in", c) for c in cont[:n]], 2 * n, per_frame=2)
         res[f"fg_bob_{label}"] = dt if label == "latency" else k * n / dt
         enc = single(jscc_encoder)
         tb_dbg = enc()
@@ -141,9 +149,9 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
     return res
 
 
-def _run_built(tb_dbg, posts, n_out, timeout=300.0):
+def _run_built(tb_dbg, posts, n_out, timeout=300.0, per_frame=1):
     tb, dbg = tb_dbg
-    return run_graph(lambda: (tb, dbg), posts, n_out, timeout)
+    return run_graph(lambda: (tb, dbg), posts, n_out, timeout, per_frame)
 
 
 def report(rows: list[dict]) -> str:
@@ -165,7 +173,7 @@ def report(rows: list[dict]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="256,512")
-    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads of the bare models")
     ap.add_argument("--fg-threads", type=int, default=1,
                     help="torch threads given to the flowgraph blocks (their torch_threads; 0 = --threads)")
