@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from gr_stegsem import channel
@@ -65,6 +66,42 @@ def test_inn_training_lowers_loss(tiny_images, tmp_path):
     assert after < 0.7 * before
     info = json.loads((tmp_path / "inn.json").read_text())
     assert info["lambdas"] == [1.0, 2.0, 2.0, 1.0, 1.0] and info["jscc_config"] == jscc.config.to_dict()
+
+
+def test_preloaded_crops_match_the_dataset_augmentation(tiny_images):
+    from gr_stegsem.images import PreloadedCrops
+
+    pre = PreloadedCrops(tiny_images, 32)
+    assert len(pre) == len(RandomCrops(tiny_images, 32))
+    a = next(pre.batches(6, seed=1))
+    b = next(PreloadedCrops(tiny_images, 32).batches(6, seed=1))
+    assert a.shape == (6, 3, 32, 32) and a.dtype == torch.float32 and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, b)  # seeded
+    # every crop is a (possibly mirrored) window of one of the images
+    imgs = [t.float() / 255 for t in pre.images]
+    for x in a:
+        assert any(torch.equal(x, img[:, i:i + 32, j:j + 32]) or torch.equal(x.flip(-1), img[:, i:i + 32, j:j + 32])
+                   for img in imgs for i in range(img.shape[1] - 31) for j in range(img.shape[2] - 31))
+
+
+def test_time_budget_and_init_fine_tuning(tiny_images, tmp_path):
+    """--minutes fits the schedule to the budget (the run stops well before --steps, the learning rate
+    ends at its floor); --init starts from a trained model's weights, --preload feeds the batches."""
+    torch.manual_seed(0)
+    save_model(DeepJSCC(DeepJSCCConfig(**SMALL)), tmp_path / "j")
+    kw = dict(blocks=2, hidden=8, crop=32, batch=4, lr=3e-3, workers=0)
+    first = train_inn(tmp_path / "j", [str(tiny_images)], [str(tiny_images)], tmp_path / "a", steps=20, **kw)
+    last = train_inn(tmp_path / "j", [str(tiny_images)], [str(tiny_images)], tmp_path / "b", steps=10 ** 6,
+                     minutes=0.05, init=tmp_path / "a", preload=True, **kw)
+    assert 60 < last["step"] < 10 ** 6
+    assert abs(last["lr"] - 3e-4) < 3e-6  # cosine fitted to end at lr / 10 when the time is up
+    info = json.loads((tmp_path / "b.json").read_text())
+    assert info["init"] == str(tmp_path / "a") and info["steps"] == last["step"]
+    rows = (tmp_path / "b.csv").read_text().strip().splitlines()
+    assert float(rows[1].split(",")[-2]) < first["lr"] * 1.01  # warm-up at the floor while measuring
+    with pytest.raises(ValueError, match="--init"):
+        train_inn(tmp_path / "j", [str(tiny_images)], [str(tiny_images)], tmp_path / "c", steps=2, init=tmp_path / "a",
+                  **{**kw, "hidden": 16})
 
 
 def test_ddp_two_processes_gloo(tiny_images, tmp_path):
