@@ -61,11 +61,13 @@ def main(argv=None) -> int:
     opt = torch.optim.Adam(dec.parameters(), lr=a.lr)
     hb = PreloadedCrops(a.hosts, 128, dev).batches(a.batch, 1)
     pb = PreloadedCrops(a.private, 128, dev).batches(a.batch, 2)
-    t0, step, total = time.time(), 0, None
+    t0, step, total, t20 = time.time(), 0, None, 0.0
     while True:
-        el = time.time() - t0
-        if step == 50:
-            total = 50 + int((a.minutes * 60 - el) * 50 / el * 0.97)
+        if step == 20:
+            t20 = time.time()
+        if step == 50:  # fit the schedule to the budget from the rate of steps 20..50 (after warm-up)
+            rate = 30 / max(time.time() - t20, 1e-9)
+            total = 50 + int((a.minutes * 60 - (time.time() - t0)) * rate * 0.97)
         if total is not None and step >= total:
             break
         for g in opt.param_groups:
