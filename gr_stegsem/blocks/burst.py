@@ -19,6 +19,7 @@ import pmt
 from gnuradio import gr
 
 from ._base import PduBlock
+from .pdus import c32vector_from_numpy, c32vector_to_numpy
 
 PACKET_LEN = "packet_len"
 GUARD = "guard"
@@ -43,13 +44,13 @@ class burst_framer(PduBlock):
     def _handle(self, msg):
         if not pmt.is_pair(msg) or not pmt.is_dict(pmt.car(msg)) or not pmt.is_c32vector(pmt.cdr(msg)):
             raise ValueError("expected a PDU (meta dict, c32vector)")
-        v = np.asarray(pmt.c32vector_elements(pmt.cdr(msg)), dtype=np.complex64)
+        v = c32vector_to_numpy(pmt.cdr(msg))
         if v.size == 0:
             raise ValueError("empty symbol vector")
         z = np.zeros(self.guard, np.complex64)
         out = np.concatenate([z, v, z])
         meta = pmt.dict_add(pmt.car(msg), pmt.intern(GUARD), pmt.from_long(self.guard))
-        self._publish("out", pmt.cons(meta, pmt.init_c32vector(out.size, out)))
+        self._publish("out", pmt.cons(meta, c32vector_from_numpy(out)))
 
 
 class burst_to_pdu(gr.sync_block):
@@ -128,7 +129,7 @@ class burst_to_pdu(gr.sync_block):
                 self._drop(f"data of the burst at sample {s} are no longer buffered")
                 continue
             data = self._buf[s - self._base: s - self._base + k]
-            self.message_port_pub(pmt.intern("pdus"), pmt.cons(meta, pmt.init_c32vector(k, data)))
+            self.message_port_pub(pmt.intern("pdus"), pmt.cons(meta, c32vector_from_numpy(data)))
             self.n_out += 1
         keep_from = self._pending[0][0] if self._pending else end - max(0, -self.delay)
         keep_from = max(self._base, min(keep_from, end))
