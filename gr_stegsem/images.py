@@ -23,6 +23,12 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
+def list_images_in(folders) -> list[Path]:
+    """:func:`list_images` of one folder or of each of several, in the given order."""
+    folders = [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
+    return [f for d in folders for f in list_images(d)]
+
+
 def array_to_tensor(a: np.ndarray) -> torch.Tensor:
     """u8 RGB array (H, W, 3) -> float tensor (3, H, W) in [0, 1]; rejects other layouts."""
     if a.ndim != 3 or a.shape[2] != 3:
@@ -60,6 +66,17 @@ def save_image(x: torch.Tensor, path: str | os.PathLike) -> None:
     Image.fromarray(tensor_to_array(x)).save(path)
 
 
+def read_for_crops(path, crop: int) -> np.ndarray:
+    """An image file as a u8 RGB array (H, W, 3), upscaled (bicubic) so its shorter side is >= crop."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        w, h = im.size
+        if min(w, h) < crop:
+            s = crop / min(w, h)
+            im = im.resize((max(crop, round(w * s)), max(crop, round(h * s))), Image.BICUBIC)
+        return np.array(im, dtype=np.uint8)
+
+
 class RandomCrops(torch.utils.data.Dataset):
     """Random ``crop``x``crop`` patches (with horizontal flips) from every image below the folders.
 
@@ -67,21 +84,14 @@ class RandomCrops(torch.utils.data.Dataset):
     """
 
     def __init__(self, folders, crop: int):
-        folders = [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
-        self.files = [f for d in folders for f in list_images(d)]
+        self.files = list_images_in(folders)
         self.crop = int(crop)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        with Image.open(self.files[i]) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            if min(w, h) < self.crop:
-                s = self.crop / min(w, h)
-                im = im.resize((max(self.crop, round(w * s)), max(self.crop, round(h * s))), Image.BICUBIC)
-            a = np.asarray(im)
+        a = read_for_crops(self.files[i], self.crop)
         h, w = a.shape[:2]
         y = int(torch.randint(0, h - self.crop + 1, ()).item())
         x = int(torch.randint(0, w - self.crop + 1, ()).item())
@@ -103,21 +113,12 @@ class PreloadedCrops:
         from concurrent.futures import ThreadPoolExecutor
 
         self.crop, self.device = int(crop), torch.device(device)
-        files = RandomCrops(folders, crop).files
+        files = list_images_in(folders)
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            arrays = list(pool.map(self._decode, files))
+            arrays = list(pool.map(lambda f: read_for_crops(f, self.crop), files))
         self.images = [torch.from_numpy(a).permute(2, 0, 1).contiguous().to(self.device) for a in arrays]
         same = len({tuple(t.shape) for t in self.images}) == 1
         self.stack = torch.stack(self.images) if same else None  # one tensor when all sizes agree
-
-    def _decode(self, path) -> np.ndarray:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            if min(w, h) < self.crop:
-                s = self.crop / min(w, h)
-                im = im.resize((max(self.crop, round(w * s)), max(self.crop, round(h * s))), Image.BICUBIC)
-            return np.array(im, dtype=np.uint8)
 
     def __len__(self) -> int:
         return len(self.images)
