@@ -123,6 +123,23 @@ def model_params(g: Graph, inn: bool = True) -> None:
         g.param("inn_model", "str", "''", "steganography INN model ('' = models/stego-l3_2)")
 
 
+def receiver_params(g: Graph, is_bob: bool, out: str, snr: bool = False) -> None:
+    """A receiver's parameters: reference images, (its SNR,) models, Bob's l_hat and secure flag or
+    Eve's inversion steps, output folder."""
+    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
+    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
+    if snr:
+        g.param(*(("snr_bob", "eng_float", "10.0", "Bob's data Es/N0 (dB)") if is_bob else
+                  ("snr_eve", "eng_float", "5.0", "Eve's data Es/N0 (dB)")))
+    model_params(g, inn=is_bob)
+    if is_bob:
+        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
+    else:
+        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
+    g.param("out", "str", q(out), "output folder")
+
+
 def common_vars(g: Graph) -> None:
     g.imports("import_channel", "from gr_stegsem import channel as stegsem_channel", (0, 8))
     g.imports("import_flowgraphs", "from gr_stegsem import flowgraphs as stegsem_fg", (1, 8))
@@ -339,18 +356,7 @@ def zmq_receiver(who: str) -> Graph:
                 f"attacks them (naive decoding, model inversion); publishes her images on {pub}")
     g = Graph(f"zmq_{who}", f"gr-stegsem: {'Bob' if is_bob else 'Eve'} on a ZeroMQ link", desc,
               text + "\n\n" + ZMQ_NOTE_COMMON)
-    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
-    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
-    if is_bob:
-        g.param("snr_bob", "eng_float", "10.0", "Bob's data Es/N0 (dB)")
-        model_params(g)
-        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
-        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
-    else:
-        g.param("snr_eve", "eng_float", "5.0", "Eve's data Es/N0 (dB)")
-        model_params(g, inn=False)
-        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
-    g.param("out", "str", q(f"out/zmq_{who}"), "output folder")
+    receiver_params(g, is_bob, f"out/zmq_{who}", snr=True)
     g.param("address", "str", q(ZMQ_SAMPLES), "ZeroMQ address of Alice's PUB (samples)")
     g.param("publish", "str", q(pub), "ZeroMQ PUB address for the decoded images (bind)")
     phy_params(g)
@@ -421,15 +427,7 @@ def usrp_receiver(who: str) -> Graph:
               f"usrp_{who}: UHD USRP source -> PHY RX (detection, CFO, timing, equalisation, reassembly)\n"
               f"-> {'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'}"
               f" -> image sinks in 'out'.\n\n" + USRP_NOTE_COMMON)
-    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
-    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
-    model_params(g, inn=is_bob)
-    if is_bob:
-        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
-        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
-    else:
-        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
-    g.param("out", "str", q(f"out/usrp_{who}"), "output folder")
+    receiver_params(g, is_bob, f"out/usrp_{who}")
     g.param("amplitude", "eng_float", "0.25", "Alice's transmit scale (the receiver divides by it)")
     g.param("seed", "intx", "0", "seed")
     phy_params(g)
@@ -565,15 +563,7 @@ def replay(who: str) -> Graph:
               "block. The same recording always gives the same images (no randomness on the receive side\n"
               "except Bob's gaussian l_hat and Eve's MIA, both seeded).")
     g.param("recording", "str", "''", "SigMF recording (path, with or without .sigmf-meta)")
-    g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
-    g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
-    model_params(g, inn=is_bob)
-    if is_bob:
-        g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
-        g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
-    else:
-        g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
-    g.param("out", "str", q(f"out/replay_{who}"), "output folder")
+    receiver_params(g, is_bob, f"out/replay_{who}")
     phy_params(g)
     g.param("amplitude", "eng_float", "1.0", "the transmitter's amplitude (the receiver divides by it)")
     g.param("seed", "intx", "0", "seed")
