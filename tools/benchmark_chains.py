@@ -51,10 +51,10 @@ def bare_rate(fn, k: int, reps: int) -> float:
     return k / statistics.median(times)
 
 
-def run_graph(build, posts, n_out: int, timeout: float = 300.0, per_frame: int = 1) -> float:
-    """Build (tb, inputs, dbg), post all PDUs at once. One frame (``per_frame`` PDUs out): seconds until
-    it is out (latency). Several: seconds per frame between the first and the last frame out."""
-    tb, dbg = build()
+def run_graph(tb, dbg, posts, n_out: int, timeout: float = 300.0, per_frame: int = 1) -> float:
+    """Start ``tb``, post all PDUs at once, wait for n_out PDUs at ``dbg`` (``per_frame`` per frame).
+    Returns seconds per frame: for one frame its latency, for several the time between the first and
+    the last frame out divided by the frames after the first (the sustained period)."""
     tb.start()
     t = time.perf_counter()
     for blk, port, pdu in posts:
@@ -65,13 +65,12 @@ def run_graph(build, posts, n_out: int, timeout: float = 300.0, per_frame: int =
             first = time.perf_counter()
         time.sleep(0.0005)
     end = time.perf_counter()
-    frames = n_out // per_frame
-    dt = end - t if frames == 1 or first is None else (end - first) / (frames - 1) * frames
     tb.stop()
     tb.wait()
     if dbg.num_messages() < n_out:
         raise RuntimeError(f"only {dbg.num_messages()} of {n_out} PDUs came out in {timeout} s")
-    return dt
+    frames = n_out // per_frame
+    return end - t if frames == 1 or first is None else (end - first) / (frames - 1)
 
 
 def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, fg_threads: int) -> dict:
@@ -131,27 +130,18 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
 
     for label, n in (("latency", 1), ("rate", frames)):
         # Alice
-        tb_dbg = alice_graph()
-        dt = _run_built(tb_dbg, alice_posts(pdus_h[:n], pdus_p[:n]), n)
-        res[f"fg_alice_{label}"] = dt if label == "latency" else k * n / dt
+        dt = run_graph(*alice_graph(), alice_posts(pdus_h[:n], pdus_p[:n]), n)
+        res[f"fg_alice_{label}"] = dt if label == "latency" else k / dt
         # Bob: 2 images out per container
-        tb_dbg = bob_graph()
-        dt = _run_built(tb_dbg, [(bob_graph.blocks[0], "in", c) for c in cont[:n]], 2 * n, per_frame=2)
-        res[f"fg_bob_{label}"] = dt if label == "latency" else k * n / dt
+        dt = run_graph(*bob_graph(), [(bob_graph.blocks[0], "in", c) for c in cont[:n]], 2 * n, per_frame=2)
+        res[f"fg_bob_{label}"] = dt if label == "latency" else k / dt
         enc = single(jscc_encoder)
-        tb_dbg = enc()
-        dt = _run_built(tb_dbg, [(enc.block, "in", p) for p in pdus_p[:n]], n)
-        res[f"fg_encode_{label}"] = dt if label == "latency" else k * n / dt
+        dt = run_graph(*enc(), [(enc.block, "in", p) for p in pdus_p[:n]], n)
+        res[f"fg_encode_{label}"] = dt if label == "latency" else k / dt
         dec = single(jscc_decoder)
-        tb_dbg = dec()
-        dt = _run_built(tb_dbg, [(dec.block, "in", p) for p in plain[:n]], n)
-        res[f"fg_decode_{label}"] = dt if label == "latency" else k * n / dt
+        dt = run_graph(*dec(), [(dec.block, "in", p) for p in plain[:n]], n)
+        res[f"fg_decode_{label}"] = dt if label == "latency" else k / dt
     return res
-
-
-def _run_built(tb_dbg, posts, n_out, timeout=300.0, per_frame=1):
-    tb, dbg = tb_dbg
-    return run_graph(lambda: (tb, dbg), posts, n_out, timeout, per_frame)
 
 
 def report(rows: list[dict]) -> str:
