@@ -381,7 +381,12 @@ def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, ins
     except (ValueError, OSError) as e:
         raise click.ClickException(str(e)) from None
     report = _sink_reporter(role)
-    res = fgs.run(tb, timeout=timeout, until=lambda tb: report(tb) < 0, poll=0.2)
+
+    def progress(tb) -> bool:  # print new images as they come; the replay ends with the recording
+        report(tb)
+        return False
+
+    res = fgs.run(tb, timeout=timeout, until=progress, poll=0.2)
     n = report(tb)
     if not res.finished:
         raise click.ClickException(f"the replay did not end within {timeout:g} s ({n} images so far)")

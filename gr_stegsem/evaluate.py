@@ -71,7 +71,9 @@ class _Acc:
         return out
 
 
-def _load_pairs(s: EvalSettings) -> list[tuple[torch.Tensor, torch.Tensor | None, str]]:
+def load_pairs(s: EvalSettings) -> list[tuple[torch.Tensor, torch.Tensor | None, str]]:
+    """(private, host resized to the private's size or None, file name) for the first ``s.limit``
+    images of ``s.data``, hosts taken in order (cycled) from ``s.hosts``."""
     privates = list_images(s.data)[: s.limit]
     hosts = list_images(s.hosts) if s.hosts else []
     pairs = []
@@ -113,7 +115,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     s.out = Path(s.out)
     s.out.mkdir(parents=True, exist_ok=True)
     systems = _systems(s)
-    pairs = _load_pairs(s)
+    pairs = load_pairs(s)
     eve_snrs = sorted(set(s.snrs) | {s.eve_snr})
     mia_n = len(pairs) if s.mia_limit is None else min(s.mia_limit, len(pairs))
     acc = _Acc()

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gr_stegsem.evaluate import EvalSettings, _load_pairs  # noqa: E402
+from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
 
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=10)
     a = ap.parse_args(argv)
     snrs = [float(s) for s in a.snrs.split(",")]
-    pairs = _load_pairs(EvalSettings(data=Path(a.data), hosts=Path(a.hosts), out=Path("."), limit=a.limit))
+    pairs = load_pairs(EvalSettings(data=Path(a.data), hosts=Path(a.hosts), out=Path("."), limit=a.limit))
     xp = torch.stack([p[0] for p in pairs])
     xh = torch.stack([p[1] for p in pairs])
     size = tuple(xp.shape[-2:])

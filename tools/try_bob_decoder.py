@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gr_stegsem import channel  # noqa: E402
 from gr_stegsem.checkpoint import load_model  # noqa: E402
-from gr_stegsem.evaluate import EvalSettings, _load_pairs  # noqa: E402
+from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
 from gr_stegsem.images import PreloadedCrops  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.models.deepjscc import from_complex, normalize_power, to_complex  # noqa: E402
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         if step % 500 == 0:
             print(f"step {step}/{total} loss {loss.item():.5f}", flush=True)
     dec.eval()
-    pairs = _load_pairs(EvalSettings(data=Path(a.test_private), hosts=Path(a.test_hosts), out=Path("."),
+    pairs = load_pairs(EvalSettings(data=Path(a.test_private), hosts=Path(a.test_hosts), out=Path("."),
                                      limit=a.limit))
     xp = torch.stack([p[0] for p in pairs]).to(dev)
     xh = torch.stack([p[1] for p in pairs]).to(dev)
