@@ -19,7 +19,8 @@ each OFDM symbol ``fft_len`` = 128 bins with a ``cp_len`` = 16 cyclic prefix. 10
   data slots in a pseudo-random order, BPSK; soft Viterbi. Decodes below 0 dB.
 * **data** -- the JSCC symbols themselves, one per data carrier, never quantised. Pilots track the
   common phase (residual CFO, phase noise) and a phase slope across carriers (timing drift from a
-  sample-clock offset) per symbol; the receiver returns equalised soft values (LMMSE with unit mean gain by default; LMMSE; ZF).
+  sample-clock offset) per symbol; the receiver returns equalised soft values (LMMSE with unit mean
+  gain by default; LMMSE; ZF).
 
 Power: the time signal is scaled so that unit-power carriers give unit mean sample power; a data
 symbol's Es/N0 on its carrier is then the sample SNR + 10 log10(128/100) = +1.07 dB
@@ -250,8 +251,7 @@ class _Burst:
     noise: float
     header: SegmentHeader | None = None
     phase: tuple = (0.0, 0.0)
-    h_sum: np.ndarray | None = None  # sum of the raw (unsmoothed) per-symbol channel estimates
-    h_count: int = 0  # how many symbols h_sum holds
+    h_ltf: np.ndarray | None = None  # the raw (unsmoothed) channel estimate of the 2 LTFs
 
 
 class OfdmReceiver:
@@ -424,8 +424,7 @@ class OfdmReceiver:
         h_raw = (y[0] + y[1]) / 2 / p.ltf
         h = p.smoother @ h_raw
         noise = float(np.mean(np.abs(y[0] - y[1]) ** 2) / 2)
-        burst = _Burst(t0=t0, ref=d, cfo=total, h=h, noise=max(noise, 1e-12), h_sum=y[0] / p.ltf + y[1] / p.ltf,
-                       h_count=2)
+        burst = _Burst(t0=t0, ref=d, cfo=total, h=h, noise=max(noise, 1e-12), h_ltf=h_raw)
         try:
             burst.header = self._header(burst)
         except HeaderError:
@@ -503,9 +502,8 @@ class OfdmReceiver:
         known[:, p.data_index] = header_carriers(p, header)
         for m in range(z.shape[0]):
             known[m, p.pilot_index] = p.pilot_values(m)
-        burst.h_sum = burst.h_sum + (z * burst.h[None] / known).sum(0)
-        burst.h_count += z.shape[0]
-        burst.h = p.smoother @ (burst.h_sum / burst.h_count)
+        h_raw = (2 * burst.h_ltf + (z * burst.h[None] / known).sum(0)) / (2 + z.shape[0])
+        burst.h = p.smoother @ h_raw
 
     def _data(self, burst: _Burst, n_sym: int):
         """Equalised data of the burst, validity, and the buffer index where the search resumes."""
