@@ -27,7 +27,7 @@ from gr_stegsem.images import PreloadedCrops  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.models.deepjscc import from_complex, normalize_power, to_complex  # noqa: E402
 from gr_stegsem.system import default_model  # noqa: E402
-from gr_stegsem.train.loop import cosine_lr  # noqa: E402
+from gr_stegsem.train.loop import cosine_lr, steps_in  # noqa: E402
 
 
 def bob_latents(jscc, inn, xh, xp, snr, gen=None):
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
             t20 = time.time()
         if step == 50:  # fit the schedule to the budget from the rate of steps 20..50 (after warm-up)
             rate = 30 / max(time.time() - t20, 1e-9)
-            total = 50 + int((a.minutes * 60 - (time.time() - t0)) * rate * 0.97)
+            total = 50 + steps_in(a.minutes * 60 - (time.time() - t0), rate)
         if total is not None and step >= total:
             break
         for g in opt.param_groups:

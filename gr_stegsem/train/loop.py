@@ -15,6 +15,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from ..checkpoint import load_state, save_model, save_state
+from ..images import PreloadedCrops, RandomCrops
 
 
 @dataclass
@@ -64,11 +65,14 @@ def crop_batches(folders, crop: int, batch: int, seed: int, workers: int, preloa
                  device: torch.device) -> Iterator[torch.Tensor]:
     """Endless batches of random crops on ``device``: decoded by DataLoader workers, or, with
     ``preload``, decoded once into device memory and cropped there (for GPUs)."""
-    from ..images import PreloadedCrops, RandomCrops
-
     if preload:
         return PreloadedCrops(folders, crop, device).batches(batch, seed)
     return (x.to(device, non_blocking=True) for x in infinite_batches(RandomCrops(folders, crop), batch, seed, workers))
+
+
+def steps_in(seconds: float, rate: float) -> int:
+    """Steps that fit in ``seconds`` at ``rate`` steps/s, with a 3 % margin (at least one)."""
+    return max(int(seconds * rate * 0.97), 1)
 
 
 def cosine_lr(step: int, total: int, lr: float, final_fraction: float = 0.1) -> float:
@@ -132,7 +136,7 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
                 # fit the cosine schedule's end to the time budget, from the rate of steps 20..60
                 rate = 40 / max(time.time() - t20, 1e-9)
                 left = settings.minutes * 60 - (time.time() - started)
-                total = min(total, step + max(int(left * rate * 0.97), 1))
+                total = min(total, step + steps_in(left, rate))
                 if dist.is_initialized():  # every rank follows rank 0's schedule
                     t = torch.tensor([total], device=ddp.device)
                     dist.broadcast(t, 0)
