@@ -161,9 +161,8 @@ def transmitted(private, hosts):
     return [("deepjscc", jscc, jscc.encode(private)), ("stego-l3_2", stego, z_stego)]
 
 
-def quality(private, hosts, snrs, equalizer, seed) -> list[dict]:
+def quality(private, hosts, systems, snrs, equalizer, seed) -> list[dict]:
     rows = []
-    systems = transmitted(private, hosts)
     for snr in snrs:
         for name, sysm, z in systems:
             for path in ("phy", "ideal"):
@@ -185,12 +184,12 @@ def quality(private, hosts, snrs, equalizer, seed) -> list[dict]:
     return rows
 
 
-def degradation(private, hosts, drops, snr, equalizer, seed, runs) -> list[dict]:
+def degradation(private, hosts, systems, drops, snr, equalizer, seed, runs) -> list[dict]:
     """PSNR vs the fraction of segments dropped: one pass through the channel, then ``runs`` random
     drop patterns per rate (averaged: with ~5 segments per image one pattern is a noisy estimate)."""
     rows = []
     systems = [(name, sysm, list(z), segments_through_phy(list(z), snr, seed, equalizer))
-               for name, sysm, z in transmitted(private, hosts)]
+               for name, sysm, z in systems]
     for p in drops:
         for name, sysm, z, segs in systems:
             acc: dict[str, list] = {}
@@ -275,8 +274,9 @@ def main(argv=None) -> int:
     res["detection"] = detection([float(s) for s in args.detect_snrs.split(",")], args.segments, args.seed)
     res["false_alarms"] = false_alarms(args.noise_seconds, 1e6, args.seed + 99)
     print(f"false alarms: {res['false_alarms']}", flush=True)
-    res["quality"] = quality(priv, hosts, snrs, args.equalizer, args.seed)
-    res["degradation"] = degradation(priv, hosts, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
+    systems = transmitted(priv, hosts)  # (name, system, transmitted latents), computed once
+    res["quality"] = quality(priv, hosts, systems, snrs, args.equalizer, args.seed)
+    res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
     res["rx_rate_msps"] = round(RX_TIME["samples"] / max(RX_TIME["seconds"], 1e-9) / 1e6, 2)
     res["wall_s"] = round(time.time() - t0, 1)
     args.out.mkdir(parents=True, exist_ok=True)
