@@ -47,7 +47,7 @@ _common = [
     click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT.state.pt."),
     click.option("--preload", is_flag=True,
                  help="Decode every image once into the training device's memory and crop there (GPUs)."),
-    click.option("--minutes", type=float, default=None,
+    click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
                  help="Wall-clock budget of this run: stop at --steps or when the time is up, the cosine "
                       "schedule fitted to end then."),
 ]

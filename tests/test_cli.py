@@ -70,6 +70,8 @@ def test_send_with_given_images(tiny_images, tmp_path, monkeypatch, small_models
     (["train", "inn", "--jscc", "models/deepjscc-bcr12", "--private", ".", "--hosts", ".", "--out", "/tmp/y",
       "--init", "models/deepjscc-bcr12"], "stego-inn"),
     (["replay", "bob", "/nonexistent/recording"], "recording"),
+    (["train", "inn", "--jscc", "models/deepjscc-bcr12", "--private", ".", "--hosts", ".", "--out", "/tmp/y",
+      "--minutes", "0"], "--minutes"),
     (["zmq", "alice", "--record", "/tmp/r"], "--record is for the receivers"),
 ])
 def test_bad_input_exits_nonzero_with_one_line(argv, needle, capsys):

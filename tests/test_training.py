@@ -104,6 +104,18 @@ def test_time_budget_and_init_fine_tuning(tiny_images, tmp_path):
                   **{**kw, "hidden": 16})
 
 
+def test_bad_time_budget_and_too_few_images_for_a_preloaded_batch(tiny_images, tmp_path):
+    from gr_stegsem.images import PreloadedCrops
+    from gr_stegsem.train.loop import LoopSettings
+
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="time budget must be > 0"):
+            LoopSettings(tmp_path / "x", 10, 1e-3, minutes=bad)
+    pre = PreloadedCrops(tiny_images / "set0", 32)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        next(pre.batches(len(pre) + 1, seed=0))
+
+
 def test_ddp_two_processes_gloo(tiny_images, tmp_path):
     """The same CLI under torchrun: 2 CPU processes, gloo, DistributedDataParallel."""
     out = tmp_path / "ddp"

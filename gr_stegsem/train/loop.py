@@ -92,6 +92,10 @@ class LoopSettings:
     info: dict | None = None  # extra fields for the model's JSON
     minutes: float | None = None  # wall-clock budget of this run; the schedule is fitted to it
 
+    def __post_init__(self):
+        if self.minutes is not None and not self.minutes > 0:
+            raise ValueError(f"the time budget must be > 0 minutes, got {self.minutes}")
+
 
 def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Tensor, dict]],
         settings: LoopSettings, ddp: Dist, export: torch.nn.Module | None = None) -> dict:
