@@ -23,7 +23,8 @@ import pmt
 from gnuradio import gr, pdu
 
 from ..blocks._base import PduBlock
-from ..blocks.pdus import meta_get, meta_int, meta_set, parse_symbol_pdu, split_pdu, symbol_pdu
+from ..blocks.pdus import (c32vector_from_numpy, c32vector_to_numpy, meta_get, meta_int, meta_set, parse_symbol_pdu,
+                           split_pdu, symbol_pdu, u8vector_from_numpy, u8vector_to_numpy)
 from .header import SegmentHeader, segment_plan
 from .ofdm import OfdmParams, OfdmReceiver, modulate
 from .segments import FrameInfo, Reassembler, split
@@ -61,7 +62,7 @@ class ofdm_modulator(PduBlock):
         if self.amplitude != 1.0:
             x = x * np.complex64(self.amplitude)
         meta = meta_set(pmt.make_dict(), frame_id=f.frame_id, seg_count=len(segs))
-        self._publish("out", pmt.cons(meta, pmt.init_c32vector(x.size, x)))
+        self._publish("out", pmt.cons(meta, c32vector_from_numpy(x)))
 
     def _can_finish(self) -> bool:
         return self._inputs_empty("in")
@@ -105,9 +106,8 @@ class ofdm_receiver(gr.sync_block):
         meta = meta_set(pmt.make_dict(), **{k: getattr(h, k) for k in HEADER_KEYS}, secure=bool(h.secure),
                         snr_db=float(seg.snr_db), cfo=float(seg.cfo))
         v = seg.valid.astype(np.uint8)
-        meta = meta_set(meta, valid=pmt.init_u8vector(v.size, v.tolist()), sample=pmt.from_uint64(int(seg.start)))
-        self.message_port_pub(pmt.intern("segments"), pmt.cons(meta, pmt.init_c32vector(seg.symbols.size,
-                                                                                          seg.symbols)))
+        meta = meta_set(meta, valid=u8vector_from_numpy(v), sample=pmt.from_uint64(int(seg.start)))
+        self.message_port_pub(pmt.intern("segments"), pmt.cons(meta, c32vector_from_numpy(seg.symbols)))
 
 
 def parse_segment_pdu(msg):
@@ -118,13 +118,13 @@ def parse_segment_pdu(msg):
     vals = {k: meta_int(meta, k, 0) for k in HEADER_KEYS}
     sec = meta_get(meta, "secure", pmt.PMT_F)
     hdr = SegmentHeader(**vals, secure=pmt.to_bool(sec) if pmt.is_bool(sec) else False).check()
-    sym = np.asarray(pmt.c32vector_elements(vec), np.complex64)
+    sym = c32vector_to_numpy(vec)
     if sym.size != hdr.seg_len:
         raise ValueError(f"segment PDU has {sym.size} symbols, its meta says {hdr.seg_len}")
     if not np.isfinite(sym.view(np.float32)).all():
         raise ValueError("segment PDU contains NaN or Inf samples")
     v = meta_get(meta, "valid")
-    valid = np.asarray(pmt.u8vector_elements(v), bool) if v is not None and pmt.is_u8vector(v) else None
+    valid = u8vector_to_numpy(v).astype(bool) if v is not None and pmt.is_u8vector(v) else None
     if valid is not None and valid.size != sym.size:
         raise ValueError("segment PDU 'valid' mask does not match its length")
     s = meta_get(meta, "snr_db")
@@ -171,7 +171,7 @@ class segment_reassembler(PduBlock):
         i = frame.info
         out = symbol_pdu(frame.symbols, i.frame_id, (i.height, i.width), i.latent, secure=i.secure)
         seg = frame.segments.astype(np.uint8)
-        meta = meta_set(pmt.car(out), phy_segments=pmt.init_u8vector(seg.size, seg.tolist()),
+        meta = meta_set(pmt.car(out), phy_segments=u8vector_from_numpy(seg),
                         phy_lost=float(frame.lost_fraction), snr_db=float(frame.snr_db))
         if not frame.complete:
             self._warn(f"frame {i.frame_id}: {frame.lost_fraction:.1%} of its symbols lost "
