@@ -7,19 +7,53 @@ on a GPU training server); the full measurement is ``stegsem eval`` (tools/repro
       --data ../shared/data/faces/test --hosts ../shared/data/scenes/test --limit 50
 
 Pairs, noise and SNRs are identical for every model (seeded per SNR).
+
+``--equivalent`` adds two numbers that describe the steganography as a power split: the *equivalent SNR*
+of each stego reconstruction (the SNR at which plain DeepJSCC reaches the same PSNR on the same images,
+interpolated on a 1-dB grid, so ``SNR - equivalent`` is the SNR the hiding costs that image), and the
+container's distortion of the host latent, ||z_c - z_h||^2 / ||z_h||^2 in dB (z_c power-normalised).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
+
+
+GRID = (-10, 30)  # dB, the SNR grid of the DeepJSCC curve for --equivalent
+
+
+def equivalent_snr(curve: dict[float, tuple[float, float]], which: int, value: float) -> float:
+    """The SNR (dB) at which the DeepJSCC curve reaches ``value`` dB PSNR (linear interpolation; +-inf off the grid)."""
+    snr = np.array(sorted(curve))
+    ps = np.array([curve[s][which] for s in snr])
+    keep = np.concatenate([[True], ps[1:] > np.maximum.accumulate(ps)[:-1]])  # the first SNR reaching each PSNR
+    snr, ps = snr[keep], ps[keep]
+    if value < ps[0]:
+        return -math.inf
+    if value > ps[-1]:
+        return math.inf
+    return float(np.interp(value, ps, snr))
+
+
+def rate_ratio(snr_db: float, eq_private_db: float, eq_host_db: float) -> float:
+    """Sum of the two images' Gaussian rates log2(1 + SNR_eq) over the channel capacity log2(1 + SNR).
+
+    A unit-variance i.i.d. Gaussian latent sent uncoded over AWGN at SNR s is received at the rate-distortion
+    optimum, R = log2(1 + s) bits per symbol (Shannon); two such latents in one symbol stream need the sum of
+    their rates. Above 1 the INN is exploiting the latents' redundancy (they are not i.i.d. Gaussian)."""
+    def rate(db):
+        return math.log2(1 + 10 ** (db / 10))
+    return (rate(eq_private_db) + rate(eq_host_db)) / rate(snr_db)
 
 
 def main(argv=None) -> int:
@@ -31,6 +65,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=50)
     ap.add_argument("--snrs", default="5,10,15,20")
     ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--equivalent", action="store_true",
+                    help="also the equivalent DeepJSCC SNR of each reconstruction and the container distortion")
     a = ap.parse_args(argv)
     snrs = [float(s) for s in a.snrs.split(",")]
     pairs = load_pairs(EvalSettings(data=Path(a.data), hosts=Path(a.hosts), out=Path("."), limit=a.limit))
@@ -38,7 +74,7 @@ def main(argv=None) -> int:
     xh = torch.stack([p[1] for p in pairs])
     size = tuple(xp.shape[-2:])
 
-    def run(system: StegoSystem) -> dict[float, tuple[float, float]]:
+    def run(system: StegoSystem, snrs=snrs) -> dict[float, tuple[float, float]]:
         res = {}
         for snr in snrs:
             sp = sh = 0.0
@@ -59,6 +95,9 @@ def main(argv=None) -> int:
         return res
 
     base = run(StegoSystem.load(a.jscc))
+    if a.equivalent:
+        grid = [float(s) for s in range(GRID[0], GRID[1] + 1)]
+        curve = run(StegoSystem.load(a.jscc), grid)
     print(f"{len(xp)} pairs, {size[0]}x{size[1]} px; PSNR dB (gap to DeepJSCC) at SNR " + "/".join(a.snrs.split(",")))
     print("deepjscc        private " + " ".join(f"{base[s][0]:6.2f}" for s in snrs)
           + " | host " + " ".join(f"{base[s][1]:6.2f}" for s in snrs))
@@ -67,6 +106,23 @@ def main(argv=None) -> int:
         print(f"{Path(path).parent.name}/{Path(path).name}: private "
               + " ".join(f"{r[s][0]:6.2f} ({base[s][0] - r[s][0]:+.2f})" for s in snrs)
               + " | host " + " ".join(f"{r[s][1]:6.2f} ({base[s][1] - r[s][1]:+.2f})" for s in snrs), flush=True)
+        if a.equivalent:
+            system = StegoSystem.load(a.jscc, path)
+            zh = torch.cat([system.encode(xh[i:i + a.batch]) for i in range(0, len(xh), a.batch)])
+            zp = torch.cat([system.encode(xp[i:i + a.batch]) for i in range(0, len(xp), a.batch)])
+            zc = torch.cat([system.embed(zh[i:i + a.batch], zp[i:i + a.batch]) for i in range(0, len(zh), a.batch)])
+            dist = ((zc - zh).pow(2).flatten(1).sum(1) / zh.pow(2).flatten(1).sum(1)).mean().item()
+            eq = {s: (equivalent_snr(curve, 0, r[s][0]), equivalent_snr(curve, 1, r[s][1])) for s in snrs}
+            print(f"    container distortion of the host latent {10 * math.log10(dist):+.1f} dB; equivalent DeepJSCC"
+                  " SNR dB: private " + " ".join(f"{eq[s][0]:5.1f}" for s in snrs)
+                  + " | host " + " ".join(f"{eq[s][1]:5.1f}" for s in snrs)
+                  + "; rate ratio " + " ".join(f"{rate_ratio(s, *eq[s]):.2f}" for s in snrs), flush=True)
+    if a.equivalent:
+        need = {s: (equivalent_snr(curve, 0, base[s][0] - 1.5), equivalent_snr(curve, 1, base[s][1] - 1.5))
+                for s in snrs}
+        print("both images within 1.5 dB of DeepJSCC would need equivalent SNR dB: private "
+              + " ".join(f"{need[s][0]:5.1f}" for s in snrs) + " | host " + " ".join(f"{need[s][1]:5.1f}" for s in snrs)
+              + "; rate ratio " + " ".join(f"{rate_ratio(s, *need[s]):.2f}" for s in snrs))
     return 0
 
 
