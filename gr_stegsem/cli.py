@@ -131,7 +131,8 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
 @click.option("--mia-limit", type=int, default=8, show_default=True, help="Images attacked by MIA per SNR.")
 @click.option("--mia-lr", default=0.05, show_default=True, help="Adam learning rate of the model inversion.")
 @click.option("--mia-tv", default=1.0, show_default=True, help="Weight of the inversion's total-variation prior.")
-@click.option("--systems", default="deepjscc,stego-l3_2,stego-l3_4", show_default=True)
+@click.option("--systems", default="deepjscc,stego-l3_2,stego-l3_4", show_default=True,
+              help="deepjscc and/or steganography models (stego-*) in --models.")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with deepjscc-bcr12 and stego-* models (default: the shipped ones).")
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", show_default=True)

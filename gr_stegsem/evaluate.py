@@ -102,8 +102,11 @@ def _systems(s: EvalSettings) -> dict[str, StegoSystem]:
     d = Path(s.models_dir) if s.models_dir else MODELS_DIR
     out = {}
     for name in s.systems:
-        if name not in SYSTEMS:
-            raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+        if name != "deepjscc" and not name.startswith("stego-"):
+            raise ValueError(f"unknown system {name!r}; choose deepjscc or a stego-* model (shipped: "
+                             f"{', '.join(SYSTEMS[1:])})")
+        if name != "deepjscc" and not (d / f"{name}.safetensors").is_file():
+            raise ValueError(f"unknown system {name!r}: no model {d / name}.safetensors")
         if name != "deepjscc" and s.hosts is None:
             raise ValueError(f"system {name} needs host images (--hosts)")
         out[name] = StegoSystem.load(d / "deepjscc-bcr12", None if name == "deepjscc" else d / name)
@@ -135,17 +138,19 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                 # so every system meets the same noise realisations
                 key = s.seed * 1_000_003 + int(round(snr * 100)) * 10_007 + first
                 g = torch.Generator().manual_seed(key)
-                if snr in s.snrs:  # Bob
+                in_grid = bi == 0 and snr == s.eve_snr  # Fig. 5 shows Bob and Eve at Eve's SNR
+                if snr in s.snrs or in_grid:  # Bob
                     y = sys_.channel(tx, snr, s.channel, g)
                     rec = sys_.bob(y, size, s.lost, g)
+                    if in_grid:
+                        grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
+                if snr in s.snrs:
                     acc.add((name, "bob", "private", snr), all_metrics(rec["private"], xp))
                     if "host" in rec:
                         acc.add((name, "bob", "host", snr), all_metrics(rec["host"], xh))
                     elif tx_host is not None:
                         yh = sys_.channel(tx_host, snr, s.channel, g)
                         acc.add((name, "bob", "host", snr), all_metrics(sys_.decode(yh, size), xh))
-                    if bi == 0 and snr == s.eve_snr:
-                        grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
                     bar.update(len(chunk))
                 if snr in eve_snrs:  # Eve
                     y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(key + 500_009))
@@ -160,7 +165,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         acc.add((name, "eve-mia", "private", snr), all_metrics(mia, xp[:m]))
                         if sys_.secure:
                             acc.add((name, "eve-mia", "host", snr), all_metrics(mia, xh[:m]))
-                    if bi == 0 and snr == s.eve_snr:
+                    if in_grid:
                         grid[f"{name}/eve-naive"] = naive[0]
                         if mia is not None:
                             grid[f"{name}/eve-mia"] = mia[0]

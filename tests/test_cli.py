@@ -27,7 +27,12 @@ def test_console_script_installed():
     assert r.returncode == 0 and "jscc" in r.stdout and "inn" in r.stdout
 
 
-def test_eval_writes_records(tiny_images, tmp_path, small_models):
+def test_eval_writes_records(tiny_images, tmp_path, small_models, monkeypatch):
+    import gr_stegsem.report as report
+
+    shown = {}
+    draw = report.visual_grid
+    monkeypatch.setattr(report, "visual_grid", lambda grid, path, snr: (shown.update(grid), draw(grid, path, snr)))
     out = tmp_path / "eval"
     code = main(["eval", "--data", str(tiny_images / "set0"), "--hosts", str(tiny_images / "set1"), "--out", str(out),
                  "--snrs", "0,10", "--eve-snr", "5", "--limit", "3", "--mia-steps", "3", "--mia-limit", "2",
@@ -49,6 +54,30 @@ def test_eval_writes_records(tiny_images, tmp_path, small_models):
     assert all(r["ms_ssim"] is None for r in recs)  # 48 px images are too small for MS-SSIM
     for f in ("results.csv", "results.md", "fig3_bob.png", "fig4_eve.png", "fig5_grid.png"):
         assert (out / f).stat().st_size > 0
+    # Fig. 5 shows Bob at Eve's SNR (5 dB) even though Bob's curve is measured at 0 and 10 dB only
+    for system in ("deepjscc", "stego-l3_2", "stego-l3_4"):
+        assert {f"{system}/bob", f"{system}/eve-naive", f"{system}/eve-mia"} <= set(shown)
+    assert set(shown["stego-l3_2/bob"]) == {"host", "private"}
+
+
+def test_eval_takes_any_stego_model_in_the_models_folder(tiny_images, tmp_path, small_models):
+    import shutil
+
+    from gr_stegsem.report import label
+
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(small_models / f"stego-l3_2{suffix}", small_models / f"stego-mine{suffix}")
+        shutil.copy(small_models / f"stego-l3_2{suffix}", small_models / f"stego-l3_8{suffix}")
+    out = tmp_path / "eval"
+    assert main(["eval", "--data", str(tiny_images / "set0"), "--hosts", str(tiny_images / "set1"), "--out", str(out),
+                 "--snrs", "5", "--limit", "2", "--mia-steps", "0", "--models", str(small_models),
+                 "--systems", "stego-mine,stego-l3_8,deepjscc"]) == 0
+    recs = json.loads((out / "results.json").read_text())
+    assert {r["system"] for r in recs} == {"deepjscc", "stego-mine", "stego-l3_8"}
+    table = (out / "results.md").read_text()
+    assert "Secure SemCom (stego-mine)" in table and "Secure SemCom λ3=8" in table
+    assert table.index("| DeepJSCC |") < table.index("Secure SemCom (stego-mine)")  # the baseline comes first
+    assert label("stego-l3_2.5") == "Secure SemCom λ3=2.5"
 
 
 def test_send_with_given_images(tiny_images, tmp_path, monkeypatch, small_models):
@@ -65,6 +94,7 @@ def test_send_with_given_images(tiny_images, tmp_path, monkeypatch, small_models
 @pytest.mark.parametrize("argv,needle", [
     (["eval", "--data", "/nonexistent", "--out", "/tmp/x", "--systems", "deepjscc"], "not found"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--systems", "nosuch"], "unknown system"),
+    (["eval", "--data", ".", "--hosts", ".", "--out", "/tmp/x", "--systems", "stego-nosuch"], "no model"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--snrs", "a,b"], "comma-separated"),
     (["train", "inn", "--jscc", "/nonexistent/j", "--private", ".", "--hosts", ".", "--out", "/tmp/y"], "not found"),
     (["train", "inn", "--jscc", "models/deepjscc-bcr12", "--private", ".", "--hosts", ".", "--out", "/tmp/y",
