@@ -6,18 +6,23 @@ from pathlib import Path
 
 import torch
 
+_LAMBDA3 = re.compile(r"stego-l3_(\d+(?:\.\d+)?)")
+
+
 def label(system: str) -> str:
     """Display name: 'DeepJSCC', 'Secure SemCom λ3=4' for stego-l3_4, else 'Secure SemCom (name)'."""
     if system == "deepjscc":
         return "DeepJSCC"
-    m = re.fullmatch(r"stego-l3_(\d+(?:\.\d+)?)", system)
+    m = _LAMBDA3.fullmatch(system)
     return f"Secure SemCom λ3={m.group(1)}" if m else f"Secure SemCom ({system})"
 
 
 def _systems(records) -> list[str]:
-    """The systems in the records, DeepJSCC first, the rest in the order they were evaluated."""
-    seen = list(dict.fromkeys(r["system"] for r in records))
-    return sorted(seen, key=lambda s: s != "deepjscc")
+    """The systems in the records: DeepJSCC, then stego-l3_X by increasing λ3, then the others by name."""
+    def order(s):
+        m = _LAMBDA3.fullmatch(s)
+        return (s != "deepjscc", m is None, float(m.group(1)) if m else 0.0, s)
+    return sorted({r["system"] for r in records}, key=order)
 
 
 def _fmt(v, nd=3):

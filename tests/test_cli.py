@@ -76,7 +76,8 @@ def test_eval_takes_any_stego_model_in_the_models_folder(tiny_images, tmp_path, 
     assert {r["system"] for r in recs} == {"deepjscc", "stego-mine", "stego-l3_8"}
     table = (out / "results.md").read_text()
     assert "Secure SemCom (stego-mine)" in table and "Secure SemCom λ3=8" in table
-    assert table.index("| DeepJSCC |") < table.index("Secure SemCom (stego-mine)")  # the baseline comes first
+    # the baseline first, then by λ3, then the others
+    assert table.index("| DeepJSCC |") < table.index("λ3=8") < table.index("Secure SemCom (stego-mine)")
     assert label("stego-l3_2.5") == "Secure SemCom λ3=2.5"
 
 
