@@ -156,7 +156,26 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_l
     click.echo(f"results in {out}/ (results.json, results.csv, results.md, fig3_bob.png, fig4_eve.png, fig5_grid.png)")
 
 
-def _send(host, private, out, snr_bob, snr_eve, insecure, mia_steps, size, seed, model):
+def _model_paths(model, jscc_model, inn_model) -> tuple[str, str]:
+    from .system import default_model
+
+    return (str(jscc_model or default_model("deepjscc-bcr12")), str(inn_model or default_model(model)))
+
+
+def _model_options(f):
+    opts = [
+        click.option("--jscc-model", type=click.Path(dir_okay=False), default=None,
+                     help="DeepJSCC model file (default: the shipped models/deepjscc-bcr12)."),
+        click.option("--inn-model", type=click.Path(dir_okay=False), default=None,
+                     help="Steganography model file (default: the shipped --model)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _send(host, private, out, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model=None,
+          inn_model=None):
     from .images import load_image
     from .pipeline import transmit, write_report
     from .samples import default_host, default_private
@@ -164,7 +183,8 @@ def _send(host, private, out, snr_bob, snr_eve, insecure, mia_steps, size, seed,
 
     xp = load_image(private, (size, size)) if private else default_private(size)
     xh = load_image(host, (size, size)) if host else default_host(size)
-    system = StegoSystem.shipped("deepjscc" if insecure else model)
+    jscc, inn = _model_paths(model, jscc_model, inn_model)
+    system = StegoSystem.load(jscc, None if insecure else inn)
     res = transmit(system, xh, xp, snr_bob, snr_eve, mia_steps=mia_steps, seed=seed, progress=True)
     title = (f"{'plain DeepJSCC' if insecure else system.name}: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB")
     grid = write_report(res, xh, xp, Path(out), title)
@@ -193,6 +213,7 @@ def _send_options(f):
 @cli.command("send")
 @click.option("--out", default="out/send", show_default=True, type=click.Path())
 @_send_options
+@_model_options
 def send_cmd(out, **kw):
     """One offline transmission of a host/private pair to Bob and Eve."""
     _send(out=out, **kw)
@@ -209,24 +230,6 @@ def _gnuradio():
     from . import flowgraphs
 
     return flowgraphs
-
-
-def _model_paths(model, jscc_model, inn_model) -> tuple[str, str]:
-    from .system import default_model
-
-    return (str(jscc_model or default_model("deepjscc-bcr12")), str(inn_model or default_model(model)))
-
-
-def _model_options(f):
-    opts = [
-        click.option("--jscc-model", type=click.Path(dir_okay=False), default=None,
-                     help="DeepJSCC model file (default: the shipped models/deepjscc-bcr12)."),
-        click.option("--inn-model", type=click.Path(dir_okay=False), default=None,
-                     help="Steganography model file (default: the shipped --model)."),
-    ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
 
 
 @cli.command("demo")

@@ -92,11 +92,25 @@ def test_send_with_given_images(tiny_images, tmp_path, monkeypatch, small_models
     assert (out / "grid.png").is_file() and "eve/mia" in (out / "metrics.md").read_text()
 
 
+def test_send_with_own_model_files(tiny_images, tmp_path, small_models):
+    import shutil
+
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(small_models / f"stego-l3_4{suffix}", tmp_path / f"stego-mine{suffix}")
+    out = tmp_path / "send"
+    imgs = sorted((tiny_images / "set0").glob("*.png"))
+    assert main(["send", "--host", str(imgs[0]), "--private", str(imgs[1]), "--out", str(out), "--size", "48",
+                 "--mia-steps", "0", "--jscc-model", str(small_models / "deepjscc-bcr12.safetensors"),
+                 "--inn-model", str(tmp_path / "stego-mine.safetensors")]) == 0
+    assert (out / "metrics.md").read_text().startswith("# stego-mine: Bob at 10 dB")
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["eval", "--data", "/nonexistent", "--out", "/tmp/x", "--systems", "deepjscc"], "not found"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--systems", "nosuch"], "unknown system"),
     (["eval", "--data", ".", "--hosts", ".", "--out", "/tmp/x", "--systems", "stego-nosuch"], "no model"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--snrs", "a,b"], "comma-separated"),
+    (["send", "--inn-model", "/nonexistent/stego.safetensors", "--out", "/tmp/x"], "not found"),
     (["train", "inn", "--jscc", "/nonexistent/j", "--private", ".", "--hosts", ".", "--out", "/tmp/y"], "not found"),
     (["train", "inn", "--jscc", "models/deepjscc-bcr12", "--private", ".", "--hosts", ".", "--out", "/tmp/y",
       "--init", "models/deepjscc-bcr12"], "stego-inn"),
