@@ -12,6 +12,11 @@ Pairs, noise and SNRs are identical for every model (seeded per SNR).
 of each stego reconstruction (the SNR at which plain DeepJSCC reaches the same PSNR on the same images,
 interpolated on a 1-dB grid, so ``SNR - equivalent`` is the SNR the hiding costs that image), and the
 container's distortion of the host latent, ||z_c - z_h||^2 / ||z_h||^2 in dB (z_c power-normalised).
+
+``--genie`` splits Bob's loss into its causes: his PSNR when he is given the true lost information l
+instead of l_hat, and when he is also given the container's power before normalisation (so he can undo
+it). What a genie does not recover is lost to the channel noise; add a large SNR (e.g. 60) to see the
+noiseless case.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
+from gr_stegsem.models.deepjscc import normalize_power  # noqa: E402
 from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
 
 
@@ -65,6 +71,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=50)
     ap.add_argument("--snrs", default="5,10,15,20")
     ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--genie", action="store_true",
+                    help="also Bob's PSNR given the true lost information, and given the container's power too")
     ap.add_argument("--equivalent", action="store_true",
                     help="also the equivalent DeepJSCC SNR of each reconstruction and the container distortion")
     a = ap.parse_args(argv)
@@ -94,6 +102,26 @@ def main(argv=None) -> int:
             res[snr] = (sp / len(xp), sh / len(xp))
         return res
 
+    @torch.inference_mode()
+    def genie(system: StegoSystem) -> dict[str, dict[float, tuple[float, float]]]:
+        """Bob's PSNR with the true l, and with the true l and the container power (the same noise as run)."""
+        res = {"true l": {}, "true l + container power": {}}
+        for snr in snrs:
+            sums = {k: [0.0, 0.0] for k in res}
+            for i in range(0, len(xp), a.batch):
+                g = torch.Generator().manual_seed(int(snr * 1000) + i)
+                p, h = xp[i:i + a.batch], xh[i:i + a.batch]
+                zc, lost = system.inn.embed(system.encode(h), system.encode(p))
+                power = zc.pow(2).flatten(1).mean(1).view(-1, 1, 1, 1) * 2  # mean |z_c|^2 per image
+                y = system.channel(normalize_power(zc), snr, generator=g)
+                for what, received in (("true l", y), ("true l + container power", y * power.sqrt())):
+                    zh_hat, zp_hat = system.inn.extract(received, lost)
+                    sums[what][0] += psnr(system.decode(zp_hat, size), p).sum().item()
+                    sums[what][1] += psnr(system.decode(zh_hat, size), h).sum().item()
+            for what in res:
+                res[what][snr] = (sums[what][0] / len(xp), sums[what][1] / len(xp))
+        return res
+
     base = run(StegoSystem.load(a.jscc))
     if a.equivalent:
         grid = [float(s) for s in range(GRID[0], GRID[1] + 1)]
@@ -106,6 +134,10 @@ def main(argv=None) -> int:
         print(f"{Path(path).parent.name}/{Path(path).name}: private "
               + " ".join(f"{r[s][0]:6.2f} ({base[s][0] - r[s][0]:+.2f})" for s in snrs)
               + " | host " + " ".join(f"{r[s][1]:6.2f} ({base[s][1] - r[s][1]:+.2f})" for s in snrs), flush=True)
+        if a.genie:
+            for what, g in genie(StegoSystem.load(a.jscc, path)).items():
+                print(f"    genie: {what:<24s} private " + " ".join(f"{g[s][0]:6.2f}" for s in snrs)
+                      + " | host " + " ".join(f"{g[s][1]:6.2f}" for s in snrs), flush=True)
         if a.equivalent:
             system = StegoSystem.load(a.jscc, path)
             zh = torch.cat([system.encode(xh[i:i + a.batch]) for i in range(0, len(xh), a.batch)])
