@@ -203,7 +203,8 @@ def _send_options(f):
         click.option("--mia-steps", default=200, show_default=True, help="Eve's model inversion steps (0: skip)."),
         click.option("--size", default=256, show_default=True, help="Images are resized to SIZE x SIZE px."),
         click.option("--seed", default=0, show_default=True),
-        click.option("--model", default="stego-l3_2", show_default=True, help="Shipped steganography model."),
+        click.option("--model", default="stego-l3_2", show_default=True,
+                     help="Shipped steganography model: stego-l3_2, _4, _8 or _16 (models/)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -353,8 +354,8 @@ def _sink_reporter(role: str):
 @click.argument("role", type=click.Choice(["bob", "eve"]))
 @click.argument("recording", type=click.Path(dir_okay=False))
 @_model_options
-@click.option("--model", type=click.Choice(["stego-l3_2", "stego-l3_4"]), default="stego-l3_2", show_default=True,
-              help="Shipped steganography model (Bob).")
+@click.option("--model", default="stego-l3_2", show_default=True,
+              help="Shipped steganography model (Bob): stego-l3_2, _4, _8 or _16.")
 @click.option("--host", default=None, type=click.Path(dir_okay=False), help="Host image the metrics compare with.")
 @click.option("--private", default=None, type=click.Path(dir_okay=False), help="Private image for the metrics.")
 @click.option("--insecure", is_flag=True, help="Bob: the recording carries plain DeepJSCC (no INN).")

@@ -20,14 +20,17 @@ def pairs():
     return xh, xp
 
 
+STEGO = ("stego-l3_2", "stego-l3_4", "stego-l3_8", "stego-l3_16")
+
+
 def test_model_files_small_and_described():
-    need_models("deepjscc-bcr12", "stego-l3_2", "stego-l3_4")
-    for name in ("deepjscc-bcr12", "stego-l3_2", "stego-l3_4"):
+    need_models("deepjscc-bcr12", *STEGO)
+    for name in ("deepjscc-bcr12", *STEGO):
         assert (MODELS / f"{name}.safetensors").stat().st_size < 8 * 2**20
         info = read_info(MODELS / name)
         assert info["steps"] > 0 and "config" in info
-    assert read_info(MODELS / "stego-l3_2")["lambdas"][2] == 2.0
-    assert read_info(MODELS / "stego-l3_4")["lambdas"][2] == 4.0
+    for name in STEGO:
+        assert read_info(MODELS / name)["lambdas"] == [1.0, 2.0, float(name.split("_")[1]), 1.0, 1.0]
     assert json.loads((MODELS / "deepjscc-bcr12.json").read_text())["config"]["bcr"] == "1/12"
 
 
@@ -39,7 +42,14 @@ def test_deepjscc_quality(pairs):
     assert psnr(s.bob(y, (256, 256))["private"], xp).mean() > 33.0  # measured 35.5 dB
 
 
-@pytest.mark.parametrize("name", ["stego-l3_2", "stego-l3_4"])
+# Bob's PSNR floors (dB) at 10 dB on these four pairs (private, host) and Eve's naive MS-SSIM floor against the
+# host at 5 dB; measured (private / host / Eve-host): λ3 = 2: 30.5 / 33.5 / 0.953, 4: 31.5 / 33.3 / 0.945,
+# 8: 32.4 / 32.7 / 0.930, 16: 33.0 / 31.8 / 0.903
+FLOORS = {"stego-l3_2": (28.5, 31.0, 0.90), "stego-l3_4": (28.5, 31.0, 0.90), "stego-l3_8": (30.0, 30.5, 0.90),
+           "stego-l3_16": (31.0, 29.5, 0.88)}
+
+
+@pytest.mark.parametrize("name", STEGO)
 def test_stego_bob_recovers_and_eve_sees_host(pairs, name):
     need_models("deepjscc-bcr12", name)
     xh, xp = pairs
@@ -48,13 +58,9 @@ def test_stego_bob_recovers_and_eve_sees_host(pairs, name):
     torch.testing.assert_close(to_complex(zc).abs().pow(2).mean(1), torch.ones(4), atol=1e-5, rtol=1e-5)
     g = torch.Generator().manual_seed(0)
     bob = s.bob(s.channel(zc, 10.0, generator=g), (256, 256))
-    assert psnr(bob["private"], xp).mean() > BOB_PRIVATE_MIN
-    assert psnr(bob["host"], xh).mean() > BOB_HOST_MIN
+    assert psnr(bob["private"], xp).mean() > FLOORS[name][0]
+    assert psnr(bob["host"], xh).mean() > FLOORS[name][1]
     eve = s.eve_naive(s.channel(zc, 5.0, generator=g), (256, 256))
-    assert ms_ssim(eve, xp).mean() < 0.30  # measured 0.16-0.17 on these four pairs
-    assert ms_ssim(eve, xh).mean() > 0.90  # measured 0.94-0.95
+    assert ms_ssim(eve, xp).mean() < 0.30  # measured 0.16-0.17 on these four pairs, every λ3
+    assert ms_ssim(eve, xh).mean() > FLOORS[name][2]
 
-
-# dB at 10 dB on these four pairs; measured 30.6 / 31.2 (private) and 33.3 / 33.0 (host) for λ3 = 2 / 4
-BOB_PRIVATE_MIN = 28.5
-BOB_HOST_MIN = 31.0
