@@ -11,7 +11,6 @@ a separate Bob decoder is worth building. Runs on a GPU (--device cuda) or the C
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import time
@@ -22,12 +21,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gr_stegsem import channel  # noqa: E402
 from gr_stegsem.checkpoint import load_model  # noqa: E402
-from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
 from gr_stegsem.images import PreloadedCrops  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.models.deepjscc import from_complex, normalize_power, to_complex  # noqa: E402
-from gr_stegsem.system import default_model  # noqa: E402
 from gr_stegsem.train.loop import cosine_lr, steps_in  # noqa: E402
+
+from bob_experiment import parser, test_pairs  # noqa: E402
 
 
 def bob_latents(jscc, inn, xh, xp, snr, gen=None):
@@ -41,18 +40,7 @@ def bob_latents(jscc, inn, xh, xp, snr, gen=None):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jscc", default=str(default_model("deepjscc-bcr12")))
-    ap.add_argument("--inn", default=str(default_model("stego-l3_2")))
-    ap.add_argument("--private", required=True)
-    ap.add_argument("--hosts", required=True)
-    ap.add_argument("--test-private", required=True)
-    ap.add_argument("--test-hosts", required=True)
-    ap.add_argument("--limit", type=int, default=50)
-    ap.add_argument("--minutes", type=float, default=7.0)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap = parser(__doc__, minutes=7.0, batch=64, lr=1e-4)
     a = ap.parse_args(argv)
     dev = torch.device(a.device)
     jscc = load_model(a.jscc, "deepjscc").to(dev).eval().requires_grad_(False)
@@ -82,10 +70,7 @@ def main(argv=None) -> int:
         if step % 500 == 0:
             print(f"step {step}/{total} loss {loss.item():.5f}", flush=True)
     dec.eval()
-    pairs = load_pairs(EvalSettings(data=Path(a.test_private), hosts=Path(a.test_hosts), out=Path("."),
-                                     limit=a.limit))
-    xp = torch.stack([p[0] for p in pairs]).to(dev)
-    xh = torch.stack([p[1] for p in pairs]).to(dev)
+    xp, xh = test_pairs(a, dev)
     print(f"{step} steps in {time.time() - t0:.0f} s; {len(xp)} test pairs; PSNR dB, Bob with the frozen / "
           f"fine-tuned decoder; plain DeepJSCC for reference")
     for snr in (5.0, 10.0, 15.0, 20.0):

@@ -12,7 +12,6 @@ shipped or changed.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -22,11 +21,12 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gr_stegsem.checkpoint import load_model, read_info  # noqa: E402
-from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
+from gr_stegsem.checkpoint import read_info  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
-from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
+from gr_stegsem.system import StegoSystem  # noqa: E402
 from gr_stegsem.train.loop import cosine_lr, crop_batches  # noqa: E402
+
+from bob_experiment import parser, test_pairs  # noqa: E402
 
 
 def predictor(channels: int, hidden: int) -> nn.Sequential:
@@ -41,19 +41,8 @@ def predictor(channels: int, hidden: int) -> nn.Sequential:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jscc", default=str(default_model("deepjscc-bcr12")))
-    ap.add_argument("--inn", default=str(default_model("stego-l3_2")))
-    ap.add_argument("--private", required=True)
-    ap.add_argument("--hosts", required=True)
-    ap.add_argument("--test-private", required=True)
-    ap.add_argument("--test-hosts", required=True)
-    ap.add_argument("--limit", type=int, default=50)
-    ap.add_argument("--minutes", type=float, default=20.0)
-    ap.add_argument("--hidden", type=int, default=32)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap = parser(__doc__, minutes=20.0, batch=16, lr=1e-3)
+    ap.add_argument("--hidden", type=int, default=32, help="width of g")
     a = ap.parse_args(argv)
     dev = torch.device(a.device)
     torch.manual_seed(0)
@@ -84,10 +73,7 @@ def main(argv=None) -> int:
         if step % 500 == 0:
             print(f"step {step}, {time.time() - t0:.0f} s, loss {loss.item():.5f}", flush=True)
     g.eval()
-    pairs = load_pairs(EvalSettings(data=Path(a.test_private), hosts=Path(a.test_hosts), out=Path("."),
-                                     limit=a.limit))
-    xp = torch.stack([p[0] for p in pairs]).to(dev)
-    xh = torch.stack([p[1] for p in pairs]).to(dev)
+    xp, xh = test_pairs(a, dev)
     size = tuple(xp.shape[-2:])
     print(f"{step} steps in {time.time() - t0:.0f} s; {len(xp)} test pairs; Bob's PSNR dB with l_hat = 0 -> g(y)")
     for snr in (5.0, 10.0, 15.0, 20.0, 60.0):

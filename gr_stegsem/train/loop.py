@@ -134,6 +134,7 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
     bar = tqdm(total=settings.steps, initial=step, disable=not ddp.main, desc=f"train {out.name}",
                dynamic_ncols=True, mininterval=2.0)
     start, started, total = step, time.time(), settings.steps
+    t20 = started  # when step start + 20 began (set then; the rate of steps 20..60 fits a time budget)
     try:
         while step < total:
             if settings.minutes and step == start + 60:
