@@ -111,6 +111,7 @@ def test_send_with_own_model_files(tiny_images, tmp_path, small_models):
     (["eval", "--data", ".", "--hosts", ".", "--out", "/tmp/x", "--systems", "stego-nosuch"], "no model"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--snrs", "a,b"], "comma-separated"),
     (["send", "--inn-model", "/nonexistent/stego.safetensors", "--out", "/tmp/x"], "not found"),
+    (["send", "--model", "stego-nosuch", "--out", "/tmp/x"], "not found"),
     (["train", "inn", "--jscc", "/nonexistent/j", "--private", ".", "--hosts", ".", "--out", "/tmp/y"], "not found"),
     (["train", "inn", "--jscc", "models/deepjscc-bcr12", "--private", ".", "--hosts", ".", "--out", "/tmp/y",
       "--init", "models/deepjscc-bcr12"], "stego-inn"),
