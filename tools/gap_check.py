@@ -82,13 +82,17 @@ def main(argv=None) -> int:
     xh = torch.stack([p[1] for p in pairs])
     size = tuple(xp.shape[-2:])
 
+    def batches(snr: float):
+        """(first index, noise generator, private, host) per batch; the noise is seeded by SNR and index only,
+        so every model and every measurement meets the same noise."""
+        for i in range(0, len(xp), a.batch):
+            yield i, torch.Generator().manual_seed(int(snr * 1000) + i), xp[i:i + a.batch], xh[i:i + a.batch]
+
     def run(system: StegoSystem, snrs=snrs) -> dict[float, tuple[float, float]]:
         res = {}
         for snr in snrs:
             sp = sh = 0.0
-            for i in range(0, len(xp), a.batch):
-                g = torch.Generator().manual_seed(int(snr * 1000) + i)
-                p, h = xp[i:i + a.batch], xh[i:i + a.batch]
+            for i, g, p, h in batches(snr):
                 if system.secure:
                     out = system.bob(system.channel(system.alice(h, p), snr, generator=g), size)
                     sp += psnr(out["private"], p).sum().item()
@@ -108,9 +112,7 @@ def main(argv=None) -> int:
         res = {"true l": {}, "true l + container power": {}}
         for snr in snrs:
             sums = {k: [0.0, 0.0] for k in res}
-            for i in range(0, len(xp), a.batch):
-                g = torch.Generator().manual_seed(int(snr * 1000) + i)
-                p, h = xp[i:i + a.batch], xh[i:i + a.batch]
+            for _, g, p, h in batches(snr):
                 zc, lost = system.inn.embed(system.encode(h), system.encode(p))
                 power = zc.pow(2).flatten(1).mean(1).view(-1, 1, 1, 1) * 2  # mean |z_c|^2 per image
                 y = system.channel(normalize_power(zc), snr, generator=g)
@@ -122,24 +124,24 @@ def main(argv=None) -> int:
                 res[what][snr] = (sums[what][0] / len(xp), sums[what][1] / len(xp))
         return res
 
-    base = run(StegoSystem.load(a.jscc))
+    plain = StegoSystem.load(a.jscc)
+    base = run(plain)
     if a.equivalent:
-        grid = [float(s) for s in range(GRID[0], GRID[1] + 1)]
-        curve = run(StegoSystem.load(a.jscc), grid)
+        curve = run(plain, [float(s) for s in range(GRID[0], GRID[1] + 1)])
     print(f"{len(xp)} pairs, {size[0]}x{size[1]} px; PSNR dB (gap to DeepJSCC) at SNR " + "/".join(a.snrs.split(",")))
     print("deepjscc        private " + " ".join(f"{base[s][0]:6.2f}" for s in snrs)
           + " | host " + " ".join(f"{base[s][1]:6.2f}" for s in snrs))
     for path in a.inn:
-        r = run(StegoSystem.load(a.jscc, path))
+        system = StegoSystem.load(a.jscc, path)
+        r = run(system)
         print(f"{Path(path).parent.name}/{Path(path).name}: private "
               + " ".join(f"{r[s][0]:6.2f} ({base[s][0] - r[s][0]:+.2f})" for s in snrs)
               + " | host " + " ".join(f"{r[s][1]:6.2f} ({base[s][1] - r[s][1]:+.2f})" for s in snrs), flush=True)
         if a.genie:
-            for what, g in genie(StegoSystem.load(a.jscc, path)).items():
+            for what, g in genie(system).items():
                 print(f"    genie: {what:<24s} private " + " ".join(f"{g[s][0]:6.2f}" for s in snrs)
                       + " | host " + " ".join(f"{g[s][1]:6.2f}" for s in snrs), flush=True)
         if a.equivalent:
-            system = StegoSystem.load(a.jscc, path)
             zh = torch.cat([system.encode(xh[i:i + a.batch]) for i in range(0, len(xh), a.batch)])
             zp = torch.cat([system.encode(xp[i:i + a.batch]) for i in range(0, len(xp), a.batch)])
             zc = torch.cat([system.embed(zh[i:i + a.batch], zp[i:i + a.batch]) for i in range(0, len(zh), a.batch)])
