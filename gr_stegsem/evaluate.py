@@ -102,14 +102,15 @@ def _systems(s: EvalSettings) -> dict[str, StegoSystem]:
     d = Path(s.models_dir) if s.models_dir else MODELS_DIR
     out = {}
     for name in s.systems:
-        if name != "deepjscc" and not name.startswith("stego-"):
+        if name == "deepjscc":
+            out[name] = StegoSystem.load(d / "deepjscc-bcr12")
+            continue
+        if not name.startswith("stego-"):
             raise ValueError(f"unknown system {name!r}; choose deepjscc or a stego-* model (shipped: "
                              f"{', '.join(SYSTEMS[1:])})")
-        if name != "deepjscc" and not (d / f"{name}.safetensors").is_file():
-            raise ValueError(f"unknown system {name!r}: no model {d / name}.safetensors")
-        if name != "deepjscc" and s.hosts is None:
+        if s.hosts is None:
             raise ValueError(f"system {name} needs host images (--hosts)")
-        out[name] = StegoSystem.load(d / "deepjscc-bcr12", None if name == "deepjscc" else d / name)
+        out[name] = StegoSystem.load(d / "deepjscc-bcr12", d / name)  # a missing model: 'model file not found'
     return out
 
 

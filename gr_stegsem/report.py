@@ -131,10 +131,7 @@ def visual_grid(grid: dict, path: Path, snr: float) -> None:
     plt = _plt()
     rows = [("inputs", [("host", grid.get("host")), ("private", grid.get("private"))])]
     for system in _systems([{"system": k.rsplit("/", 1)[0]} for k in grid if k.endswith("/bob")]):
-        bob = grid.get(f"{system}/bob")
-        if bob is None:
-            continue
-        cells = [(f"Bob {k}", v) for k, v in bob.items()]
+        cells = [(f"Bob {k}", v) for k, v in grid[f"{system}/bob"].items()]
         cells += [("Eve naive", grid.get(f"{system}/eve-naive")), ("Eve MIA", grid.get(f"{system}/eve-mia"))]
         rows.append((label(system), cells))
     ncol = max(len(c) for _, c in rows)

@@ -108,7 +108,8 @@ def test_send_with_own_model_files(tiny_images, tmp_path, small_models):
 @pytest.mark.parametrize("argv,needle", [
     (["eval", "--data", "/nonexistent", "--out", "/tmp/x", "--systems", "deepjscc"], "not found"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--systems", "nosuch"], "unknown system"),
-    (["eval", "--data", ".", "--hosts", ".", "--out", "/tmp/x", "--systems", "stego-nosuch"], "no model"),
+    (["eval", "--data", ".", "--hosts", ".", "--out", "/tmp/x", "--systems", "stego-nosuch"],
+     "model file not found"),
     (["eval", "--data", ".", "--out", "/tmp/x", "--snrs", "a,b"], "comma-separated"),
     (["send", "--inn-model", "/nonexistent/stego.safetensors", "--out", "/tmp/x"], "not found"),
     (["send", "--model", "stego-nosuch", "--out", "/tmp/x"], "not found"),
