@@ -335,7 +335,7 @@ def parse_symbol_pdu(pdu, config: DeepJSCCConfig | None = None) -> SymbolFrame:
     if not pmt.is_bool(sec):
         raise ValueError("PDU meta 'secure' must be a bool")
     return SymbolFrame(frame_id, h, w, (c, lh, lw), pmt.to_bool(sec), _role(meta),
-                       torch.from_numpy(s if s.flags.writeable and s.flags.owndata else s.copy())[None], meta)
+                       torch.from_numpy(s)[None], meta)  # c32vector_to_numpy: a fresh writable array
 
 
 # --- metrics PDUs ------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ _SLOPE = 0.2  # LeakyReLU slope of the sub-networks (_subnet)
 
 
 def _fused_subnet(x: torch.Tensor, w: list[torch.Tensor], b: list[torch.Tensor], j: int) -> torch.Tensor:
-    lr: list[Optional[Union[float, int, complex]]] = [0.2]
+    lr: list[Optional[Union[float, int, complex]]] = [0.2]  # = _SLOPE; TorchScript needs the literal here
     no: list[Optional[Union[float, int, complex]]] = []
     x = torch.ops.mkldnn._convolution_pointwise(x, w[j], b[j], [1, 1], [1, 1], [1, 1], 1, "leaky_relu", lr, "")
     x = torch.ops.mkldnn._convolution_pointwise(x, w[j + 1], b[j + 1], [0, 0], [1, 1], [1, 1], 1, "leaky_relu", lr,

@@ -198,6 +198,16 @@ def header_carriers(p: OfdmParams, header: SegmentHeader) -> np.ndarray:
     return out.reshape(p.header_symbols, p.n_data)
 
 
+def with_pilots(p: OfdmParams, rows: np.ndarray) -> np.ndarray:
+    """Data rows (n, n_data) -> all used carriers (n, used) with the pilots of OFDM symbols 0..n-1 (counted
+    from the header's first symbol) on the pilot carriers."""
+    out = np.empty((rows.shape[0], p.used.size), complex)
+    out[:, p.data_index] = rows
+    for i in range(rows.shape[0]):
+        out[i, p.pilot_index] = p.pilot_values(i)
+    return out
+
+
 def modulate(p: OfdmParams, header: SegmentHeader, symbols: np.ndarray) -> np.ndarray:
     """One burst (complex64 samples, guards included) for a segment's complex data ``symbols``."""
     symbols = np.asarray(symbols, np.complex128).reshape(-1)
@@ -211,10 +221,7 @@ def modulate(p: OfdmParams, header: SegmentHeader, symbols: np.ndarray) -> np.nd
     carriers[:3] = rows
     payload = np.zeros(n_data * p.n_data, complex)
     payload[:symbols.size] = symbols
-    body = np.concatenate([header_carriers(p, header), payload.reshape(n_data, p.n_data)])
-    for i, row in enumerate(body):
-        carriers[3 + i, p.data_index] = row
-        carriers[3 + i, p.pilot_index] = p.pilot_values(i)
+    carriers[3:] = with_pilots(p, np.concatenate([header_carriers(p, header), payload.reshape(n_data, p.n_data)]))
     t = p._to_time(carriers).reshape(-1)
     z = np.zeros(p.guard, complex)
     return np.concatenate([z, t, z]).astype(np.complex64)
@@ -455,14 +462,15 @@ class OfdmReceiver:
         p_idx = p.pilot_index
         w = np.abs(h[p_idx]) ** 2  # weight each pilot by its channel power
         a, b = phase
+        sw = np.sqrt(w)
+        A = np.stack([np.ones_like(kp), kp], 1) * sw[:, None]  # weighted design matrix of a + b*k
         fits = np.empty((z.shape[0], 2))
         coh = np.empty(z.shape[0])
         for m in range(z.shape[0]):
             q = z[m, p_idx] * p.pilot_values(first + m)
             r = q * np.exp(-1j * (a + b * kp))
             ang = np.angle(r)
-            A = np.stack([np.ones_like(kp), kp], 1) * np.sqrt(w)[:, None]
-            da, db = np.linalg.lstsq(A, ang * np.sqrt(w), rcond=None)[0]
+            da, db = np.linalg.lstsq(A, ang * sw, rcond=None)[0]
             a, b = a + da, b + db
             c = np.abs(np.sum(w * q * np.exp(-1j * (a + b * kp)))) / max(np.sum(w * np.abs(q)), 1e-30)
             fits[m] = a, b
@@ -498,10 +506,7 @@ class OfdmReceiver:
         instead of 2 -- which cuts the estimation noise that a ZF/MMSE equaliser adds to every data
         symbol by 4x. ``z``: the header symbols divided by the LTF estimate, pilot phase removed."""
         p = self.p
-        known = np.empty(z.shape, complex)
-        known[:, p.data_index] = header_carriers(p, header)
-        for m in range(z.shape[0]):
-            known[m, p.pilot_index] = p.pilot_values(m)
+        known = with_pilots(p, header_carriers(p, header))
         h_raw = (2 * burst.h_ltf + (z * burst.h[None] / known).sum(0)) / (2 + z.shape[0])
         burst.h = p.smoother @ h_raw
 
