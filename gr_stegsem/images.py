@@ -117,8 +117,6 @@ class PreloadedCrops:
         with ThreadPoolExecutor(max(1, threads)) as pool:
             arrays = list(pool.map(lambda f: read_for_crops(f, self.crop), files))
         self.images = [torch.from_numpy(a).permute(2, 0, 1).contiguous().to(self.device) for a in arrays]
-        same = len({tuple(t.shape) for t in self.images}) == 1
-        self.stack = torch.stack(self.images) if same else None  # one tensor when all sizes agree
 
     def __len__(self) -> int:
         return len(self.images)

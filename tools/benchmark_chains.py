@@ -170,7 +170,6 @@ def main() -> int:
     ap.add_argument("--model", default="stego-l3_2")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
     rows = [bench(int(s), a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads) for s in a.sizes.split(",")]
     print(f"torch threads: bare models {a.threads}, flowgraph blocks {a.fg_threads or a.threads}; "
           f"device: cpu ({os.cpu_count()} cores)")

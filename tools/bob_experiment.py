@@ -1,5 +1,5 @@
 """What the experiments on Bob's side (try_bob_decoder.py, try_lost_predictor.py) share: their command line
-(models, training and test folders, time budget, device) and the test pairs they report on."""
+(models, training and test folders, time budget, device); and the test pairs they and gap_check.py report on."""
 from __future__ import annotations
 
 import argparse
@@ -30,8 +30,8 @@ def parser(doc: str, minutes: float, batch: int, lr: float) -> argparse.Argument
     return ap
 
 
-def test_pairs(a: argparse.Namespace, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(private, host) test batches on ``dev``: the first --limit pairs of the test folders."""
-    pairs = load_pairs(EvalSettings(data=Path(a.test_private), hosts=Path(a.test_hosts), out=Path("."),
-                                    limit=a.limit))
+def test_pairs(private, hosts, limit: int, dev: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """(private, host) batches on ``dev``: the first ``limit`` images of ``private``, each with a host
+    resized to its size (``evaluate.load_pairs``)."""
+    pairs = load_pairs(EvalSettings(data=Path(private), hosts=Path(hosts), out=Path("."), limit=limit))
     return torch.stack([p[0] for p in pairs]).to(dev), torch.stack([p[1] for p in pairs]).to(dev)

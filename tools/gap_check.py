@@ -29,10 +29,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gr_stegsem.evaluate import EvalSettings, load_pairs  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bob_experiment, also when imported (tests)
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.models.deepjscc import normalize_power  # noqa: E402
 from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
+
+from bob_experiment import test_pairs  # noqa: E402
 
 
 GRID = (-10, 30)  # dB, the SNR grid of the DeepJSCC curve for --equivalent
@@ -77,9 +79,7 @@ def main(argv=None) -> int:
                     help="also the equivalent DeepJSCC SNR of each reconstruction and the container distortion")
     a = ap.parse_args(argv)
     snrs = [float(s) for s in a.snrs.split(",")]
-    pairs = load_pairs(EvalSettings(data=Path(a.data), hosts=Path(a.hosts), out=Path("."), limit=a.limit))
-    xp = torch.stack([p[0] for p in pairs])
-    xh = torch.stack([p[1] for p in pairs])
+    xp, xh = test_pairs(a.data, a.hosts, a.limit)
     size = tuple(xp.shape[-2:])
 
     def batches(snr: float):
@@ -128,6 +128,9 @@ def main(argv=None) -> int:
     base = run(plain)
     if a.equivalent:
         curve = run(plain, [float(s) for s in range(GRID[0], GRID[1] + 1)])
+        # the DeepJSCC latents every steganography model embeds
+        zh = torch.cat([plain.encode(xh[i:i + a.batch]) for i in range(0, len(xh), a.batch)])
+        zp = torch.cat([plain.encode(xp[i:i + a.batch]) for i in range(0, len(xp), a.batch)])
     print(f"{len(xp)} pairs, {size[0]}x{size[1]} px; PSNR dB (gap to DeepJSCC) at SNR " + "/".join(a.snrs.split(",")))
     print("deepjscc        private " + " ".join(f"{base[s][0]:6.2f}" for s in snrs)
           + " | host " + " ".join(f"{base[s][1]:6.2f}" for s in snrs))
@@ -142,8 +145,6 @@ def main(argv=None) -> int:
                 print(f"    genie: {what:<24s} private " + " ".join(f"{g[s][0]:6.2f}" for s in snrs)
                       + " | host " + " ".join(f"{g[s][1]:6.2f}" for s in snrs), flush=True)
         if a.equivalent:
-            zh = torch.cat([system.encode(xh[i:i + a.batch]) for i in range(0, len(xh), a.batch)])
-            zp = torch.cat([system.encode(xp[i:i + a.batch]) for i in range(0, len(xp), a.batch)])
             zc = torch.cat([system.embed(zh[i:i + a.batch], zp[i:i + a.batch]) for i in range(0, len(zh), a.batch)])
             dist = ((zc - zh).pow(2).flatten(1).sum(1) / zh.pow(2).flatten(1).sum(1)).mean().item()
             eq = {s: (equivalent_snr(curve, 0, r[s][0]), equivalent_snr(curve, 1, r[s][1])) for s in snrs}

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 from gnuradio import blocks, channels, gr  # noqa: E402
 
-from gr_stegsem.channel import awgn  # noqa: E402
 from gr_stegsem.images import list_images, load_image  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.models.deepjscc import from_complex, to_complex  # noqa: E402
@@ -149,8 +148,7 @@ def frames_through_phy(latents, snr, seed, equalizer):
 
 
 def ideal(latents, snr, seed):
-    g = torch.Generator().manual_seed(seed)
-    return from_complex(awgn(to_complex(latents), snr, g), tuple(latents.shape[1:]))
+    return StegoSystem.channel(latents, snr, generator=torch.Generator().manual_seed(seed))
 
 
 def transmitted(private, hosts):

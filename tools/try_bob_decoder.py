@@ -19,12 +19,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gr_stegsem import channel  # noqa: E402
 from gr_stegsem.checkpoint import load_model  # noqa: E402
 from gr_stegsem.images import PreloadedCrops  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
-from gr_stegsem.models.deepjscc import from_complex, normalize_power, to_complex  # noqa: E402
-from gr_stegsem.train.loop import cosine_lr, steps_in  # noqa: E402
+from gr_stegsem.models.deepjscc import normalize_power  # noqa: E402
+from gr_stegsem.system import StegoSystem  # noqa: E402
+from gr_stegsem.train.loop import budget_steps, cosine_lr  # noqa: E402
 
 from bob_experiment import parser, test_pairs  # noqa: E402
 
@@ -35,7 +35,7 @@ def bob_latents(jscc, inn, xh, xp, snr, gen=None):
         zh, zp = jscc.encoder(torch.cat([xh, xp])).chunk(2)
         zc, _ = inn.embed(zh, zp)
         zc = normalize_power(zc)
-        y = from_complex(channel.awgn(to_complex(zc), snr, gen), tuple(zc.shape[1:]))
+        y = StegoSystem.channel(zc, snr, generator=gen)
         return inn.extract(y, inn.lost_estimate(y))
 
 
@@ -54,8 +54,7 @@ def main(argv=None) -> int:
         if step == 20:
             t20 = time.time()
         if step == 50:  # fit the schedule to the budget from the rate of steps 20..50 (after warm-up)
-            rate = 30 / max(time.time() - t20, 1e-9)
-            total = 50 + steps_in(a.minutes * 60 - (time.time() - t0), rate)
+            total = 50 + budget_steps(a.minutes, t0, t20, 30)[1]
         if total is not None and step >= total:
             break
         for g in opt.param_groups:
@@ -70,7 +69,7 @@ def main(argv=None) -> int:
         if step % 500 == 0:
             print(f"step {step}/{total} loss {loss.item():.5f}", flush=True)
     dec.eval()
-    xp, xh = test_pairs(a, dev)
+    xp, xh = test_pairs(a.test_private, a.test_hosts, a.limit, dev)
     print(f"{step} steps in {time.time() - t0:.0f} s; {len(xp)} test pairs; PSNR dB, Bob with the frozen / "
           f"fine-tuned decoder; plain DeepJSCC for reference")
     for snr in (5.0, 10.0, 15.0, 20.0):
@@ -78,7 +77,7 @@ def main(argv=None) -> int:
         with torch.no_grad():
             zh, zp = bob_latents(jscc, inn, xh, xp, snr, g)
             z = jscc.encoder(xp)
-            plain = jscc.decoder(from_complex(channel.awgn(to_complex(z), snr, g), tuple(z.shape[1:])))
+            plain = jscc.decoder(StegoSystem.channel(z, snr, generator=g))
             row = [psnr(jscc.decoder(zp), xp).mean(), psnr(dec(zp), xp).mean(), psnr(jscc.decoder(zh), xh).mean(),
                    psnr(dec(zh), xh).mean(), psnr(plain, xp).mean()]
         print(f"{snr:4.0f} dB: private {row[0]:.2f} -> {row[1]:.2f}, host {row[2]:.2f} -> {row[3]:.2f}, "

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         if step % 500 == 0:
             print(f"step {step}, {time.time() - t0:.0f} s, loss {loss.item():.5f}", flush=True)
     g.eval()
-    xp, xh = test_pairs(a, dev)
+    xp, xh = test_pairs(a.test_private, a.test_hosts, a.limit, dev)
     size = tuple(xp.shape[-2:])
     print(f"{step} steps in {time.time() - t0:.0f} s; {len(xp)} test pairs; Bob's PSNR dB with l_hat = 0 -> g(y)")
     for snr in (5.0, 10.0, 15.0, 20.0, 60.0):

@@ -75,6 +75,14 @@ def steps_in(seconds: float, rate: float) -> int:
     return max(int(seconds * rate * 0.97), 1)
 
 
+def budget_steps(minutes: float, started: float, since: float, measured: int) -> tuple[float, int]:
+    """(rate, steps left) for a ``minutes`` budget begun at time ``started``: the rate (steps/s) of the
+    ``measured`` steps timed from ``since`` to now, and the steps that fit in the time left at that rate."""
+    now = time.time()
+    rate = measured / max(now - since, 1e-9)
+    return rate, steps_in(minutes * 60 - (now - started), rate)
+
+
 def cosine_lr(step: int, total: int, lr: float, final_fraction: float = 0.1) -> float:
     """Cosine decay from lr to final_fraction*lr over total steps."""
     t = min(step / max(total, 1), 1.0)
@@ -139,9 +147,8 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
         while step < total:
             if settings.minutes and step == start + 60:
                 # fit the cosine schedule's end to the time budget, from the rate of steps 20..60
-                rate = 40 / max(time.time() - t20, 1e-9)
-                left = settings.minutes * 60 - (time.time() - started)
-                total = min(total, step + steps_in(left, rate))
+                rate, left = budget_steps(settings.minutes, started, t20, 40)
+                total = min(total, step + left)
                 if dist.is_initialized():  # every rank follows rank 0's schedule
                     t = torch.tensor([total], device=ddp.device)
                     dist.broadcast(t, 0)
@@ -152,9 +159,9 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
             if step == start + 20:
                 t20 = time.time()
             t0 = time.time()
+            # while a time-budgeted run measures its rate, the low final rate (a gentle warm-up)
+            measuring = settings.minutes and step < start + 60
             for group in opt.param_groups:
-                # while a time-budgeted run measures its rate, the low final rate (a gentle warm-up)
-                measuring = settings.minutes and step < start + 60
                 group["lr"] = cosine_lr(total if measuring else step, total, settings.lr)
             loss, metrics = step_fn(step)
             if not torch.isfinite(loss):
