@@ -289,19 +289,24 @@ procedure (frequencies, rates, gains, attenuators) are in flowgraphs/README.md. 
 of the samples sent / heard."""
 
 
+def link_params(g: Graph, snr_kind: str, out: str) -> None:
+    """The parameters of a whole simulated link (Alice, Bob and Eve in one flowgraph), in GRC order."""
+    image_params(g)
+    g.param("snr_bob", "eng_float", "10.0", f"Bob's {snr_kind} (dB)")
+    g.param("snr_eve", "eng_float", "5.0", f"Eve's {snr_kind} (dB)")
+    model_params(g)
+    g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
+    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
+    g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
+    g.param("out", "str", f"'{out}'", "output folder")
+
+
 def sim_awgn() -> Graph:
     g = Graph("sim_awgn", "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)",
               "Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN "
               "steganography) to Bob and to the eavesdropper Eve (naive decoding and model inversion); "
               "ends when the images are done", SIM_NOTE)
-    image_params(g)
-    g.param("snr_bob", "eng_float", "10.0", "Bob's Es/N0 (dB)")
-    g.param("snr_eve", "eng_float", "5.0", "Eve's Es/N0 (dB)")
-    model_params(g)
-    g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
-    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
-    g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
-    g.param("out", "str", "'out/sim_awgn'", "output folder")
+    link_params(g, "Es/N0", "out/sim_awgn")
     impairments(g)
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate)")
     common_vars(g)
@@ -524,14 +529,7 @@ def sim_radio() -> Graph:
               "Secure semantic image transmission through the OFDM PHY over impaired simulated radio channels "
               "(noise, CFO, sample-clock offset, multipath) to Bob and Eve; ends when the images are done",
               SIM_RADIO_NOTE)
-    image_params(g)
-    g.param("snr_bob", "eng_float", "10.0", "Bob's data Es/N0 (dB)")
-    g.param("snr_eve", "eng_float", "5.0", "Eve's data Es/N0 (dB)")
-    model_params(g)
-    g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
-    g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
-    g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
-    g.param("out", "str", "'out/sim_radio'", "output folder")
+    link_params(g, "data Es/N0", "out/sim_radio")
     phy_params(g)
     phy_impairments(g)
     g.param("drop", "eng_float", "0.0", "fraction of received segments dropped (graceful-degradation test)")
