@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from .models.deepjscc import DeepJSCC
+from .models.deepjscc import DeepJSCC, all_finite
 
 
 @torch.inference_mode()
 def naive_decoding(jscc: DeepJSCC, y: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
-    if not torch.isfinite(y).all():
+    if not all_finite(y):
         raise ValueError("received symbols contain NaN or Inf values")
     return jscc.decode(y, size)
 
@@ -43,7 +43,7 @@ def model_inversion(jscc: DeepJSCC, y: torch.Tensor, size: tuple[int, int], step
     """Optimise images so that the encoder's latents match the received latents ``y`` (B, C, h, w)."""
     if steps < 1:
         raise ValueError(f"model inversion needs at least one step, got {steps}")
-    if not torch.isfinite(y).all():
+    if not all_finite(y):
         raise ValueError("received symbols contain NaN or Inf values")
     h, w = size
     g = torch.Generator().manual_seed(seed)
