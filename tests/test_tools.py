@@ -1,6 +1,8 @@
 """The analysis helpers of tools/gap_check.py (equivalent SNR, Gaussian rate ratio)."""
 import importlib.util
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,15 @@ def test_rate_ratio_is_one_when_one_image_takes_the_whole_channel():
     # an even split of a 2-bit channel: each image at log2(1 + s) = 1 bit, s = 1 (0 dB)
     assert gap_check.rate_ratio(10 * math.log10(3), 0.0, 0.0) == pytest.approx(1.0)
     assert gap_check.rate_ratio(10.0, 10.0, 10.0) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--inn", "/nonexistent/stego", "--data", "/nonexistent", "--hosts", "/nonexistent"], "model file not found"),
+    (["--inn", "models/stego-l3_2", "--data", "/nonexistent", "--hosts", "/nonexistent"], "image folder not found"),
+])
+def test_gap_check_bad_input_is_one_line(args, needle):
+    root = Path(__file__).parents[1]
+    r = subprocess.run([sys.executable, str(root / "tools" / "gap_check.py"), *args], capture_output=True, text=True,
+                       cwd=root)
+    assert r.returncode == 1 and r.stderr.startswith("gap_check: error:") and needle in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -79,6 +79,8 @@ def main(argv=None) -> int:
                     help="also the equivalent DeepJSCC SNR of each reconstruction and the container distortion")
     a = ap.parse_args(argv)
     snrs = [float(s) for s in a.snrs.split(",")]
+    plain = StegoSystem.load(a.jscc)
+    systems = {path: StegoSystem.load(a.jscc, path) for path in a.inn}  # every model checked before any work
     xp, xh = test_pairs(a.data, a.hosts, a.limit)
     size = tuple(xp.shape[-2:])
 
@@ -124,7 +126,6 @@ def main(argv=None) -> int:
                 res[what][snr] = (sums[what][0] / len(xp), sums[what][1] / len(xp))
         return res
 
-    plain = StegoSystem.load(a.jscc)
     base = run(plain)
     if a.equivalent:
         curve = run(plain, [float(s) for s in range(GRID[0], GRID[1] + 1)])
@@ -134,8 +135,7 @@ def main(argv=None) -> int:
     print(f"{len(xp)} pairs, {size[0]}x{size[1]} px; PSNR dB (gap to DeepJSCC) at SNR " + "/".join(a.snrs.split(",")))
     print("deepjscc        private " + " ".join(f"{base[s][0]:6.2f}" for s in snrs)
           + " | host " + " ".join(f"{base[s][1]:6.2f}" for s in snrs))
-    for path in a.inn:
-        system = StegoSystem.load(a.jscc, path)
+    for path, system in systems.items():
         r = run(system)
         print(f"{Path(path).parent.name}/{Path(path).name}: private "
               + " ".join(f"{r[s][0]:6.2f} ({base[s][0] - r[s][0]:+.2f})" for s in snrs)
@@ -162,4 +162,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, OSError) as e:  # a missing model or folder, an image that is not one: one line
+        sys.exit(f"gap_check: error: {e}")
