@@ -423,15 +423,20 @@ def usrp_alice() -> Graph:
     return g
 
 
-def usrp_receiver(who: str) -> Graph:
+def rx_role(who: str) -> tuple[bool, str, str, str]:
+    """(is Bob, 'Bob' or 'Eve', what the receiver does after the PHY: in words, and as a chain)."""
     is_bob = who == "bob"
-    name = "Bob" if is_bob else "Eve"
+    return (is_bob, "Bob" if is_bob else "Eve",
+            "INN extraction and decoders" if is_bob else "naive decoding and model inversion",
+            "INN extraction -> DeepJSCC decoders" if is_bob else "naive decoding and model inversion")
+
+
+def usrp_receiver(who: str) -> Graph:
+    is_bob, name, does, chain = rx_role(who)
     g = Graph(f"usrp_{who}", f"gr-stegsem: {name} on a USRP (OFDM PHY)",
-              f"{name} on a USRP: UHD source -> OFDM PHY receiver -> "
-              f"{'INN extraction and decoders' if is_bob else 'naive decoding and model inversion'} (see flowgraphs/README.md)",
+              f"{name} on a USRP: UHD source -> OFDM PHY receiver -> {does} (see flowgraphs/README.md)",
               f"usrp_{who}: UHD USRP source -> PHY RX (detection, CFO, timing, equalisation, reassembly)\n"
-              f"-> {'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'}"
-              f" -> image sinks in 'out'.\n\n" + USRP_NOTE_COMMON)
+              f"-> {chain} -> image sinks in 'out'.\n\n" + USRP_NOTE_COMMON)
     receiver_params(g, is_bob, f"out/usrp_{who}")
     g.param("amplitude", "eng_float", "0.25", "Alice's transmit scale (the receiver divides by it)")
     g.param("seed", "intx", "0", "seed")
@@ -550,13 +555,10 @@ def sim_radio() -> Graph:
 
 
 def replay(who: str) -> Graph:
-    is_bob = who == "bob"
-    name = "Bob" if is_bob else "Eve"
+    is_bob, name, does, chain = rx_role(who)
     g = Graph(f"replay_{who}", f"gr-stegsem: {name} from a SigMF recording",
-              f"{name}'s receiver on a SigMF IQ recording (cf32_le): PHY RX -> "
-              f"{'INN extraction and decoders' if is_bob else 'naive decoding and model inversion'}; ends with the file",
-              f"replay_{who}: SigMF player (the recording's metadata is checked) -> PHY RX -> "
-              f"{'INN extraction -> DeepJSCC decoders' if is_bob else 'naive decoding and model inversion'} -> image sinks\n"
+              f"{name}'s receiver on a SigMF IQ recording (cf32_le): PHY RX -> {does}; ends with the file",
+              f"replay_{who}: SigMF player (the recording's metadata is checked) -> PHY RX -> {chain} -> image sinks\n"
               "in 'out'. Record with sim_radio's or a usrp_* flowgraph's 'record' parameter, or the SigMF Recorder\n"
               "block. The same recording always gives the same images (no randomness on the receive side\n"
               "except Bob's gaussian l_hat and Eve's MIA, both seeded).")
