@@ -15,9 +15,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .models.deepjscc import DeepJSCC, DeepJSCCConfig
+from .models.eve_nets import Detector, DetectorConfig, Inverter, InverterConfig
 from .models.inn import INNConfig, StegoINN
 
-KINDS = {"deepjscc": (DeepJSCC, DeepJSCCConfig), "stego-inn": (StegoINN, INNConfig)}
+KINDS = {"deepjscc": (DeepJSCC, DeepJSCCConfig), "stego-inn": (StegoINN, INNConfig),
+         "eve-inverter": (Inverter, InverterConfig), "eve-detector": (Detector, DetectorConfig)}
 
 
 class CheckpointError(ValueError):

@@ -32,7 +32,7 @@ def cli(threads):
 
 @cli.group()
 def train():
-    """Train DeepJSCC or the steganography INN (resumable; runs under torchrun for DDP)."""
+    """Train DeepJSCC, the steganography INN or an Eve's model (resumable; DDP under torchrun)."""
 
 
 _common = [
@@ -118,6 +118,32 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
+@train.command("eve")
+@click.argument("kind")
+@click.option("--scheme", default="stego-l3_2", show_default=True,
+              help="The scheme she attacks (deepjscc or a stego-* model in --models).")
+@click.option("--private", multiple=True, required=True, type=click.Path(file_okay=False),
+              help="Her public private-like images (e.g. faces/train); repeat for several folders.")
+@click.option("--hosts", multiple=True, required=True, type=click.Path(file_okay=False),
+              help="Her public host images (e.g. scenes/train).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the scheme's models (default: the shipped ones).")
+@click.option("--batch", default=16, show_default=True)
+@click.option("--lr", default=1e-3, show_default=True)
+@click.option("--init", type=click.Path(dir_okay=False), default=None,
+              help="Start from this model of the same kind (e.g. the closed-box inverter for 'chosen').")
+@common
+def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, out, crop, steps, seed, snr, workers,
+                  save_every, resume, preload, minutes):
+    """An eavesdropper's model: KIND is inversion, chosen, surrogate or detect (see gr_stegsem/eves/)."""
+    from .train.eve import train_eve
+
+    last = train_eve(kind, scheme, out, private=list(private), hosts=list(hosts), models_dir=models_dir, crop=crop,
+                     batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr), workers=workers,
+                     save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init)
+    click.echo(f"wrote {out}.safetensors: {last}")
+
+
 @cli.command("eval")
 @click.option("--data", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Private images (any size; >160 px for MS-SSIM).")
@@ -135,25 +161,38 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
               help="deepjscc and/or steganography models (stego-*) in --models.")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with deepjscc-bcr12 and stego-* models (default: the shipped ones).")
+@click.option("--attacks", default="naive,mia", show_default=True,
+              help="Eve's attacks (gr_stegsem/eves/): naive, mia, inversion, glassbox, chosen, surrogate, detect, "
+                   "or 'all'. Trained attackers use their models in --models.")
 @click.option("--channel", type=click.Choice(["awgn", "rayleigh"]), default="awgn", show_default=True)
-@click.option("--lost", type=click.Choice(["zeros", "gaussian"]), default=None, help="Bob's l_hat (default: model's).")
+@click.option("--lost", type=click.Choice(["zeros", "gaussian"]), default=None,
+              help="Bob's (and the glass-box Eve's) l_hat (default: the model's).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch", default=8, show_default=True)
-def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, channel,
-             lost, seed, batch):
-    """Reproduce the paper's figures (3, 4, 5) and Table I on image folders.
+def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
+             channel, lost, seed, batch):
+    """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
 
-    Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png and fig5_grid.png.
+    Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png, fig5_grid.png, and security.md with
+    fig_security.png (every scheme against every attacker of --attacks).
     """
+    from . import eves
     from .evaluate import EvalSettings, evaluate
+
+    picked = eves.names() if attacks.strip() == "all" else [a.strip() for a in attacks.split(",") if a.strip()]
+    for a in picked:
+        eves.get(a)  # an unknown attack: one error line
 
     s = EvalSettings(data=data, out=out, hosts=hosts, snrs=_floats(snrs, "--snrs"), eve_snr=eve_snr, limit=limit,
                      mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr, mia_tv=mia_tv,
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
-                     seed=seed, batch=batch, models_dir=models_dir, lost=lost)
+                     seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked))
     evaluate(s)
     click.echo((out / "results.md").read_text())
-    click.echo(f"results in {out}/ (results.json, results.csv, results.md, fig3_bob.png, fig4_eve.png, fig5_grid.png)")
+    if (out / "security.md").is_file():
+        click.echo((out / "security.md").read_text())
+    click.echo(f"results in {out}/ (results.json, results.csv, results.md, fig3_bob.png, fig4_eve.png, fig5_grid.png, "
+               "security.md, fig_security.png)")
 
 
 def _model_paths(model, jscc_model, inn_model) -> tuple[str, str]:

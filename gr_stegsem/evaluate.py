@@ -1,8 +1,15 @@
-"""``stegsem eval``: Fig. 3, Fig. 4, Table I and Fig. 5 of Tang et al. (2024) on any image folders.
+"""``stegsem eval``: Fig. 3, Fig. 4, Table I and Fig. 5 of Tang et al. (2024), and the security
+report (every scheme against every Eve), on any image folders.
 
 Every record is {system, receiver, target, snr_db, psnr, ms_ssim, lpips, n_images}: the mean
-over the images of one (system, receiver, target, SNR). Hosts are resized (bicubic) to the size
-of the private image they are paired with, since the INN needs equal latent shapes.
+over the images of one (system, receiver, target, SNR); receivers are 'bob' and 'eve-<attack>'
+(:mod:`gr_stegsem.eves`). Eve's reconstructions compared with the private image also carry
+``id_rate``, the identification rate: the fraction of attacked images whose true private image is
+the closest (LPIPS) of the N private images of the run (chance 1/N). Detection records (receiver
+'eve-detect', target 'container') carry ``accuracy`` and ``auc`` over containers vs plain host
+symbols, and the record with receiver 'chance' holds each metric between unrelated (host, private)
+pairs. Hosts are resized (bicubic) to the size of the private image they are paired with, since
+the INN needs equal latent shapes.
 """
 from __future__ import annotations
 
@@ -16,12 +23,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from . import eves, schemes
 from .images import list_images, load_image
-from .metrics import all_metrics
-from .system import StegoSystem
+from .metrics import LPIPSGallery, all_metrics
+from .schemes import Scheme
 
 SYSTEMS = ("deepjscc", "stego-l3_2", "stego-l3_4")
-FIELDS = ("system", "receiver", "target", "snr_db", "psnr", "ms_ssim", "lpips", "n_images")
+ATTACKS = ("naive", "mia")  # the paper's two; eves.names() lists them all
+FIELDS = ("system", "receiver", "target", "snr_db", "psnr", "ms_ssim", "lpips", "n_images", "id_rate",
+          "accuracy", "auc")
 
 
 @dataclass
@@ -42,6 +52,7 @@ class EvalSettings:
     batch: int = 8
     models_dir: Path | None = None
     lost: str | None = None
+    attacks: tuple[str, ...] = ATTACKS
     extra: dict = field(default_factory=dict)
 
 
@@ -67,8 +78,25 @@ class _Acc:
                 v = self.sums[key][name] / n
                 rec[name] = None if math.isnan(v) else round(v, 5)
             rec["n_images"] = n
+            if "id_rate" in self.sums[key]:
+                rec["id_rate"] = round(self.sums[key]["id_rate"] / n, 5)
             out.append(rec)
         return out
+
+
+def auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
+    """ROC AUC of scores (positives should score higher): the Mann-Whitney probability
+    P(pos > neg) + P(pos = neg) / 2."""
+    p, q = pos.double().view(-1, 1), neg.double().view(1, -1)
+    return float(((p > q).double() + 0.5 * (p == q).double()).mean())
+
+
+def detection_record(system: str, snr: float, pos: torch.Tensor, neg: torch.Tensor) -> dict:
+    """Accuracy at the threshold 0.5 (balanced: the mean of both classes' rates) and AUC."""
+    acc = 0.5 * (float((pos > 0.5).double().mean()) + float((neg <= 0.5).double().mean()))
+    return {"system": system, "receiver": "eve-detect", "target": "container", "snr_db": snr, "psnr": None,
+            "ms_ssim": None, "lpips": None, "n_images": len(pos), "accuracy": round(acc, 5),
+            "auc": round(auc(pos, neg), 5)}
 
 
 def load_pairs(s: EvalSettings) -> list[tuple[torch.Tensor, torch.Tensor | None, str]]:
@@ -96,33 +124,75 @@ def _batches(pairs, batch):
         yield run
 
 
-def _systems(s: EvalSettings) -> dict[str, StegoSystem]:
-    from .system import MODELS_DIR
-
-    d = Path(s.models_dir) if s.models_dir else MODELS_DIR
+def _systems(s: EvalSettings) -> dict[str, Scheme]:
     out = {}
     for name in s.systems:
-        if name == "deepjscc":
-            out[name] = StegoSystem.load(d / "deepjscc-bcr12")
-            continue
-        if not name.startswith("stego-"):
-            raise ValueError(f"unknown system {name!r}; choose deepjscc or a stego-* model (shipped: "
-                             f"{', '.join(SYSTEMS[1:])})")
-        if s.hosts is None:
+        try:
+            out[name] = schemes.load(name, s.models_dir)  # a missing model: 'model file not found'
+        except ValueError as e:
+            if str(e).startswith("unknown scheme"):
+                raise ValueError(f"unknown system {name!r}; {str(e).split('; ', 1)[1]}") from None
+            raise
+        if out[name].carries_host and s.hosts is None:
             raise ValueError(f"system {name} needs host images (--hosts)")
-        out[name] = StegoSystem.load(d / "deepjscc-bcr12", d / name)  # a missing model: 'model file not found'
     return out
 
 
+def _eves(s: EvalSettings, scheme: Scheme) -> dict[str, eves.Eve]:
+    """The attacks of ``s.attacks`` that apply to ``scheme``, built (trained models loaded) up front."""
+    out = {}
+    for name in s.attacks:
+        cls = eves.get(name)
+        if name == "mia" and s.mia_steps <= 0 or not cls.applies(scheme):
+            continue
+        out[name] = cls(scheme, s.models_dir, mia_steps=s.mia_steps, mia_lr=s.mia_lr, mia_tv=s.mia_tv, seed=s.seed,
+                        glassbox_lost=s.lost)
+    return out
+
+
+def _galleries(pairs) -> dict[tuple, tuple[LPIPSGallery, dict]]:
+    """Per image size: the LPIPS gallery of that size's private images and each image's index in it."""
+    by_size: dict[tuple, list[int]] = defaultdict(list)
+    for i, (xp, _, _) in enumerate(pairs):
+        by_size[tuple(xp.shape[-2:])].append(i)
+    return {size: (LPIPSGallery(torch.stack([pairs[i][0] for i in idx])), {i: j for j, i in enumerate(idx)})
+            for size, idx in by_size.items()}
+
+
+def chance_record(pairs) -> dict:
+    """Each metric between unrelated images: host i vs private i (or private i+1 vs private i
+    without hosts); the identification rate's chance is the mean 1/N of the images' galleries."""
+    acc = _Acc()
+    sizes = defaultdict(int)
+    for xp, _, _ in pairs:
+        sizes[tuple(xp.shape[-2:])] += 1
+    for i, (xp, xh, _) in enumerate(pairs):
+        other = xh if xh is not None else pairs[(i + 1) % len(pairs)][0]
+        if other.shape == xp.shape:
+            acc.add(("chance", "chance", "private", 0.0), all_metrics(other[None], xp[None]))
+    recs = acc.records()
+    rec = recs[0] if recs else {"system": "chance", "receiver": "chance", "target": "private", "psnr": None,
+                                "ms_ssim": None, "lpips": None, "n_images": 0}
+    rec["snr_db"] = None
+    rec["id_rate"] = round(sum(1.0 / sizes[tuple(xp.shape[-2:])] for xp, _, _ in pairs) / len(pairs), 5)
+    return rec
+
+
 def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
-    """Run every system over every SNR for Bob and Eve; write results and figures to s.out."""
+    """Run every system over every SNR for Bob and every attack of ``s.attacks`` for Eve; write
+    results, figures and the security report to s.out."""
     s.out = Path(s.out)
     s.out.mkdir(parents=True, exist_ok=True)
     systems = _systems(s)
+    attackers = {name: _eves(s, sys_) for name, sys_ in systems.items()}  # missing Eve models fail here
     pairs = load_pairs(s)
+    if not pairs:
+        raise ValueError(f"no images in {s.data}")
+    galleries = _galleries(pairs) if any(e.output == "image" for a in attackers.values() for e in a.values()) else {}
     eve_snrs = sorted(set(s.snrs) | {s.eve_snr})
     mia_n = len(pairs) if s.mia_limit is None else min(s.mia_limit, len(pairs))
     acc = _Acc()
+    scores: dict[tuple, list] = defaultdict(lambda: ([], []))  # (system, snr) -> (containers, covers)
     grid: dict[str, torch.Tensor] = {}
     total = len(systems) * (len(eve_snrs) + len(s.snrs)) * len(pairs)
     bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)
@@ -133,7 +203,10 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
             xh = torch.stack([c[1] for c in chunk]) if chunk[0][1] is not None else None
             size = tuple(xp.shape[-2:])
             tx = sys_.alice(xh, xp)
-            tx_host = sys_.encode(xh) if (not sys_.secure and xh is not None) else None
+            tx_host = sys_.cover(xh) if xh is not None and (not sys_.secure or "detect" in attackers[name]) else None
+            if galleries:
+                gallery, index = galleries[size]
+                truth = torch.tensor([index[first + i] for i in range(len(chunk))])
             for snr in sorted(set(s.snrs) | set(eve_snrs)):
                 # Bob and Eve see independent noise; the seeds depend on (seed, SNR, image index) only,
                 # so every system meets the same noise realisations
@@ -153,29 +226,37 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         yh = sys_.channel(tx_host, snr, s.channel, g)
                         acc.add((name, "bob", "host", snr), all_metrics(sys_.decode(yh, size), xh))
                     bar.update(len(chunk))
-                if snr in eve_snrs:  # Eve
+                if snr in eve_snrs:  # Eve: every attacker hears the same symbols
                     y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(key + 500_009))
-                    naive = sys_.eve_naive(y, size)
-                    acc.add((name, "eve-naive", "private", snr), all_metrics(naive, xp))
-                    if sys_.secure:
-                        acc.add((name, "eve-naive", "host", snr), all_metrics(naive, xh))
-                    mia = None
-                    m = max(0, min(len(chunk), mia_n - first))
-                    if s.mia_steps > 0 and m > 0:
-                        mia = sys_.eve_mia(y[:m], size, s.mia_steps, s.mia_lr, s.seed, s.mia_tv)
-                        acc.add((name, "eve-mia", "private", snr), all_metrics(mia, xp[:m]))
+                    for attack, eve in attackers[name].items():
+                        rx = f"eve-{attack}"
+                        if eve.output == "score":
+                            yc = sys_.channel(tx_host, snr, s.channel, torch.Generator().manual_seed(key + 700_001))
+                            scores[(name, snr)][0].append(eve.score(y))
+                            scores[(name, snr)][1].append(eve.score(yc))
+                            continue
+                        m = len(chunk) if attack != "mia" else max(0, min(len(chunk), mia_n - first))
+                        if m == 0:
+                            continue
+                        img = eve.reconstruct(y[:m], size)
+                        metrics = all_metrics(img, xp[:m])
+                        if galleries:
+                            metrics["id_rate"] = (gallery.ranks(img, truth[:m]) == 0).double()
+                        acc.add((name, rx, "private", snr), metrics)
                         if sys_.secure:
-                            acc.add((name, "eve-mia", "host", snr), all_metrics(mia, xh[:m]))
-                    if in_grid:
-                        grid[f"{name}/eve-naive"] = naive[0]
-                        if mia is not None:
-                            grid[f"{name}/eve-mia"] = mia[0]
+                            acc.add((name, rx, "host", snr), all_metrics(img, xh[:m]))
+                        if in_grid:
+                            grid[f"{name}/{rx}"] = img[0]
                     bar.update(len(chunk))
             if bi == 0:
                 grid["private"], grid["host"] = xp[0], (xh[0] if xh is not None else None)
             first += len(chunk)
     bar.close()
     records = acc.records()
+    for (name, snr), (pos, neg) in sorted(scores.items()):
+        records.append(detection_record(name, snr, torch.cat(pos), torch.cat(neg)))
+    if galleries:
+        records.append(chance_record(pairs))
     write_outputs(records, s, grid)
     return records
 
@@ -191,5 +272,8 @@ def write_outputs(records: list[dict], s: EvalSettings, grid: dict) -> None:
     (s.out / "results.md").write_text(report.markdown(records, s.eve_snr))
     report.plot_bob(records, s.out / "fig3_bob.png")
     report.plot_eve(records, s.out / "fig4_eve.png")
+    if any(r["receiver"].startswith("eve-") for r in records):
+        (s.out / "security.md").write_text(report.security_markdown(records, s.eve_snr))
+        report.plot_security(records, s.out / "fig_security.png")
     if grid:
         report.visual_grid(grid, s.out / "fig5_grid.png", s.eve_snr)

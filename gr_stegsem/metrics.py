@@ -133,3 +133,60 @@ def all_metrics(x: torch.Tensor, ref: torch.Tensor) -> dict[str, torch.Tensor]:
         out["ms_ssim"] = torch.full((x.shape[0],), float("nan"))
     out["lpips"] = lpips_distance(x, ref)
     return out
+
+
+class LPIPSGallery:
+    """LPIPS distances from reconstructions to a fixed gallery of N reference images, with the
+    gallery's features computed once: d(x, g_j) = sum_l mean_hw sum_c w_lc (f_l(x) - f_l(g_j))^2,
+    expanded as |a|^2 + |b_j|^2 - 2 a.b_j with a, b the unit-normalised features scaled by sqrt(w)
+    (the same value as :func:`lpips_distance`, one matrix product per layer).
+
+    :meth:`ranks` gives the rank (0 = closest) of each reconstruction's true image in the gallery:
+    the identification rate is the fraction with rank 0 (chance 1/N).
+    """
+
+    def __init__(self, gallery: torch.Tensor, batch: int = 16):
+        if gallery.dim() != 4 or gallery.shape[0] < 1:
+            raise ValueError(f"a gallery is a batch of images (N, 3, H, W), got {tuple(gallery.shape)}")
+        self.size = tuple(gallery.shape[-2:])
+        self.batch = batch
+        feats = [self._features(g) for g in gallery.float().split(batch)]
+        self.feats = [torch.cat(f) for f in zip(*feats)]  # per layer (N, D_l)
+        self.norms = [f.pow(2).sum(1) for f in self.feats]
+
+    def __len__(self) -> int:
+        return self.feats[0].shape[0]
+
+    @torch.no_grad()
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        import lpips
+
+        model = lpips_model(str(x.device))
+        outs = model.net.forward(model.scaling_layer(x * 2 - 1))
+        per_layer = []
+        for kk in range(model.L):
+            f = lpips.normalize_tensor(outs[kk])
+            w = model.lins[kk].model[-1].weight.view(1, -1, 1, 1).clamp_min(0).sqrt()
+            hw = f.shape[-2] * f.shape[-1]
+            per_layer.append((f * w).flatten(1) / hw ** 0.5)
+        return per_layer
+
+    @torch.no_grad()
+    def distances(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N) LPIPS distances of reconstructions x (B, 3, H, W) to the gallery."""
+        if tuple(x.shape[-2:]) != self.size:
+            raise ValueError(f"reconstructions of {tuple(x.shape[-2:])} px against a gallery of {self.size} px")
+        out = []
+        for xb in x.float().split(self.batch):
+            d = 0
+            for a, b, nb in zip(self._features(xb), self.feats, self.norms):
+                d = d + a.pow(2).sum(1, keepdim=True) + nb[None] - 2 * a @ b.T
+            out.append(d)
+        return torch.cat(out).clamp_min(0)
+
+    def ranks(self, x: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        """(B,) rank of gallery image ``truth[i]`` among the N by distance to x[i] (0 = closest;
+        ties count against Eve)."""
+        d = self.distances(x)
+        own = d.gather(1, truth.view(-1, 1).long())
+        return (d <= own).sum(1) - 1

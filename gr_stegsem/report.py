@@ -22,7 +22,7 @@ def _systems(records) -> list[str]:
     def order(s):
         m = _LAMBDA3.fullmatch(s)
         return (s != "deepjscc", m is None, float(m.group(1)) if m else 0.0, s)
-    return sorted({r["system"] for r in records}, key=order)
+    return sorted({r["system"] for r in records if r.get("receiver") != "chance"}, key=order)
 
 
 def _fmt(v, nd=3):
@@ -132,7 +132,9 @@ def visual_grid(grid: dict, path: Path, snr: float) -> None:
     rows = [("inputs", [("host", grid.get("host")), ("private", grid.get("private"))])]
     for system in _systems([{"system": k.rsplit("/", 1)[0]} for k in grid if k.endswith("/bob")]):
         cells = [(f"Bob {k}", v) for k, v in grid[f"{system}/bob"].items()]
-        cells += [("Eve naive", grid.get(f"{system}/eve-naive")), ("Eve MIA", grid.get(f"{system}/eve-mia"))]
+        eves_here = {k.split("/eve-", 1)[1]: v for k, v in grid.items() if k.startswith(f"{system}/eve-")}
+        cells += [("Eve naive", eves_here.pop("naive", None)), ("Eve MIA", eves_here.pop("mia", None))]
+        cells += [(f"Eve {a}", v) for a, v in eves_here.items()]
         rows.append((label(system), cells))
     ncol = max(len(c) for _, c in rows)
     fig, axes = plt.subplots(len(rows), ncol, figsize=(2.6 * ncol, 2.7 * len(rows)), squeeze=False)
@@ -146,4 +148,159 @@ def visual_grid(grid: dict, path: Path, snr: float) -> None:
     fig.suptitle(f"Fig. 5 — Bob and Eve at {snr:g} dB")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# --- the security report: every scheme against every Eve --------------------------------------------
+def _attacks(records) -> list[str]:
+    from . import eves
+
+    present = {r["receiver"][4:] for r in records if r["receiver"].startswith("eve-")}
+    known = [a for a in eves.names() if a in present]
+    return known + sorted(present - set(known))
+
+
+def _eve_title(attack: str) -> str:
+    from . import eves
+
+    try:
+        return eves.get(attack).title
+    except ValueError:
+        return attack
+
+
+def _binom_p(k: int, n: int, p: float) -> float:
+    """One-sided binomial p-value P(X >= k), X ~ Bin(n, p)."""
+    from scipy.stats import binomtest
+
+    return binomtest(k, n, p, alternative="greater").pvalue if n else 1.0
+
+
+def _pct(v):
+    return "–" if v is None else f"{100 * v:.0f} %"
+
+
+def verdict(records: list[dict], system: str, eve_snr: float) -> str:
+    """One plain-language paragraph on ``system`` at Eve's SNR, generated from the records: which
+    attackers identify the private image (identification rate significantly above chance), which
+    do not, and whether steganalysis tells the container apart."""
+    chance = next((r for r in records if r["receiver"] == "chance"), None)
+    p0 = chance["id_rate"] if chance else None
+    exposed, leaks, resisted = [], [], []
+    for attack in _attacks(records):
+        r = _pick(records, system=system, receiver=f"eve-{attack}", target="private", snr_db=eve_snr)
+        if not r or r[0].get("id_rate") is None:
+            continue
+        r = r[0]
+        k, n = round(r["id_rate"] * r["n_images"]), r["n_images"]
+        txt = f"{_eve_title(attack)} ({_pct(r['id_rate'])} identified, MS-SSIM {_fmt(r['ms_ssim'])})"
+        if r["id_rate"] >= 0.5:
+            exposed.append(txt)
+        elif p0 is not None and _binom_p(k, n, p0) < 0.01:
+            leaks.append(txt)
+        else:
+            resisted.append(txt)
+    parts = [f"**{label(system)}** (Eve at {eve_snr:g} dB):"]
+    if exposed:
+        parts.append("the private image is exposed to " + "; ".join(exposed) + ".")
+    if leaks:
+        parts.append("Identified above chance (a partial leak) by " + "; ".join(leaks) + ".")
+    if resisted:
+        parts.append("It resists " + "; ".join(resisted) + (f", chance being {_pct(p0)}." if p0 else "."))
+    det = _pick(records, system=system, receiver="eve-detect", snr_db=eve_snr)
+    if det:
+        a = det[0]["auc"]
+        how = ("the container is easily detected" if a >= 0.9 else "the container is detectable" if a >= 0.7
+               else "weakly detectable" if a >= 0.6 else "covert to this detector")
+        parts.append(f"Steganalysis: accuracy {_pct(det[0]['accuracy'])}, AUC {a:.2f} (chance 50 %, 0.50): {how}.")
+    if len(parts) == 1:
+        parts.append("no attack was run.")
+    return " ".join(parts)
+
+
+def security_markdown(records: list[dict], eve_snr: float) -> str:
+    """The scheme x attacker table at Eve's SNR (vs the private image; vs the host where one is sent),
+    the chance levels beside it, detection, and a verdict per scheme."""
+    chance = next((r for r in records if r["receiver"] == "chance"), None)
+    lines = [f"## Security report — Eve at {eve_snr:g} dB", ""]
+    if chance:
+        lines += [f"Chance level (unrelated host/private pairs, n = {chance['n_images']}): MS-SSIM "
+                  f"{_fmt(chance['ms_ssim'])}, LPIPS {_fmt(chance['lpips'])}, PSNR {_fmt(chance['psnr'], 2)} dB; "
+                  f"identification rate {_pct(chance['id_rate'])} (1/N, the true image ranked first by LPIPS "
+                  f"among the N private images of the run).", ""]
+    lines += ["| scheme | attacker | n | MS-SSIM | LPIPS | PSNR (dB) | identified | MS-SSIM vs host |",
+              "|---|---|---|---|---|---|---|---|"]
+    if chance:
+        lines.append(f"| (chance) | unrelated pairs | {chance['n_images']} | {_fmt(chance['ms_ssim'])} | "
+                     f"{_fmt(chance['lpips'])} | {_fmt(chance['psnr'], 2)} | {_pct(chance['id_rate'])} | – |")
+    systems = _systems(records)
+    for system in systems:
+        for attack in _attacks(records):
+            if attack == "detect":
+                continue
+            r = _pick(records, system=system, receiver=f"eve-{attack}", target="private", snr_db=eve_snr)
+            if not r:
+                continue
+            r = r[0]
+            h = _pick(records, system=system, receiver=f"eve-{attack}", target="host", snr_db=eve_snr)
+            lines.append(f"| {label(system)} | {_eve_title(attack)} | {r['n_images']} | {_fmt(r['ms_ssim'])} | "
+                         f"{_fmt(r['lpips'])} | {_fmt(r['psnr'], 2)} | {_pct(r.get('id_rate'))} | "
+                         f"{_fmt(h[0]['ms_ssim']) if h else '–'} |")
+    det = [r for r in records if r["receiver"] == "eve-detect"]
+    if det:
+        snrs = sorted({r["snr_db"] for r in det})
+        lines += ["", "### Steganalysis — accuracy / ROC AUC vs Eve's SNR (chance 50 % / 0.50)", "",
+                  "| scheme | n (per class) | " + " | ".join(f"{x:g} dB" for x in snrs) + " |",
+                  "|---|---|" + "---|" * len(snrs)]
+        for system in systems:
+            rows = {r["snr_db"]: r for r in det if r["system"] == system}
+            if rows:
+                n = next(iter(rows.values()))["n_images"]
+                cells = [f"{_pct(rows[x]['accuracy'])} / {rows[x]['auc']:.2f}" if x in rows else "–" for x in snrs]
+                lines.append(f"| {label(system)} | {n} | " + " | ".join(cells) + " |")
+    lines += ["", "### Verdicts", ""]
+    lines += [verdict(records, system, eve_snr) + "\n" for system in systems]
+    return "\n".join(lines) + "\n"
+
+
+def plot_security(records: list[dict], path: Path) -> None:
+    """Identification rate vs Eve's SNR, one panel per reconstruction attacker (chance dashed), and
+    steganalysis AUC vs SNR in the last panel."""
+    plt = _plt()
+    chance = next((r for r in records if r["receiver"] == "chance"), None)
+    attacks = [a for a in _attacks(records) if a != "detect"]
+    panels = attacks + (["detect"] if any(r["receiver"] == "eve-detect" for r in records) else [])
+    if not panels:
+        return
+    ncol = min(4, len(panels))
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
+    systems = _systems(records)
+    for ax, attack in zip(axes.flat, panels):
+        for system in systems:
+            if attack == "detect":
+                rows = sorted(_pick(records, system=system, receiver="eve-detect"), key=lambda r: r["snr_db"])
+                ys = [r["auc"] for r in rows]
+            else:
+                rows = sorted(_pick(records, system=system, receiver=f"eve-{attack}", target="private"),
+                              key=lambda r: r["snr_db"])
+                rows = [r for r in rows if r.get("id_rate") is not None]
+                ys = [r["id_rate"] for r in rows]
+            if rows:
+                ax.plot([r["snr_db"] for r in rows], ys, "-o", ms=3, label=label(system))
+        ref = 0.5 if attack == "detect" else (chance["id_rate"] if chance else None)
+        if ref is not None:
+            ax.axhline(ref, ls="--", color="grey", lw=1, label="chance")
+        ax.set_title("steganalysis (AUC)" if attack == "detect" else _eve_title(attack), fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("Eve's SNR (dB)")
+        ax.set_ylabel("ROC AUC" if attack == "detect" else "identification rate")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
+    fig.suptitle("Security report — who gets the private image, and who sees that something is hidden")
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    fig.savefig(path, dpi=150)
     plt.close(fig)

@@ -1,6 +1,9 @@
-"""The secure SemCom system as functions on tensors: Alice, the channel, Bob and Eve.
+"""The paper's system as functions on tensors: Alice, the channel, Bob and Eve.
 
-One implementation used by ``stegsem eval``, the training scripts and the GNU Radio blocks.
+:class:`StegoSystem` is the scheme of plain DeepJSCC (``inn is None``) and of the INN steganography of
+Tang et al. (2024); the zoo entries :mod:`gr_stegsem.schemes.deepjscc` and
+:mod:`gr_stegsem.schemes.tang2024` name it. One implementation used by ``stegsem eval``, the
+training scripts and the GNU Radio blocks.
 Images are float (B, 3, H, W) in [0, 1]; channel symbols are complex (B, k) with mean |z|^2 = 1;
 SNR is Es/N0 in dB.
 """
@@ -11,10 +14,11 @@ from pathlib import Path
 
 import torch
 
-from . import attacks, channel
+from . import attacks
 from .checkpoint import CheckpointError, load_model, read_info
-from .models.deepjscc import DeepJSCC, all_finite, check_images, from_complex, normalize_power, to_complex
+from .models.deepjscc import DeepJSCC, all_finite, check_images, normalize_power
 from .models.inn import FusedINN, StegoINN
+from .schemes.base import Published, Scheme, channels_last as _cl
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -24,14 +28,13 @@ def default_model(name: str) -> Path:
     return MODELS_DIR / name
 
 
-def _cl(t: torch.Tensor) -> torch.Tensor:
-    """Channels-last view of a 4-D batch (other shapes pass unchanged, for the callee's checks)."""
-    return t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
-
-
 @dataclass
-class StegoSystem:
-    """DeepJSCC alone (``inn is None``: the no-security baseline) or DeepJSCC + INN steganography."""
+class StegoSystem(Scheme):
+    """DeepJSCC alone (``inn is None``: the no-security baseline) or DeepJSCC + INN steganography.
+
+    Both publish every weight (the INN ships in ``models/``) and keep no secret: their security
+    rests on Eve not running the INN (Tang et al. 2024); the glass-box Eve measures that.
+    """
 
     jscc: DeepJSCC
     inn: StegoINN | None = None
@@ -79,16 +82,14 @@ class StegoSystem:
         return cls.load(default_model(jscc), inn)
 
     @property
-    def secure(self) -> bool:
+    def carries_host(self) -> bool:
         return self.inn is not None
 
-    # --- Alice -----------------------------------------------------------------------------
-    @torch.inference_mode()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Images -> power-normalised real latents (B, C, h, w)."""
-        check_images(x)
-        return self.jscc.encoder(_cl(x))
+    def published(self) -> Published:
+        models = {"jscc": self.jscc} if self.inn is None else {"jscc": self.jscc, "inn": self.inn}
+        return Published(models, ())
 
+    # --- Alice -----------------------------------------------------------------------------
     @torch.inference_mode()
     def embed(self, zh: torch.Tensor, zp: torch.Tensor) -> torch.Tensor:
         """Host and private latents -> power-normalised container latent z_c (mean |z_c|^2 = 1)."""
@@ -98,8 +99,8 @@ class StegoSystem:
         return normalize_power(zc).contiguous()
 
     @torch.inference_mode()
-    def alice(self, host: torch.Tensor | None, private: torch.Tensor) -> torch.Tensor:
-        """Transmitted latent: the container of (host, private), or the plain private latent."""
+    def alice(self, host: torch.Tensor | None, private: torch.Tensor, key=None, nonce=None) -> torch.Tensor:
+        """Transmitted latent: the container of (host, private), or the plain private latent (no key)."""
         if self.inn is None:
             return self.encode(private)
         check_images(host)
@@ -109,14 +110,6 @@ class StegoSystem:
         # two batch-1 passes, like the flowgraph's blocks; one batch-2 pass was no faster on the
         # 2-core CPU (tools/profile_stages.py)
         return self.embed(self.encode(host), self.encode(private))
-
-    # --- channel ---------------------------------------------------------------------------
-    @staticmethod
-    def channel(z: torch.Tensor, snr_db: float, kind: str = "awgn",
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        """Real latent -> channel (symbols, Es/N0 = snr_db) -> received real latent."""
-        y = channel.apply(to_complex(z), snr_db, kind, generator)
-        return from_complex(y, tuple(z.shape[1:]))
 
     # --- Bob -------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -131,14 +124,8 @@ class StegoSystem:
         return zh.contiguous(), zp.contiguous()
 
     @torch.inference_mode()
-    def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
-        if not all_finite(z):
-            raise ValueError("received symbols contain NaN or Inf values")
-        return self.jscc.decode(_cl(z), size).contiguous()
-
-    @torch.inference_mode()
     def bob(self, y: torch.Tensor, size: tuple[int, int] | None = None, lost: str | None = None,
-            generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+            generator: torch.Generator | None = None, key=None, nonce=None) -> dict[str, torch.Tensor]:
         """Bob's reconstructions: {'host', 'private'} (secure) or {'private'} (plain DeepJSCC)."""
         if self.inn is None:
             return {"private": self.decode(y, size)}

@@ -1,0 +1,61 @@
+"""Steganalysis Eve (detection): is anything hidden? A CNN steganalyser
+(:class:`~gr_stegsem.models.eve_nets.Detector`; seed 001's steganalysers) on what she receives at
+her SNR, trained on balanced batches of containers of the scheme (she can make them with a
+captured transmitter) and plain DeepJSCC symbols of the same public host images, with BCE.
+A covert scheme is one she cannot tell apart (accuracy 50 %, AUC 0.5). Model file
+``models/eve-detect-<scheme>``; applies to schemes that carry a host.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..models.eve_nets import Detector, DetectorConfig
+from .base import Eve
+
+
+class DetectEve(Eve):
+    name = "detect"
+    title = "steganalysis (detection)"
+    knows = "the scheme's containers and plain DeepJSCC symbols of public images"
+    output = "score"
+    trainable = True
+    kind = "eve-detector"
+
+    def __init__(self, scheme, models_dir=None, **options):
+        super().__init__(scheme, models_dir, **options)
+        self.net = self.load_own_model(self.kind)
+
+    @classmethod
+    def applies(cls, scheme):
+        return scheme.carries_host
+
+    @classmethod
+    def model_name(cls, scheme_name):
+        return f"eve-detect-{scheme_name}"
+
+    def score(self, y):
+        self.check(y)
+        with torch.inference_mode():
+            return torch.sigmoid(self.net(y.float()))
+
+    # --- training -----------------------------------------------------------------------------
+    @classmethod
+    def build_model(cls, scheme):
+        return Detector(DetectorConfig(channels=scheme.jscc.config.latent_channels))
+
+    @classmethod
+    def pairs(cls, scheme, xh, xp):
+        """(latents, labels): containers (1) and the same hosts' plain symbols (0)."""
+        z = torch.cat([scheme.alice(xh, xp), scheme.cover(xh)])
+        return z, torch.cat([torch.ones(len(xh)), torch.zeros(len(xh))]).to(z.device)
+
+    @classmethod
+    def loss(cls, model, y, labels):
+        logit = model(y)
+        loss = F.binary_cross_entropy_with_logits(logit, labels)
+        acc = ((logit > 0).float() == labels).float().mean()
+        return loss, {"accuracy": acc.item()}
+
+
+EVE = DetectEve

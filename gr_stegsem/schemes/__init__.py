@@ -1,0 +1,45 @@
+"""The zoo of secure-SemCom schemes: one module per paper, each under :class:`~.base.Scheme`.
+
+A scheme module defines ``match(name) -> bool``, ``load(name, models_dir) -> Scheme`` and
+``names(models_dir) -> list`` (the schemes it has model files for). ``stegsem eval``, the CLI
+and the blocks find schemes here by name, so a new module needs no change elsewhere.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from .base import Published, Scheme
+
+__all__ = ["Scheme", "Published", "load", "available", "modules"]
+
+
+def modules() -> list:
+    """The scheme modules of this package (every module but ``base``), in name order."""
+    out = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name != "base" and not info.name.startswith("_"):
+            out.append(importlib.import_module(f"{__name__}.{info.name}"))
+    return out
+
+
+def _models_dir(models_dir) -> Path:
+    from ..system import MODELS_DIR
+
+    return Path(models_dir) if models_dir else MODELS_DIR
+
+
+def available(models_dir=None) -> list[str]:
+    """Every scheme name with model files in ``models_dir`` (default: the shipped ``models/``)."""
+    d = _models_dir(models_dir)
+    return [n for m in modules() for n in m.names(d)]
+
+
+def load(name: str, models_dir=None) -> Scheme:
+    """The scheme ``name`` with its models from ``models_dir``; ValueError for an unknown name."""
+    d = _models_dir(models_dir)
+    for m in modules():
+        if m.match(name):
+            return m.load(name, d)
+    raise ValueError(f"unknown scheme {name!r}; known here: {', '.join(available(d)) or 'none'}")
