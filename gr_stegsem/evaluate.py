@@ -7,8 +7,8 @@ over the images of one (system, receiver, target, SNR); receivers are 'bob' and 
 ``id_rate``, the identification rate: the fraction of attacked images whose true private image is
 the closest (LPIPS) of the N private images of the run (chance 1/N). Detection records (receiver
 'eve-detect', target 'container') carry ``accuracy`` and ``auc`` over containers vs plain host
-symbols, and the record with receiver 'chance' holds each metric between unrelated (host, private)
-pairs. Hosts are resized (bicubic) to the size of the private image they are paired with, since
+symbols. ``chance.json`` holds each metric between unrelated (host, private) pairs: the level an
+Eve who learnt nothing reaches. Hosts are resized (bicubic) to the size of the private image they are paired with, since
 the INN needs equal latent shapes.
 """
 from __future__ import annotations
@@ -171,9 +171,8 @@ def chance_record(pairs) -> dict:
         if other.shape == xp.shape:
             acc.add(("chance", "chance", "private", 0.0), all_metrics(other[None], xp[None]))
     recs = acc.records()
-    rec = recs[0] if recs else {"system": "chance", "receiver": "chance", "target": "private", "psnr": None,
-                                "ms_ssim": None, "lpips": None, "n_images": 0}
-    rec["snr_db"] = None
+    rec = recs[0] if recs else {"psnr": None, "ms_ssim": None, "lpips": None, "n_images": 0}
+    rec = {k: rec[k] for k in ("psnr", "ms_ssim", "lpips", "n_images")}
     rec["id_rate"] = round(sum(1.0 / sizes[tuple(xp.shape[-2:])] for xp, _, _ in pairs) / len(pairs), 5)
     return rec
 
@@ -255,13 +254,12 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     records = acc.records()
     for (name, snr), (pos, neg) in sorted(scores.items()):
         records.append(detection_record(name, snr, torch.cat(pos), torch.cat(neg)))
-    if galleries:
-        records.append(chance_record(pairs))
-    write_outputs(records, s, grid)
+    chance = chance_record(pairs) if galleries else None
+    write_outputs(records, s, grid, chance)
     return records
 
 
-def write_outputs(records: list[dict], s: EvalSettings, grid: dict) -> None:
+def write_outputs(records: list[dict], s: EvalSettings, grid: dict, chance: dict | None = None) -> None:
     from . import report
 
     (s.out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
@@ -272,8 +270,10 @@ def write_outputs(records: list[dict], s: EvalSettings, grid: dict) -> None:
     (s.out / "results.md").write_text(report.markdown(records, s.eve_snr))
     report.plot_bob(records, s.out / "fig3_bob.png")
     report.plot_eve(records, s.out / "fig4_eve.png")
+    if chance is not None:
+        (s.out / "chance.json").write_text(json.dumps(chance, indent=1) + "\n")
     if any(r["receiver"].startswith("eve-") for r in records):
-        (s.out / "security.md").write_text(report.security_markdown(records, s.eve_snr))
-        report.plot_security(records, s.out / "fig_security.png")
+        (s.out / "security.md").write_text(report.security_markdown(records, s.eve_snr, chance))
+        report.plot_security(records, s.out / "fig_security.png", chance)
     if grid:
         report.visual_grid(grid, s.out / "fig5_grid.png", s.eve_snr)

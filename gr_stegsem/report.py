@@ -22,7 +22,7 @@ def _systems(records) -> list[str]:
     def order(s):
         m = _LAMBDA3.fullmatch(s)
         return (s != "deepjscc", m is None, float(m.group(1)) if m else 0.0, s)
-    return sorted({r["system"] for r in records if r.get("receiver") != "chance"}, key=order)
+    return sorted({r["system"] for r in records}, key=order)
 
 
 def _fmt(v, nd=3):
@@ -180,11 +180,11 @@ def _pct(v):
     return "–" if v is None else f"{100 * v:.0f} %"
 
 
-def verdict(records: list[dict], system: str, eve_snr: float) -> str:
+def verdict(records: list[dict], system: str, eve_snr: float, chance: dict | None = None) -> str:
     """One plain-language paragraph on ``system`` at Eve's SNR, generated from the records: which
     attackers identify the private image (identification rate significantly above chance), which
-    do not, and whether steganalysis tells the container apart."""
-    chance = next((r for r in records if r["receiver"] == "chance"), None)
+    do not, and whether steganalysis tells the container apart. ``chance``: the levels of unrelated
+    pairs (evaluate.chance_record)."""
     p0 = chance["id_rate"] if chance else None
     exposed, leaks, resisted = [], [], []
     for attack in _attacks(records):
@@ -218,10 +218,9 @@ def verdict(records: list[dict], system: str, eve_snr: float) -> str:
     return " ".join(parts)
 
 
-def security_markdown(records: list[dict], eve_snr: float) -> str:
+def security_markdown(records: list[dict], eve_snr: float, chance: dict | None = None) -> str:
     """The scheme x attacker table at Eve's SNR (vs the private image; vs the host where one is sent),
     the chance levels beside it, detection, and a verdict per scheme."""
-    chance = next((r for r in records if r["receiver"] == "chance"), None)
     lines = [f"## Security report — Eve at {eve_snr:g} dB", ""]
     if chance:
         lines += [f"Chance level (unrelated host/private pairs, n = {chance['n_images']}): MS-SSIM "
@@ -259,15 +258,14 @@ def security_markdown(records: list[dict], eve_snr: float) -> str:
                 cells = [f"{_pct(rows[x]['accuracy'])} / {rows[x]['auc']:.2f}" if x in rows else "–" for x in snrs]
                 lines.append(f"| {label(system)} | {n} | " + " | ".join(cells) + " |")
     lines += ["", "### Verdicts", ""]
-    lines += [verdict(records, system, eve_snr) + "\n" for system in systems]
+    lines += [verdict(records, system, eve_snr, chance) + "\n" for system in systems]
     return "\n".join(lines) + "\n"
 
 
-def plot_security(records: list[dict], path: Path) -> None:
+def plot_security(records: list[dict], path: Path, chance: dict | None = None) -> None:
     """Identification rate vs Eve's SNR, one panel per reconstruction attacker (chance dashed), and
     steganalysis AUC vs SNR in the last panel."""
     plt = _plt()
-    chance = next((r for r in records if r["receiver"] == "chance"), None)
     attacks = [a for a in _attacks(records) if a != "detect"]
     panels = attacks + (["detect"] if any(r["receiver"] == "eve-detect" for r in records) else [])
     if not panels:

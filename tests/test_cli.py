@@ -40,7 +40,12 @@ def test_eval_writes_records(tiny_images, tmp_path, small_models, monkeypatch):
     assert code == 0
     recs = json.loads((out / "results.json").read_text())
     keys = {"system", "receiver", "target", "snr_db", "psnr", "ms_ssim", "lpips", "n_images"}
-    assert all(set(r) == keys for r in recs)
+    assert all(keys <= set(r) for r in recs)  # backward compatible: today's fields in every record
+    # new: the identification rate on Eve's records vs the private image, and the chance level
+    assert all("id_rate" in r for r in recs if r["receiver"].startswith("eve-") and r["target"] == "private")
+    assert not any("id_rate" in r for r in recs if r["receiver"] == "bob")
+    chance = json.loads((out / "chance.json").read_text())
+    assert chance["n_images"] == 3 and chance["id_rate"] == pytest.approx(1 / 3, abs=1e-4)
     combos = {(r["system"], r["receiver"], r["target"]) for r in recs}
     for system in ("stego-l3_2", "stego-l3_4"):
         for rx in ("bob", "eve-naive", "eve-mia"):
