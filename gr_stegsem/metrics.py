@@ -37,7 +37,10 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
     if min(x.shape[-2:]) < MSSSIM_MIN_SIDE:
         raise ValueError(f"MS-SSIM needs images of at least {MSSSIM_MIN_SIDE} px per side, got {tuple(x.shape[-2:])}")
-    return _ms_ssim(x.float(), y.float(), data_range=1.0, size_average=False)
+    # channels-last: pytorch-msssim's separable Gaussian filter runs ~4x faster on CPUs (values equal to 1e-7)
+    cl = torch.channels_last
+    return _ms_ssim(x.float().contiguous(memory_format=cl), y.float().contiguous(memory_format=cl), data_range=1.0,
+                    size_average=False)
 
 
 class _NumpyOnly(pickle.Unpickler):
