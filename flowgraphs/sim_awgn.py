@@ -8,7 +8,7 @@
 # Title: gr-stegsem: simulated AWGN link (Alice, Bob, Eve)
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN steganography) to Bob and to the eavesdropper Eve (naive decoding and model inversion); ends when the images are done
+# Description: Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN steganography) to Bob and to the eavesdropper Eve (naive decoding and an attacker, default model inversion); ends when the images are done
 # GNU Radio version: 3.10.5.1
 
 from gnuradio import channels
@@ -30,7 +30,7 @@ from gr_stegsem import flowgraphs as stegsem_fg
 
 class sim_awgn(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0):
         gr.top_block.__init__(self, "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -47,6 +47,7 @@ class sim_awgn(gr.top_block):
         self.lost = lost
         self.secure = secure
         self.mia_steps = mia_steps
+        self.attacker = attacker
         self.out = out
         self.freq_offset = freq_offset
         self.epsilon = epsilon
@@ -55,11 +56,15 @@ class sim_awgn(gr.top_block):
         ##################################################
         # Variables
         ##################################################
+        self.zoo_attack = zoo_attack = stegsem_fg.zoo_attack(attacker)
         self.guard = guard = 16
+        self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = [1.0 + 0.0j]
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
+        self.eve_scheme = eve_scheme = stegsem_fg.eve_scheme(inn_model)
         self.eve_noise = eve_noise = stegsem_channel.noise_voltage(snr_eve)
+        self.eve_models = eve_models = stegsem_fg.models_folder(inn_model)
         self.burst_len = burst_len = stegsem_fg.burst_samples(jscc_model, size, guard)
         self.bob_noise = bob_noise = stegsem_channel.noise_voltage(snr_bob)
 
@@ -75,13 +80,14 @@ class sim_awgn(gr.top_block):
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -89,6 +95,9 @@ class sim_awgn(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 2),
             block_tags=False)
+        self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
+        self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
+        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
         self.bob_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
@@ -111,10 +120,14 @@ class sim_awgn(gr.top_block):
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_rx, 'pdus'), (self.extract, 'in'))
         self.msg_connect((self.embed, 'out'), (self.framer, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'pdus'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'pdus'), (self.eve_naive, 'in'))
         self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
@@ -183,6 +196,8 @@ class sim_awgn(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+        self.set_eve_scheme(stegsem_fg.eve_scheme(self.inn_model))
+        self.set_eve_models(stegsem_fg.models_folder(self.inn_model))
 
     def get_lost(self):
         return self.lost
@@ -201,6 +216,13 @@ class sim_awgn(gr.top_block):
 
     def set_mia_steps(self, mia_steps):
         self.mia_steps = mia_steps
+
+    def get_attacker(self):
+        return self.attacker
+
+    def set_attacker(self, attacker):
+        self.attacker = attacker
+        self.set_zoo_attack(stegsem_fg.zoo_attack(self.attacker))
 
     def get_out(self):
         return self.out
@@ -230,12 +252,25 @@ class sim_awgn(gr.top_block):
     def set_seed(self, seed):
         self.seed = seed
 
+    def get_zoo_attack(self):
+        return self.zoo_attack
+
+    def set_zoo_attack(self, zoo_attack):
+        self.zoo_attack = zoo_attack
+        self.set_zoo_prefix('eve_' + (self.zoo_attack or 'attack'))
+
     def get_guard(self):
         return self.guard
 
     def set_guard(self, guard):
         self.guard = guard
         self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+
+    def get_zoo_prefix(self):
+        return self.zoo_prefix
+
+    def set_zoo_prefix(self, zoo_prefix):
+        self.zoo_prefix = zoo_prefix
 
     def get_taps(self):
         return self.taps
@@ -257,12 +292,24 @@ class sim_awgn(gr.top_block):
     def set_host_ref(self, host_ref):
         self.host_ref = host_ref
 
+    def get_eve_scheme(self):
+        return self.eve_scheme
+
+    def set_eve_scheme(self, eve_scheme):
+        self.eve_scheme = eve_scheme
+
     def get_eve_noise(self):
         return self.eve_noise
 
     def set_eve_noise(self, eve_noise):
         self.eve_noise = eve_noise
         self.eve_channel.set_noise_voltage(self.eve_noise)
+
+    def get_eve_models(self):
+        return self.eve_models
+
+    def set_eve_models(self, eve_models):
+        self.eve_models = eve_models
 
     def get_burst_len(self):
         return self.burst_len
@@ -280,7 +327,7 @@ class sim_awgn(gr.top_block):
 
 
 def argument_parser():
-    description = 'Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN steganography) to Bob and to the eavesdropper Eve (naive decoding and model inversion); ends when the images are done'
+    description = 'Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN steganography) to Bob and to the eavesdropper Eve (naive decoding and an attacker, default model inversion); ends when the images are done'
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',
@@ -316,6 +363,9 @@ def argument_parser():
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set Eve's model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
+        "--attacker", dest="attacker", type=str, default='mia',
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+    parser.add_argument(
         "--out", dest="out", type=str, default='out/sim_awgn',
         help="Set output folder [default=%(default)r]")
     parser.add_argument(
@@ -333,7 +383,7 @@ def argument_parser():
 def main(top_block_cls=sim_awgn, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -31,7 +31,7 @@ from gr_stegsem.phy import radio as stegsem_phy_radio
 
 class sim_radio(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, out='out/sim_radio', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_radio', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
         gr.top_block.__init__(self, "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -48,6 +48,7 @@ class sim_radio(gr.top_block):
         self.lost = lost
         self.secure = secure
         self.mia_steps = mia_steps
+        self.attacker = attacker
         self.out = out
         self.seg_len = seg_len
         self.equalizer = equalizer
@@ -61,11 +62,15 @@ class sim_radio(gr.top_block):
         ##################################################
         # Variables
         ##################################################
+        self.zoo_attack = zoo_attack = stegsem_fg.zoo_attack(attacker)
+        self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = stegsem_phy_radio.multipath_taps(multipath != 0)
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.guard = guard = 16
+        self.eve_scheme = eve_scheme = stegsem_fg.eve_scheme(inn_model)
         self.eve_noise = eve_noise = stegsem_phy_radio.noise_voltage(snr_eve)
+        self.eve_models = eve_models = stegsem_fg.models_folder(inn_model)
         self.epsilon = epsilon = stegsem_phy_radio.epsilon(sco_ppm)
         self.bob_noise = bob_noise = stegsem_phy_radio.noise_voltage(snr_bob)
 
@@ -80,6 +85,7 @@ class sim_radio(gr.top_block):
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
         self.eve_rec = stegsem_phy.sigmf_sink((record + '_eve') if record else '', 1e6, 0, 'gr-stegsem eve')
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
@@ -87,7 +93,7 @@ class sim_radio(gr.top_block):
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -95,6 +101,9 @@ class sim_radio(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 2),
             block_tags=False)
+        self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
+        self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
+        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
         self.bob_rec = stegsem_phy.sigmf_sink((record + '_bob') if record else '', 1e6, 0, 'gr-stegsem bob')
@@ -118,10 +127,14 @@ class sim_radio(gr.top_block):
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
         self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
         self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
@@ -190,6 +203,8 @@ class sim_radio(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+        self.set_eve_scheme(stegsem_fg.eve_scheme(self.inn_model))
+        self.set_eve_models(stegsem_fg.models_folder(self.inn_model))
 
     def get_lost(self):
         return self.lost
@@ -208,6 +223,13 @@ class sim_radio(gr.top_block):
 
     def set_mia_steps(self, mia_steps):
         self.mia_steps = mia_steps
+
+    def get_attacker(self):
+        return self.attacker
+
+    def set_attacker(self, attacker):
+        self.attacker = attacker
+        self.set_zoo_attack(stegsem_fg.zoo_attack(self.attacker))
 
     def get_out(self):
         return self.out
@@ -267,6 +289,19 @@ class sim_radio(gr.top_block):
     def set_seed(self, seed):
         self.seed = seed
 
+    def get_zoo_attack(self):
+        return self.zoo_attack
+
+    def set_zoo_attack(self, zoo_attack):
+        self.zoo_attack = zoo_attack
+        self.set_zoo_prefix('eve_' + (self.zoo_attack or 'attack'))
+
+    def get_zoo_prefix(self):
+        return self.zoo_prefix
+
+    def set_zoo_prefix(self, zoo_prefix):
+        self.zoo_prefix = zoo_prefix
+
     def get_taps(self):
         return self.taps
 
@@ -293,12 +328,24 @@ class sim_radio(gr.top_block):
     def set_guard(self, guard):
         self.guard = guard
 
+    def get_eve_scheme(self):
+        return self.eve_scheme
+
+    def set_eve_scheme(self, eve_scheme):
+        self.eve_scheme = eve_scheme
+
     def get_eve_noise(self):
         return self.eve_noise
 
     def set_eve_noise(self, eve_noise):
         self.eve_noise = eve_noise
         self.eve_channel.set_noise_voltage(self.eve_noise)
+
+    def get_eve_models(self):
+        return self.eve_models
+
+    def set_eve_models(self, eve_models):
+        self.eve_models = eve_models
 
     def get_epsilon(self):
         return self.epsilon
@@ -354,6 +401,9 @@ def argument_parser():
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set Eve's model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
+        "--attacker", dest="attacker", type=str, default='mia',
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+    parser.add_argument(
         "--out", dest="out", type=str, default='out/sim_radio',
         help="Set output folder [default=%(default)r]")
     parser.add_argument(
@@ -386,7 +436,7 @@ def argument_parser():
 def main(top_block_cls=sim_radio, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, drop=options.drop, record=options.record, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, drop=options.drop, record=options.record, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

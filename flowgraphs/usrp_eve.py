@@ -8,7 +8,7 @@
 # Title: gr-stegsem: Eve on a USRP (OFDM PHY)
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Eve on a USRP: UHD source -> OFDM PHY receiver -> naive decoding and model inversion (see flowgraphs/README.md)
+# Description: Eve on a USRP: UHD source -> OFDM PHY receiver -> naive decoding and the attacker (default model inversion) (see flowgraphs/README.md)
 # GNU Radio version: 3.10.5.1
 
 from gnuradio import gr
@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_eve(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', torch_threads=1, mia_steps=200, out='out/usrp_eve', amplitude=0.25, seed=0, seg_len=3680, equalizer='ummse', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, mia_steps=200, attacker='mia', scheme='stego-l3_2', out='out/usrp_eve', amplitude=0.25, seed=0, seg_len=3680, equalizer='ummse', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
         gr.top_block.__init__(self, "gr-stegsem: Eve on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -42,6 +42,8 @@ class usrp_eve(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.mia_steps = mia_steps
+        self.attacker = attacker
+        self.scheme = scheme
         self.out = out
         self.amplitude = amplitude
         self.seed = seed
@@ -57,9 +59,13 @@ class usrp_eve(gr.top_block):
         ##################################################
         # Variables
         ##################################################
+        self.zoo_attack = zoo_attack = stegsem_fg.zoo_attack(attacker)
+        self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.guard = guard = 16
+        self.eve_scheme = eve_scheme = scheme
+        self.eve_models = eve_models = stegsem_fg.models_folder(jscc_model)
 
         ##################################################
         # Blocks
@@ -80,22 +86,30 @@ class usrp_eve(gr.top_block):
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
+        self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
+        self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
+        self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
+        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads)
 
 
         ##################################################
         # Connections
         ##################################################
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
         self.connect((self.usrp, 0), (self.eve_rx, 0))
@@ -121,6 +135,7 @@ class usrp_eve(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
+        self.set_eve_models(stegsem_fg.models_folder(self.jscc_model))
 
     def get_torch_threads(self):
         return self.torch_threads
@@ -133,6 +148,20 @@ class usrp_eve(gr.top_block):
 
     def set_mia_steps(self, mia_steps):
         self.mia_steps = mia_steps
+
+    def get_attacker(self):
+        return self.attacker
+
+    def set_attacker(self, attacker):
+        self.attacker = attacker
+        self.set_zoo_attack(stegsem_fg.zoo_attack(self.attacker))
+
+    def get_scheme(self):
+        return self.scheme
+
+    def set_scheme(self, scheme):
+        self.scheme = scheme
+        self.set_eve_scheme(self.scheme)
 
     def get_out(self):
         return self.out
@@ -204,6 +233,19 @@ class usrp_eve(gr.top_block):
         self.antenna = antenna
         self.usrp.set_antenna(self.antenna, 0)
 
+    def get_zoo_attack(self):
+        return self.zoo_attack
+
+    def set_zoo_attack(self, zoo_attack):
+        self.zoo_attack = zoo_attack
+        self.set_zoo_prefix('eve_' + (self.zoo_attack or 'attack'))
+
+    def get_zoo_prefix(self):
+        return self.zoo_prefix
+
+    def set_zoo_prefix(self, zoo_prefix):
+        self.zoo_prefix = zoo_prefix
+
     def get_private_ref(self):
         return self.private_ref
 
@@ -222,10 +264,22 @@ class usrp_eve(gr.top_block):
     def set_guard(self, guard):
         self.guard = guard
 
+    def get_eve_scheme(self):
+        return self.eve_scheme
+
+    def set_eve_scheme(self, eve_scheme):
+        self.eve_scheme = eve_scheme
+
+    def get_eve_models(self):
+        return self.eve_models
+
+    def set_eve_models(self, eve_models):
+        self.eve_models = eve_models
+
 
 
 def argument_parser():
-    description = 'Eve on a USRP: UHD source -> OFDM PHY receiver -> naive decoding and model inversion (see flowgraphs/README.md)'
+    description = 'Eve on a USRP: UHD source -> OFDM PHY receiver -> naive decoding and the attacker (default model inversion) (see flowgraphs/README.md)'
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',
@@ -242,6 +296,12 @@ def argument_parser():
     parser.add_argument(
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--attacker", dest="attacker", type=str, default='mia',
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+    parser.add_argument(
+        "--scheme", dest="scheme", type=str, default='stego-l3_2',
+        help="Set scheme a trained attacker was made for (its models: jscc_model's folder) [default=%(default)r]")
     parser.add_argument(
         "--out", dest="out", type=str, default='out/usrp_eve',
         help="Set output folder [default=%(default)r]")
@@ -281,7 +341,7 @@ def argument_parser():
 def main(top_block_cls=usrp_eve, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, amplitude=options.amplitude, seed=options.seed, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, attacker=options.attacker, scheme=options.scheme, out=options.out, amplitude=options.amplitude, seed=options.seed, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_loopback(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, lost='zeros', mia_steps=200, loop=1, interval=2.0, amplitude=0.25, out='out/usrp_loopback', seed=0, samp_rate=1e6, center_freq=2.45e9, tx_gain=40.0, rx_gain=30.0, device_args='', tx_antenna='TX/RX', rx_antenna='RX2', seg_len=3680, equalizer='ummse', record=''):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, lost='zeros', mia_steps=200, attacker='mia', loop=1, interval=2.0, amplitude=0.25, out='out/usrp_loopback', seed=0, samp_rate=1e6, center_freq=2.45e9, tx_gain=40.0, rx_gain=30.0, device_args='', tx_antenna='TX/RX', rx_antenna='RX2', seg_len=3680, equalizer='ummse', record=''):
         gr.top_block.__init__(self, "gr-stegsem: one-USRP loopback (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -46,6 +46,7 @@ class usrp_loopback(gr.top_block):
         self.secure = secure
         self.lost = lost
         self.mia_steps = mia_steps
+        self.attacker = attacker
         self.loop = loop
         self.interval = interval
         self.amplitude = amplitude
@@ -65,9 +66,13 @@ class usrp_loopback(gr.top_block):
         ##################################################
         # Variables
         ##################################################
+        self.zoo_attack = zoo_attack = stegsem_fg.zoo_attack(attacker)
+        self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.guard = guard = 16
+        self.eve_scheme = eve_scheme = stegsem_fg.eve_scheme(inn_model)
+        self.eve_models = eve_models = stegsem_fg.models_folder(inn_model)
 
         ##################################################
         # Blocks
@@ -110,13 +115,17 @@ class usrp_loopback(gr.top_block):
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
+        self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
+        self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
+        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
@@ -132,10 +141,14 @@ class usrp_loopback(gr.top_block):
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
         self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
         self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
@@ -188,6 +201,8 @@ class usrp_loopback(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+        self.set_eve_scheme(stegsem_fg.eve_scheme(self.inn_model))
+        self.set_eve_models(stegsem_fg.models_folder(self.inn_model))
 
     def get_secure(self):
         return self.secure
@@ -206,6 +221,13 @@ class usrp_loopback(gr.top_block):
 
     def set_mia_steps(self, mia_steps):
         self.mia_steps = mia_steps
+
+    def get_attacker(self):
+        return self.attacker
+
+    def set_attacker(self, attacker):
+        self.attacker = attacker
+        self.set_zoo_attack(stegsem_fg.zoo_attack(self.attacker))
 
     def get_loop(self):
         return self.loop
@@ -305,6 +327,19 @@ class usrp_loopback(gr.top_block):
     def set_record(self, record):
         self.record = record
 
+    def get_zoo_attack(self):
+        return self.zoo_attack
+
+    def set_zoo_attack(self, zoo_attack):
+        self.zoo_attack = zoo_attack
+        self.set_zoo_prefix('eve_' + (self.zoo_attack or 'attack'))
+
+    def get_zoo_prefix(self):
+        return self.zoo_prefix
+
+    def set_zoo_prefix(self, zoo_prefix):
+        self.zoo_prefix = zoo_prefix
+
     def get_private_ref(self):
         return self.private_ref
 
@@ -322,6 +357,18 @@ class usrp_loopback(gr.top_block):
 
     def set_guard(self, guard):
         self.guard = guard
+
+    def get_eve_scheme(self):
+        return self.eve_scheme
+
+    def set_eve_scheme(self, eve_scheme):
+        self.eve_scheme = eve_scheme
+
+    def get_eve_models(self):
+        return self.eve_models
+
+    def set_eve_models(self, eve_models):
+        self.eve_models = eve_models
 
 
 
@@ -355,6 +402,9 @@ def argument_parser():
     parser.add_argument(
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set Eve's model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--attacker", dest="attacker", type=str, default='mia',
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
     parser.add_argument(
         "--loop", dest="loop", type=intx, default=1,
         help="Set 1 = repeat the images every interval, 0 = send once [default=%(default)r]")
@@ -406,7 +456,7 @@ def argument_parser():
 def main(top_block_cls=usrp_loopback, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, lost=options.lost, mia_steps=options.mia_steps, loop=options.loop, interval=options.interval, amplitude=options.amplitude, out=options.out, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, tx_gain=options.tx_gain, rx_gain=options.rx_gain, device_args=options.device_args, tx_antenna=options.tx_antenna, rx_antenna=options.rx_antenna, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, lost=options.lost, mia_steps=options.mia_steps, attacker=options.attacker, loop=options.loop, interval=options.interval, amplitude=options.amplitude, out=options.out, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, tx_gain=options.tx_gain, rx_gain=options.rx_gain, device_args=options.device_args, tx_antenna=options.tx_antenna, rx_antenna=options.rx_antenna, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -8,7 +8,7 @@
 # Title: gr-stegsem: Eve on a ZeroMQ link
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Eve: taps Alice's bursts from ZeroMQ (default tcp://127.0.0.1:5555) through her own AWGN channel and attacks them (naive decoding, model inversion); publishes her images on tcp://127.0.0.1:5557
+# Description: Eve: taps Alice's bursts from ZeroMQ (default tcp://127.0.0.1:5555) through her own AWGN channel and attacks them (naive decoding and an attacker of the Eve zoo, default model inversion); publishes her images on tcp://127.0.0.1:5557
 # GNU Radio version: 3.10.5.1
 
 from gnuradio import channels
@@ -32,7 +32,7 @@ from gr_stegsem.phy import radio as stegsem_phy_radio
 
 class zmq_eve(gr.top_block):
 
-    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', torch_threads=1, mia_steps=200, out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, record='', seed=0):
+    def __init__(self, host='', private='', snr_eve=5.0, jscc_model='', torch_threads=1, mia_steps=200, attacker='mia', scheme='stego-l3_2', out='out/zmq_eve', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5557', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, record='', seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Eve on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -44,6 +44,8 @@ class zmq_eve(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.mia_steps = mia_steps
+        self.attacker = attacker
+        self.scheme = scheme
         self.out = out
         self.address = address
         self.publish = publish
@@ -58,11 +60,15 @@ class zmq_eve(gr.top_block):
         ##################################################
         # Variables
         ##################################################
+        self.zoo_attack = zoo_attack = stegsem_fg.zoo_attack(attacker)
+        self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = stegsem_phy_radio.multipath_taps(multipath != 0)
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.guard = guard = 16
+        self.eve_scheme = eve_scheme = scheme
         self.eve_noise = eve_noise = stegsem_phy_radio.noise_voltage(snr_eve)
+        self.eve_models = eve_models = stegsem_fg.models_folder(jscc_model)
         self.epsilon = epsilon = stegsem_phy_radio.epsilon(sco_ppm)
 
         ##################################################
@@ -71,6 +77,7 @@ class zmq_eve(gr.top_block):
 
         self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
+        self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
@@ -78,7 +85,7 @@ class zmq_eve(gr.top_block):
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
+        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -86,17 +93,26 @@ class zmq_eve(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 2),
             block_tags=False)
+        self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
+        self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
+        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads)
 
 
         ##################################################
         # Connections
         ##################################################
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve_attack, 'score'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
         self.msg_connect((self.eve_naive, 'out'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
         self.connect((self.eve_channel, 0), (self.eve_rx, 0))
@@ -130,6 +146,7 @@ class zmq_eve(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
+        self.set_eve_models(stegsem_fg.models_folder(self.jscc_model))
 
     def get_torch_threads(self):
         return self.torch_threads
@@ -142,6 +159,20 @@ class zmq_eve(gr.top_block):
 
     def set_mia_steps(self, mia_steps):
         self.mia_steps = mia_steps
+
+    def get_attacker(self):
+        return self.attacker
+
+    def set_attacker(self, attacker):
+        self.attacker = attacker
+        self.set_zoo_attack(stegsem_fg.zoo_attack(self.attacker))
+
+    def get_scheme(self):
+        return self.scheme
+
+    def set_scheme(self, scheme):
+        self.scheme = scheme
+        self.set_eve_scheme(self.scheme)
 
     def get_out(self):
         return self.out
@@ -206,6 +237,19 @@ class zmq_eve(gr.top_block):
     def set_seed(self, seed):
         self.seed = seed
 
+    def get_zoo_attack(self):
+        return self.zoo_attack
+
+    def set_zoo_attack(self, zoo_attack):
+        self.zoo_attack = zoo_attack
+        self.set_zoo_prefix('eve_' + (self.zoo_attack or 'attack'))
+
+    def get_zoo_prefix(self):
+        return self.zoo_prefix
+
+    def set_zoo_prefix(self, zoo_prefix):
+        self.zoo_prefix = zoo_prefix
+
     def get_taps(self):
         return self.taps
 
@@ -231,12 +275,24 @@ class zmq_eve(gr.top_block):
     def set_guard(self, guard):
         self.guard = guard
 
+    def get_eve_scheme(self):
+        return self.eve_scheme
+
+    def set_eve_scheme(self, eve_scheme):
+        self.eve_scheme = eve_scheme
+
     def get_eve_noise(self):
         return self.eve_noise
 
     def set_eve_noise(self, eve_noise):
         self.eve_noise = eve_noise
         self.eve_channel.set_noise_voltage(self.eve_noise)
+
+    def get_eve_models(self):
+        return self.eve_models
+
+    def set_eve_models(self, eve_models):
+        self.eve_models = eve_models
 
     def get_epsilon(self):
         return self.epsilon
@@ -248,7 +304,7 @@ class zmq_eve(gr.top_block):
 
 
 def argument_parser():
-    description = "Eve: taps Alice's bursts from ZeroMQ (default tcp://127.0.0.1:5555) through her own AWGN channel and attacks them (naive decoding, model inversion); publishes her images on tcp://127.0.0.1:5557"
+    description = "Eve: taps Alice's bursts from ZeroMQ (default tcp://127.0.0.1:5555) through her own AWGN channel and attacks them (naive decoding and an attacker of the Eve zoo, default model inversion); publishes her images on tcp://127.0.0.1:5557"
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',
@@ -268,6 +324,12 @@ def argument_parser():
     parser.add_argument(
         "--mia-steps", dest="mia_steps", type=intx, default=200,
         help="Set model inversion steps (0 = off) [default=%(default)r]")
+    parser.add_argument(
+        "--attacker", dest="attacker", type=str, default='mia',
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+    parser.add_argument(
+        "--scheme", dest="scheme", type=str, default='stego-l3_2',
+        help="Set scheme a trained attacker was made for (its models: jscc_model's folder) [default=%(default)r]")
     parser.add_argument(
         "--out", dest="out", type=str, default='out/zmq_eve',
         help="Set output folder [default=%(default)r]")
@@ -304,7 +366,7 @@ def argument_parser():
 def main(top_block_cls=zmq_eve, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, out=options.out, address=options.address, publish=options.publish, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, record=options.record, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, mia_steps=options.mia_steps, attacker=options.attacker, scheme=options.scheme, out=options.out, address=options.address, publish=options.publish, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, record=options.record, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

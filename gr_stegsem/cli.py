@@ -260,6 +260,24 @@ def send_cmd(out, **kw):
 
 
 # --- GNU Radio commands (GNU Radio is imported inside them only) ------------------------------------
+def _check_attacker(ctx, param, value):
+    from . import eves
+
+    try:
+        eves.get(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
+def _attacker_option(f):
+    return click.option(
+        "--attacker", default="mia", show_default=True, callback=_check_attacker,
+        help="Eve's attacker besides naive decoding: mia, inversion, glassbox, chosen, surrogate, detect (or naive: "
+             "naive decoding only; see gr_stegsem/eves/). Trained attackers attack the scheme of --model / "
+             "--inn-model and read their model from its folder (zmq/replay eve: the --jscc-model's folder).")(f)
+
+
 def _gnuradio():
     """gr_stegsem.flowgraphs, after checking that GNU Radio can be imported."""
     try:
@@ -277,24 +295,27 @@ def _gnuradio():
 @_send_options
 @_model_options
 @click.option("--timeout", default=1800.0, show_default=True, help="Stop the flowgraph after this many seconds.")
+@_attacker_option
 def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-             timeout):
+             timeout, attacker):
     """The main job: the GNU Radio flowgraph sim_awgn, headless, on the default images.
 
     Alice (DeepJSCC + INN, shipped models) sends over simulated AWGN channels to Bob (10 dB) and
-    Eve (5 dB); writes OUT/grid.png (host, private, Bob's two images, Eve naive, Eve MIA),
-    OUT/metrics.md and the flowgraph's image sinks' PNGs under OUT/frames/.
+    Eve (5 dB); writes OUT/grid.png (host, private, Bob's two images, Eve naive, Eve's --attacker),
+    OUT/metrics.md (with the detector's verdict for --attacker detect) and the flowgraph's image
+    sinks' PNGs under OUT/frames/.
     """
     fgs = _gnuradio()
     from .pipeline import write_report
 
     jscc, inn = _model_paths(model, jscc_model, inn_model)
+    eve = f"MIA {mia_steps} steps" if attacker == "mia" else f"Eve's attacker {attacker}"
     click.echo(f"running flowgraphs/sim_awgn.py: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB, "
-               f"{'plain DeepJSCC' if insecure else Path(inn).stem}, {size}x{size} px, MIA {mia_steps} steps")
+               f"{'plain DeepJSCC' if insecure else Path(inn).stem}, {size}x{size} px, {eve}")
     res = fgs.run_sim(timeout=timeout, host=host or "", private=private or "", size=size, snr_bob=snr_bob,
                       snr_eve=snr_eve, jscc_model=jscc, inn_model=inn, secure=0 if insecure else 1,
-                      mia_steps=mia_steps, out=str(out / "frames"), seed=seed)
-    report = fgs.sim_report(res, snr_bob, snr_eve)
+                      mia_steps=mia_steps, attacker=attacker, out=str(out / "frames"), seed=seed)
+    report = fgs.sim_report(res, snr_bob, snr_eve, attacker=attacker)
     if "bob/private" not in report["images"]:
         raise click.ClickException(f"the flowgraph ended after {res.seconds:.1f} s without Bob's image; "
                                    "see the log above")
@@ -302,6 +323,9 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     title = (f"{'plain DeepJSCC' if insecure else Path(inn).stem} over GNU Radio (sim_awgn): "
              f"Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB")
     grid = write_report(report, xh, xp, out, title)
+    if report["scores"]:
+        with open(out / "metrics.md", "a") as fh:
+            fh.write("".join(f"\n{_verdict(r)}\n" for r in report["scores"]))
     click.echo((out / "metrics.md").read_text())
     click.echo(f"wrote {grid} and {out / 'metrics.md'} (flowgraph ran {res.seconds:.1f} s; sink PNGs in {out / 'frames'})")
 
@@ -321,8 +345,9 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 @click.option("--timeout", default=0.0, show_default=True, help="Exit after this many seconds (0: until Ctrl-C).")
 @click.option("--record", default="", type=click.Path(dir_okay=False),
               help="Bob/Eve: SigMF recording of what the receiver hears (replay it with 'stegsem replay').")
+@_attacker_option
 def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-            out, address, publish, interval, once, count, timeout, record):
+            out, address, publish, interval, once, count, timeout, record, attacker):
     """Run one end of the ZeroMQ link: flowgraphs/zmq_alice|zmq_bob|zmq_eve.py.
 
     Alice publishes the OFDM PHY's burst samples and repeats the pair every --interval seconds; Bob
@@ -343,7 +368,7 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
                       publish=publish or fgs.ZMQ_BOB, seed=seed, record=record)
     else:
         params.update(snr_eve=snr_eve, mia_steps=mia_steps, out=out or "out/zmq_eve", publish=publish or fgs.ZMQ_EVE,
-                      seed=seed, record=record)
+                      seed=seed, record=record, attacker=attacker, scheme=fgs.eve_scheme(inn))
     tb = fgs.build(f"zmq_{role}", **params)
     seen = {"n": 0}
     report = _sink_reporter(role)
@@ -370,9 +395,17 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     click.echo(f"{role}: {'finished' if res.finished else 'stopped'} after {res.seconds:.1f} s")
 
 
+def _verdict(r: dict) -> str:
+    """One line for a score sink record (a detecting Eve's verdict on one frame)."""
+    return (f"eve/{r['attack'] or 'detect'}: frame {r['frame_id']} score {r['score']:.4f} (threshold "
+            f"{r['threshold']:g}): {'an image is hidden' if r['decision'] else 'nothing hidden'}")
+
+
 def _sink_reporter(role: str):
-    """A function tb -> images so far that prints one line per new image of the role's sinks."""
-    sinks = ("bob_host_sink", "bob_private_sink") if role == "bob" else ("eve_naive_sink", "eve_mia_sink")
+    """A function tb -> images (and detector verdicts) so far that prints one line per new record of
+    the role's sinks."""
+    sinks = (("bob_host_sink", "bob_private_sink") if role == "bob" else
+             ("eve_naive_sink", "eve_mia_sink", "eve_attack_sink", "eve_score_sink"))
     seen: dict[str, int] = {}
 
     def report(tb) -> int:
@@ -380,6 +413,9 @@ def _sink_reporter(role: str):
         for sink in sinks:
             recs = list(getattr(tb, sink).records)
             for r in recs[seen.get(sink, 0):]:
+                if "score" in r:
+                    click.echo(f"{role}: {_verdict(r)}")
+                    continue
                 m = f", PSNR {r['psnr']:.2f} dB, LPIPS {r['lpips']:.3f}" if "psnr" in r else ""
                 click.echo(f"{role}: frame {r['frame_id']} {Path(r['path']).stem.rsplit('_', 1)[0]}{m} -> {r['path']}")
             seen[sink] = len(recs)
@@ -394,7 +430,7 @@ def _sink_reporter(role: str):
 @click.argument("recording", type=click.Path(dir_okay=False))
 @_model_options
 @click.option("--model", default="stego-l3_2", show_default=True,
-              help="Shipped steganography model (Bob): stego-l3_2, _4, _8 or _16.")
+              help="Shipped steganography model (Bob; Eve: the scheme of her --attacker): stego-l3_2, _4, _8 or _16.")
 @click.option("--host", default=None, type=click.Path(dir_okay=False), help="Host image the metrics compare with.")
 @click.option("--private", default=None, type=click.Path(dir_okay=False), help="Private image for the metrics.")
 @click.option("--insecure", is_flag=True, help="Bob: the recording carries plain DeepJSCC (no INN).")
@@ -405,8 +441,9 @@ def _sink_reporter(role: str):
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: out/replay_ROLE).")
 @click.option("--timeout", default=600.0, show_default=True, help="Give up after this many seconds.")
+@_attacker_option
 def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, insecure, mia_steps, equalizer,
-               amplitude, seed, out, timeout):
+               amplitude, seed, out, timeout, attacker):
     """Decode a SigMF IQ recording as Bob or Eve (flowgraphs/replay_bob|replay_eve.py).
 
     Recordings come from the 'record' parameter of sim_radio, usrp_* and 'stegsem zmq bob|eve
@@ -419,7 +456,7 @@ def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, ins
     if role == "bob":
         params.update(inn_model=inn, secure=0 if insecure else 1)
     else:
-        params.update(mia_steps=mia_steps)
+        params.update(mia_steps=mia_steps, attacker=attacker, scheme=fgs.eve_scheme(inn))
     try:
         tb = fgs.build(f"replay_{role}", **params)
     except (ValueError, OSError) as e:

@@ -26,7 +26,7 @@ NAMES = ("sim_awgn", "sim_radio", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice
 # ZeroMQ endpoints of the zmq_* flowgraphs (loopback; change with the 'address'/'publish' parameters)
 ZMQ_SAMPLES = "tcp://127.0.0.1:5555"  # Alice's PUB (bind): complex samples with packet_len tags
 ZMQ_BOB = "tcp://127.0.0.1:5556"  # Bob's PUB (bind): his decoded image PDUs
-ZMQ_EVE = "tcp://127.0.0.1:5557"  # Eve's PUB (bind): her naive / MIA image PDUs
+ZMQ_EVE = "tcp://127.0.0.1:5557"  # Eve's PUB (bind): her image PDUs (naive, attacker) and detector scores
 
 MIN_BURST_SIDE = 512  # the stream buffers always hold a 512x512 burst (k = 65536 at bcr 1/12)
 
@@ -61,6 +61,33 @@ def burst_samples(jscc_model: str, size: int, guard: int) -> int:
 def reference(path: str, role: str) -> str:
     """image_sink reference for an image_source's ``paths``: the file, or the embedded default image."""
     return str(path) if str(path or "").strip() else f"default:{role}"
+
+
+FIXED_ATTACKS = ("naive", "mia")  # Eve's attacks with blocks of their own in every flowgraph (eve_naive, eve_mia)
+
+
+def zoo_attack(attacker: str) -> str:
+    """The attack of a flowgraph's ``eve_attack`` block for its ``attacker`` parameter: '' (off) for
+    naive and mia, which its eve_naive / eve_mia blocks run; ValueError for an unknown attacker."""
+    from . import eves
+
+    eves.get(str(attacker))  # an unknown name: ValueError listing the zoo
+    return "" if attacker in FIXED_ATTACKS else str(attacker)
+
+
+def eve_scheme(inn_model: str) -> str:
+    """The scheme a trained Eve attacks in a flowgraph with an INN model: the model's name ('' = stego-l3_2)."""
+    from .blocks._base import DEFAULT_INN
+
+    p = str(inn_model or "").strip()
+    return Path(p).name.removesuffix(".safetensors") if p else DEFAULT_INN
+
+
+def models_folder(model: str) -> str:
+    """Where an Eve of the zoo reads her scheme's and her own models: the folder of ``model`` (a model
+    file of the flowgraph), '' (the shipped models/) when it is ''."""
+    p = str(model or "").strip()
+    return str(Path(p).expanduser().parent) if p else ""
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -104,9 +131,16 @@ def image_sinks(tb) -> dict:
     return {k: v for k, v in vars(tb).items() if isinstance(v, image_sink)}
 
 
+def score_sinks(tb) -> dict:
+    """{attribute name: score_sink block} of a built flowgraph (a detecting Eve's verdicts)."""
+    from .blocks import score_sink
+
+    return {k: v for k, v in vars(tb).items() if isinstance(v, score_sink)}
+
+
 def records(tb) -> dict[str, list[dict]]:
-    """What each image sink received so far: {sink name: [record, ...]}."""
-    return {k: list(v.records) for k, v in image_sinks(tb).items()}
+    """What each image sink and score sink received so far: {sink name: [record, ...]}."""
+    return {k: list(v.records) for k, v in {**image_sinks(tb), **score_sinks(tb)}.items()}
 
 
 @dataclass
@@ -170,13 +204,17 @@ def sent_image(path: str, role: str, size: int):
     return default_image(role, size or 256)
 
 
-def sim_report(result: RunResult, snr_bob: float, snr_eve: float, frame: int = 0) -> dict:
+def sim_report(result: RunResult, snr_bob: float, snr_eve: float, frame: int = 0, attacker: str = "mia") -> dict:
     """sim_awgn's records of one frame as :func:`gr_stegsem.pipeline.transmit` returns them:
-    {'images': {'bob/host', 'bob/private', 'eve/naive', 'eve/mia'}, 'metrics': [rows]}."""
+    {'images': {'bob/host', 'bob/private', 'eve/naive', 'eve/<attacker>'}, 'metrics': [rows]}, and
+    'scores': the detector's records of the frame (attacker 'detect'; else empty)."""
     from .images import load_image
 
     images, rows = {}, []
-    for key, sink, target in SIM_SINKS:
+    sinks = SIM_SINKS
+    if zoo_attack(attacker):  # the attacker ran in the eve_attack block
+        sinks += ((f"eve/{attacker}", "eve_attack_sink", "private"), (f"eve/{attacker}", "eve_attack_host", "host"))
+    for key, sink, target in sinks:
         rec = next((r for r in result.records.get(sink, []) if r["frame_id"] == frame), None)
         if rec is None:
             continue
@@ -185,4 +223,5 @@ def sim_report(result: RunResult, snr_bob: float, snr_eve: float, frame: int = 0
         if "psnr" in rec:
             rows.append({"receiver": key, "snr_db": snr_bob if key.startswith("bob") else snr_eve,
                          "target": target, "psnr": rec["psnr"], "ms_ssim": rec["ms_ssim"], "lpips": rec["lpips"]})
-    return {"images": images, "metrics": rows}
+    scores = [r for r in result.records.get("eve_score_sink", []) if r["frame_id"] == frame]
+    return {"images": images, "metrics": rows, "scores": scores}

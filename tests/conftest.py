@@ -75,3 +75,23 @@ def write_tiny_models(folder: Path, jscc_name: str = "deepjscc-bcr12", inn_names
         save_model(inn, folder / name, jscc_config=cfg.to_dict())
         out.setdefault("inn", str(folder / f"{name}.safetensors"))
     return out
+
+
+def write_tiny_eve_models(folder: Path, scheme: str = "stego-l3_2", jscc_config: dict | None = None) -> Path:
+    """Tiny random models of every trainable Eve against ``scheme`` (eve-inversion, eve-chosen-<scheme>,
+    eve-surrogate, eve-detect-<scheme>), made for the DeepJSCC config ``jscc_config`` (default: the
+    tiny one of :func:`write_tiny_models`); returns the folder."""
+    from gr_stegsem.checkpoint import save_model
+    from gr_stegsem.models.deepjscc import DeepJSCCConfig
+    from gr_stegsem.models.eve_nets import Detector, DetectorConfig, Inverter, InverterConfig
+    from gr_stegsem.models.inn import INNConfig, StegoINN
+
+    cfg = jscc_config or DeepJSCCConfig(**TINY_JSCC).to_dict()
+    c = DeepJSCCConfig(**cfg).latent_channels
+    torch.manual_seed(1)
+    save_model(Inverter(InverterConfig(channels=c, width=6, blocks=1)), folder / "eve-inversion", jscc_config=cfg)
+    save_model(Inverter(InverterConfig(channels=c, width=6, blocks=1)), folder / f"eve-chosen-{scheme}",
+               jscc_config=cfg)
+    save_model(StegoINN(INNConfig(channels=c, hidden=8, blocks=2)), folder / "eve-surrogate", jscc_config=cfg)
+    save_model(Detector(DetectorConfig(channels=c, width=4)), folder / f"eve-detect-{scheme}", jscc_config=cfg)
+    return folder

@@ -20,7 +20,7 @@ pytest.importorskip("gnuradio.gr")
 import pmt  # noqa: E402
 
 from gr_stegsem import blocks as stegsem_blocks  # noqa: E402
-from tests.conftest import write_tiny_models  # noqa: E402
+from tests.conftest import write_tiny_eve_models, write_tiny_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GRC = ROOT / "grc"
@@ -42,6 +42,8 @@ def _one_thread():
 def env(tmp_path_factory):
     d = tmp_path_factory.mktemp("grc")
     write_tiny_models(d, "jscc", ("inn",), perturb=False)
+    (d / "zoo").mkdir()  # the Eve zoo's blocks: a scheme's models and every trained Eve's, by their names
+    write_tiny_eve_models(write_tiny_models(d / "zoo")["dir"])
     (d / "imgs").mkdir()
     rng = np.random.default_rng(0)
     for i in range(2):
@@ -117,7 +119,8 @@ def test_make_template_matches_block_class(path, env, tmp_path):
         assert ast.literal_eval(code) == default, f"{name}.{arg}: GRC default {code} != Python {default!r}"
     # build it through the template and compare the message ports
     values = {"model_path": env / "jscc.safetensors", "jscc_path": env / "jscc.safetensors",
-              "inn_path": env / "inn.safetensors", "paths": env / "imgs", "folder": tmp_path}
+              "inn_path": env / "inn.safetensors", "paths": env / "imgs", "folder": tmp_path,
+              "models_dir": env / "zoo"}
     blk = eval(_call(doc, values), {"stegsem_blocks": stegsem_blocks})  # noqa: S307 - our own template
     ins = set(pmt.to_python(blk.message_ports_in())) - {"system"}
     outs = set(pmt.to_python(blk.message_ports_out()))
@@ -132,7 +135,8 @@ def test_make_template_matches_block_class(path, env, tmp_path):
 @pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc (GNU Radio Companion) not installed")
 def test_grcc_generates_a_flowgraph_that_runs(env, tmp_path):
     """A .grc using every block compiles with grcc and runs to completion (sources with done=True)."""
-    J, I = str(env / "jscc.safetensors"), str(env / "inn.safetensors")
+    J, I, Z = str(env / "jscc.safetensors"), str(env / "inn.safetensors"), str(env / "zoo")
+    ZOO = {"za": "attack", "zi": "inversion", "zg": "glassbox", "zc": "chosen", "zs": "surrogate"}  # image Eves
     blocks = {
         "hs": ("gr_stegsem_image_source", {"paths": str(env / "imgs"), "role": "'host'", "done": "True"}),
         "ps": ("gr_stegsem_image_source", {"paths": str(env / "imgs"), "role": "'private'", "done": "True"}),
@@ -145,10 +149,21 @@ def test_grcc_generates_a_flowgraph_that_runs(env, tmp_path):
         "dp": ("gr_stegsem_jscc_decoder", {"model_path": J}),
         "en": ("gr_stegsem_eve_naive", {"model_path": J}),
         "em": ("gr_stegsem_eve_mia", {"model_path": J, "steps": "3", "queue_size": "4"}),
+        "za": ("gr_stegsem_eve_attack", {"attack": "zoo_attack", "models_dir": Z, "mia_steps": "2", "queue_size": "4"}),
+        "zoo_attack": ("variable", {"value": "'inversion'"}),  # the attack as an expression (flowgraph parameter)
+        "zi": ("gr_stegsem_eve_inversion", {"models_dir": Z, "queue_size": "4"}),
+        "zg": ("gr_stegsem_eve_glassbox", {"models_dir": Z, "lost": "'gaussian'", "seed": "2", "queue_size": "4"}),
+        "zc": ("gr_stegsem_eve_chosen", {"models_dir": Z, "queue_size": "4"}),
+        "zs": ("gr_stegsem_eve_surrogate", {"models_dir": Z, "queue_size": "4"}),
+        "zd": ("gr_stegsem_eve_detect", {"models_dir": Z, "threshold": "0.25", "queue_size": "4"}),
+        "zad": ("gr_stegsem_eve_attack", {"attack": "'detect'", "models_dir": Z, "queue_size": "4"}),
+        "sd": ("gr_stegsem_score_sink", {"folder": str(tmp_path / "out"), "prefix": "det"}),
+        "sad": ("gr_stegsem_score_sink", {"folder": str(tmp_path / "out"), "prefix": "att_det"}),
         "sp": ("gr_stegsem_image_sink", {"folder": str(tmp_path / "out"), "prefix": "bob",
                                          "reference": str(env / "imgs")}),
         "sn": ("gr_stegsem_image_sink", {"folder": str(tmp_path / "out"), "prefix": "eve"}),
         "sm": ("gr_stegsem_image_sink", {"folder": str(tmp_path / "out"), "prefix": "mia"}),
+        **{f"s{z}": ("gr_stegsem_image_sink", {"folder": str(tmp_path / "out"), "prefix": ZOO[z]}) for z in ZOO},
         "dbg": ("blocks_message_debug", {"en_uvec": "False"}),
     }
     fg = {
@@ -162,7 +177,9 @@ def test_grcc_generates_a_flowgraph_that_runs(env, tmp_path):
                         ["pe", "out", "emb", "private"], ["emb", "out", "ch", "in"], ["ch", "out", "ex", "in"],
                         ["ch", "out", "en", "in"], ["ch", "out", "em", "in"], ["ex", "private", "dp", "in"],
                         ["dp", "out", "sp", "in"], ["en", "out", "sn", "in"], ["em", "out", "sm", "in"],
-                        ["sp", "metrics", "dbg", "print"]],
+                        ["sp", "metrics", "dbg", "print"], ["ch", "out", "zd", "in"], ["zd", "score", "sd", "in"],
+                        ["ch", "out", "zad", "in"], ["zad", "score", "sad", "in"]]
+                       + [c for z in ZOO for c in (["ch", "out", z, "in"], [z, "out", f"s{z}", "in"])],
         "metadata": {"file_format": 1},
     }
     grc = tmp_path / "qa.grc"
@@ -177,5 +194,9 @@ def test_grcc_generates_a_flowgraph_that_runs(env, tmp_path):
                        stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     names = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
-    assert names == [f"{w}_0000{i}.png" for w in ("bob", "eve", "mia") for i in range(2)]
+    assert names == sorted(f"{w}_0000{i}.png" for w in ("bob", "eve", "mia", *ZOO.values()) for i in range(2))
     assert r.stdout.count("psnr") == 2  # the metrics PDUs printed by message_debug
+    for det in ("det", "att_det"):  # the detectors' verdicts, one row per frame
+        rows = (tmp_path / "out" / f"{det}.csv").read_text().splitlines()
+        assert rows[0] == "frame_id,score,decision,threshold" and [r.split(",")[0] for r in rows[1:]] == ["0", "1"]
+    assert all(r.endswith(",0.25") for r in (tmp_path / "out" / "det.csv").read_text().splitlines()[1:])

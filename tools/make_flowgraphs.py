@@ -27,6 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from gr_stegsem import eves  # noqa: E402
 from gr_stegsem.flowgraphs import ZMQ_BOB, ZMQ_EVE, ZMQ_SAMPLES  # noqa: E402
 
 GUARD = 16  # zero samples before and after each burst (see gr_stegsem.blocks.burst)
@@ -123,9 +124,13 @@ def model_params(g: Graph, inn: bool = True) -> None:
         g.param("inn_model", "str", "''", "steganography INN model ('' = models/stego-l3_2)")
 
 
+def attacker_param(g: Graph) -> None:
+    g.param("attacker", "str", "'mia'", f"Eve's attacker besides naive decoding ({'|'.join(eves.names())})")
+
+
 def receiver_params(g: Graph, is_bob: bool, out: str, snr: bool = False) -> None:
     """A receiver's parameters: reference images, (its SNR,) models, Bob's l_hat and secure flag or
-    Eve's inversion steps, output folder."""
+    Eve's inversion steps, attacker and scheme, output folder."""
     g.param("host", "str", "''", "host image the metrics compare with ('' = embedded cat photo)")
     g.param("private", "str", "''", "private image the metrics compare with ('' = embedded astronaut)")
     if snr:
@@ -137,6 +142,9 @@ def receiver_params(g: Graph, is_bob: bool, out: str, snr: bool = False) -> None
         g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (must match Alice)")
     else:
         g.param("mia_steps", "intx", "200", "model inversion steps (0 = off)")
+        attacker_param(g)
+        g.param("scheme", "str", "'stego-l3_2'", "scheme a trained attacker was made for (its models: jscc_model's "
+                "folder)")
     g.param("out", "str", q(out), "output folder")
 
 
@@ -222,25 +230,43 @@ def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool
 
 
 def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = False, phy: bool = False) -> None:
-    """Eve: burst_to_pdu -> naive decoding and model inversion -> image sinks vs private and vs host."""
+    """Eve: burst_to_pdu -> naive decoding and the attacker -> image sinks vs private and vs host.
+
+    The attacker 'mia' runs in eve_mia (as before the Eve zoo), any other one of the zoo in eve_attack
+    (its scheme: the INN model's name, or the 'scheme' parameter; its models: that model's folder);
+    the detector's scores go to a score sink (and the ZMQ PUB)."""
     rx_out = rx_front(g, "eve_rx", (col, row + 0.5), phy)
     g.connect(src, "eve_rx.0")
+    has_inn = "inn_model" in g.names()
+    g.var("zoo_attack", "stegsem_fg.zoo_attack(attacker)")  # '' (off) for naive and mia
+    g.var("eve_scheme", "stegsem_fg.eve_scheme(inn_model)" if has_inn else "scheme")
+    g.var("eve_models", f"stegsem_fg.models_folder({'inn_model' if has_inn else 'jscc_model'})")
+    g.var("zoo_prefix", "'eve_' + (zoo_attack or 'attack')")
     g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="torch_threads")
-    g.block("eve_mia", "gr_stegsem_eve_mia", (col + 1, row + 1), model_path="jscc_model", steps="mia_steps",
-            lr="0.05", seed="seed", queue_size=mia_queue, threads="torch_threads")
-    for i, attack in enumerate(("naive", "mia")):
+    g.block("eve_mia", "gr_stegsem_eve_mia", (col + 1, row + 1), model_path="jscc_model",
+            steps="mia_steps if attacker == 'mia' else 0", lr="0.05", seed="seed", queue_size=mia_queue,
+            threads="torch_threads")
+    g.block("eve_attack", "gr_stegsem_eve_attack", (col + 1, row + 2), attack="zoo_attack", scheme="eve_scheme",
+            models_dir="eve_models", mia_steps="mia_steps", lr="0.05", seed="seed", lost="''", threshold="0.5",
+            queue_size=mia_queue, threads="torch_threads")
+    prefixes = (("naive", q("eve_naive"), q("eve_naive_vs_host")), ("mia", q("eve_mia"), q("eve_mia_vs_host")),
+                ("attack", "zoo_prefix", "zoo_prefix + '_vs_host'"))
+    for i, (attack, prefix, host_prefix) in enumerate(prefixes):
         g.connect(rx_out, f"eve_{attack}.in")
         # what Eve gets of the private image (PNG + metrics) and of the host (metrics only)
         g.block(f"eve_{attack}_sink", "gr_stegsem_image_sink", (col + 2, row + i), folder="out",
-                prefix=q(f"eve_{attack}"), reference="private_ref", save="True")
+                prefix=prefix, reference="private_ref", save="True")
         g.block(f"eve_{attack}_host", "gr_stegsem_image_sink", (col + 3, row + i), folder="out",
-                prefix=q(f"eve_{attack}_vs_host"), reference="host_ref", save="False")
+                prefix=host_prefix, reference="host_ref", save="False")
         g.connect(f"eve_{attack}.out", f"eve_{attack}_sink.in")
         g.connect(f"eve_{attack}.out", f"eve_{attack}_host.in")
         if publish:
             g.connect(f"eve_{attack}.out", "eve_pub.in")
+    g.block("eve_score_sink", "gr_stegsem_score_sink", (col + 2, row + 3), folder="out", prefix=q("eve_detect"))
+    g.connect("eve_attack.score", "eve_score_sink.in")
     if publish:
-        g.block("eve_pub", "zeromq_pub_msg_sink", (col + 3, row + 2), address="publish", timeout="100",
+        g.connect("eve_attack.score", "eve_pub.in")
+        g.block("eve_pub", "zeromq_pub_msg_sink", (col + 3, row + 3), address="publish", timeout="100",
                 bind="True")
 
 
@@ -251,6 +277,12 @@ def impairments(g: Graph) -> None:
 
 
 # --- the flowgraphs -----------------------------------------------------------------------------------
+EVE_ZOO_NOTE = """attacker: mia runs in eve_mia; any other attacker of the Eve zoo (gr_stegsem/eves/) in eve_attack
+-> image sinks eve_<attacker> / eve_<attacker>_vs_host, and the detector 'detect' posts one score PDU
+per frame to the score sink eve_detect (log + out/eve_detect.csv: score, decision); naive = naive
+decoding only. The zoo's Eve attacks the scheme named by the INN model (without one: the 'scheme'
+parameter) and reads its models and her own from that model's folder (jscc_model's without one)."""
+
 SIM_NOTE = """sim_awgn: the whole secure semantic link in one flowgraph (ideal, symbol-synchronous channel).
 
 Alice: two image sources (host, private; no file = the embedded default images) -> DeepJSCC encoders
@@ -261,11 +293,14 @@ Noise voltage = sqrt(10^(-SNR/10)) (gr_stegsem.channel.noise_voltage: Es/N0 on u
 Noise seeds: Bob 2*seed+1, Eve 2*seed+2 (distinct, never 0 = time-seeded).
 Receivers: burst_to_pdu (delay -3: channel_model's resampler shift) -> Bob: INN extraction
 (lost = zeros|gaussian) -> two DeepJSCC decoders -> image sinks bob_host / bob_private (PNG + PSNR,
-MS-SSIM, LPIPS vs the sent images); Eve: naive decoding and model inversion (mia_steps, 0 = off) ->
-image sinks eve_naive / eve_mia (vs the private image) and *_vs_host (metrics vs the host only).
+MS-SSIM, LPIPS vs the sent images); Eve: naive decoding and the attacker (default mia: model
+inversion, mia_steps, 0 = off) -> image sinks eve_naive / eve_mia (vs the private image) and
+*_vs_host (metrics vs the host only).
 freq_offset, epsilon and taps are channel impairments that no PHY corrects here: freq_offset rotates
 the symbols; epsilon != 1.0 or a multi-tap channel shifts the bursts against their tags.
-The flowgraph ends by itself when the images are done (sources with done=True); files go to 'out'."""
+The flowgraph ends by itself when the images are done (sources with done=True); files go to 'out'.
+
+""" + EVE_ZOO_NOTE
 
 ZMQ_NOTE_COMMON = f"""ZeroMQ link (loopback by default; see flowgraphs/README.md):
 Alice binds a PUB socket on {ZMQ_SAMPLES} and publishes the PHY's complex burst samples (OFDM:
@@ -298,14 +333,15 @@ def link_params(g: Graph, snr_kind: str, out: str) -> None:
     g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
     g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
     g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
+    attacker_param(g)
     g.param("out", "str", f"'{out}'", "output folder")
 
 
 def sim_awgn() -> Graph:
     g = Graph("sim_awgn", "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)",
               "Secure semantic image transmission over simulated AWGN channels: Alice (DeepJSCC + INN "
-              "steganography) to Bob and to the eavesdropper Eve (naive decoding and model inversion); "
-              "ends when the images are done", SIM_NOTE)
+              "steganography) to Bob and to the eavesdropper Eve (naive decoding and an attacker, default model "
+              "inversion); ends when the images are done", SIM_NOTE)
     link_params(g, "Es/N0", "out/sim_awgn")
     impairments(g)
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate)")
@@ -354,11 +390,13 @@ def zmq_receiver(who: str) -> Graph:
                 f"extracts and decodes host and private images; publishes them on {pub}")
     else:
         text = ("zmq_eve: the eavesdropper on the ZeroMQ link. SUB (connects to Alice) -> her own\n"
-                "channel_model (snr_eve) -> burst_to_pdu -> naive decoding and model inversion -> image sinks\n"
-                "eve_naive / eve_mia in 'out' and a ZeroMQ PUB of her images. The inversion drops frames\n"
-                "that arrive while it is busy (queue of 2). Runs until stopped.")
+                "channel_model (snr_eve) -> burst_to_pdu -> naive decoding and the attacker -> image sinks\n"
+                "eve_naive / eve_<attacker> in 'out' and a ZeroMQ PUB of her images (and detector scores).\n"
+                "The attacker drops frames that arrive while it is busy (queue of 2). Runs until stopped.\n"
+                + EVE_ZOO_NOTE)
         desc = (f"Eve: taps Alice's bursts from ZeroMQ (default {ZMQ_SAMPLES}) through her own AWGN channel and "
-                f"attacks them (naive decoding, model inversion); publishes her images on {pub}")
+                f"attacks them (naive decoding and an attacker of the Eve zoo, default model inversion); "
+                f"publishes her images on {pub}")
     g = Graph(f"zmq_{who}", f"gr-stegsem: {'Bob' if is_bob else 'Eve'} on a ZeroMQ link", desc,
               text + "\n\n" + ZMQ_NOTE_COMMON)
     receiver_params(g, is_bob, f"out/zmq_{who}", snr=True)
@@ -427,8 +465,8 @@ def rx_role(who: str) -> tuple[bool, str, str, str]:
     """(is Bob, 'Bob' or 'Eve', what the receiver does after the PHY: in words, and as a chain)."""
     is_bob = who == "bob"
     return (is_bob, "Bob" if is_bob else "Eve",
-            "INN extraction and decoders" if is_bob else "naive decoding and model inversion",
-            "INN extraction -> DeepJSCC decoders" if is_bob else "naive decoding and model inversion")
+            "INN extraction and decoders" if is_bob else "naive decoding and the attacker (default model inversion)",
+            "INN extraction -> DeepJSCC decoders" if is_bob else "naive decoding and the attacker")
 
 
 def usrp_receiver(who: str) -> Graph:
@@ -436,7 +474,8 @@ def usrp_receiver(who: str) -> Graph:
     g = Graph(f"usrp_{who}", f"gr-stegsem: {name} on a USRP (OFDM PHY)",
               f"{name} on a USRP: UHD source -> OFDM PHY receiver -> {does} (see flowgraphs/README.md)",
               f"usrp_{who}: UHD USRP source -> PHY RX (detection, CFO, timing, equalisation, reassembly)\n"
-              f"-> {chain} -> image sinks in 'out'.\n\n" + USRP_NOTE_COMMON)
+              f"-> {chain} -> image sinks in 'out'.\n\n" + ("" if is_bob else EVE_ZOO_NOTE + "\n\n")
+              + USRP_NOTE_COMMON)
     receiver_params(g, is_bob, f"out/usrp_{who}")
     g.param("amplitude", "eng_float", "0.25", "Alice's transmit scale (the receiver divides by it)")
     g.param("seed", "intx", "0", "seed")
@@ -459,14 +498,16 @@ def usrp_loopback() -> Graph:
               "cable or two antennas); Bob and Eve decode what it hears; see flowgraphs/README.md",
               "usrp_loopback: Alice -> PHY TX -> UHD sink (tx_antenna) ... cable + attenuators ... UHD source\n"
               "(rx_antenna) of the same USRP -> Bob (PHY RX, INN extraction, decoders) and Eve (PHY RX, naive\n"
-              "decoding, model inversion) on the same received stream. One process opens the device once\n"
+              "decoding and the attacker) on the same received stream. One process opens the device once\n"
               "(a B2xx or N2xx cannot be shared between processes). Put at least 30 dB of attenuation in the\n"
-              "cable: the TX port can put out more than the RX port survives.\n\n" + USRP_NOTE_COMMON)
+              "cable: the TX port can put out more than the RX port survives.\n\n" + EVE_ZOO_NOTE + "\n\n"
+              + USRP_NOTE_COMMON)
     image_params(g)
     model_params(g)
     g.param("secure", "intx", "1", "1 = INN steganography, 0 = plain DeepJSCC (no security)")
     g.param("lost", "str", "'zeros'", "Bob's estimate of the lost information (zeros|gaussian)")
     g.param("mia_steps", "intx", "200", "Eve's model inversion steps (0 = off)")
+    attacker_param(g)
     g.param("loop", "intx", "1", "1 = repeat the images every interval, 0 = send once")
     g.param("interval", "eng_float", "2.0", "seconds between image pairs")
     g.param("amplitude", "eng_float", "0.25", "scale of the unit-power symbols before the DAC")
@@ -524,9 +565,11 @@ is 1.07 dB lower: 100 of 128 carriers used), frequency offset freq_offset (cycle
 offset sco_ppm (epsilon), 3-tap multipath (multipath=1). Receivers: PHY RX (detection, CFO, timing,
 channel estimation, header CRC, pilot tracking, soft equalisation, reassembly; drop > 0 throws away
 that fraction of segments to show graceful degradation) -> Bob: INN extraction -> decoders -> sinks;
-Eve: naive decoding and model inversion -> sinks. record = a path prefix: SigMF recordings of what
+Eve: naive decoding and the attacker (default mia) -> sinks. record = a path prefix: SigMF recordings of what
 Alice sends (PREFIX_tx), what Bob hears (PREFIX_bob) and what Eve hears (PREFIX_eve); replay them with
-replay_bob / replay_eve or 'stegsem replay'. Ends by itself when the images are done."""
+replay_bob / replay_eve or 'stegsem replay'. Ends by itself when the images are done.
+
+""" + EVE_ZOO_NOTE
 
 
 def sim_radio() -> Graph:
@@ -561,7 +604,8 @@ def replay(who: str) -> Graph:
               f"replay_{who}: SigMF player (the recording's metadata is checked) -> PHY RX -> {chain} -> image sinks\n"
               "in 'out'. Record with sim_radio's or a usrp_* flowgraph's 'record' parameter, or the SigMF Recorder\n"
               "block. The same recording always gives the same images (no randomness on the receive side\n"
-              "except Bob's gaussian l_hat and Eve's MIA, both seeded).")
+              "except Bob's gaussian l_hat and Eve's MIA, both seeded)."
+              + ("" if is_bob else "\n\n" + EVE_ZOO_NOTE))
     g.param("recording", "str", "''", "SigMF recording (path, with or without .sigmf-meta)")
     receiver_params(g, is_bob, f"out/replay_{who}")
     phy_params(g)

@@ -1,11 +1,14 @@
 """GNU Radio message blocks of gr-stegsem (the only part of the package that imports GNU Radio).
 
 Each block is a ``gr.basic_block`` with message ports only and calls the library
-(:class:`gr_stegsem.system.StegoSystem`, :mod:`gr_stegsem.attacks`, :mod:`gr_stegsem.metrics`).
+(:class:`gr_stegsem.system.StegoSystem`, :mod:`gr_stegsem.attacks`, the Eve zoo :mod:`gr_stegsem.eves`,
+:mod:`gr_stegsem.metrics`).
 PDU formats: :mod:`gr_stegsem.blocks.pdus`. GRC definitions: ``grc/gr_stegsem_*.block.yml``.
 
 Alice: image_source -> jscc_encoder (host, private) -> inn_embed -> symbol_channel;
-Bob: inn_extract -> jscc_decoder -> image_sink; Eve: eve_naive / eve_mia -> image_sink.
+Bob: inn_extract -> jscc_decoder -> image_sink; Eve: eve_naive / eve_mia / eve_attack (any attack of the
+zoo; eve_inversion, eve_glassbox, eve_chosen, eve_surrogate with one fixed) -> image_sink, and the
+detector eve_detect (or eve_attack 'detect') -> score_sink.
 On a sample stream (flowgraphs/): inn_embed -> burst_framer -> pdu.pdu_to_tagged_stream -> channel
 (channels.channel_model, ZMQ, ...) -> burst_to_pdu -> inn_extract / eve_*.
 """
@@ -13,8 +16,9 @@ from .alice import inn_embed, jscc_encoder
 from .bob import inn_extract, jscc_decoder
 from .burst import burst_framer, burst_to_pdu
 from .channel import symbol_channel
-from .eve import eve_mia, eve_naive
-from .files import image_sink, image_source
+from .eve import eve_attack, eve_chosen, eve_detect, eve_glassbox, eve_inversion, eve_mia, eve_naive, eve_surrogate
+from .files import image_sink, image_source, score_sink
 
 __all__ = ["image_source", "jscc_encoder", "inn_embed", "symbol_channel", "inn_extract", "jscc_decoder",
-           "eve_naive", "eve_mia", "image_sink", "burst_framer", "burst_to_pdu"]
+           "eve_naive", "eve_mia", "eve_attack", "eve_inversion", "eve_glassbox", "eve_chosen", "eve_surrogate",
+           "eve_detect", "image_sink", "score_sink", "burst_framer", "burst_to_pdu"]

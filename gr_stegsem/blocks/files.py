@@ -1,4 +1,4 @@
-"""Image files in and out of a flowgraph: image_source and image_sink."""
+"""Files in and out of a flowgraph: image_source, image_sink, and score_sink (a detector's verdicts)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import pmt
 
 from ..images import EXTENSIONS, list_images, load_image, save_image
 from ._base import PduBlock
-from .pdus import ROLES, image_pdu, metrics_pdu, parse_image_pdu
+from .pdus import ROLES, image_pdu, metrics_pdu, parse_image_pdu, parse_score_pdu
 
 DEFAULT_SIZE = 256  # pixels per side of the embedded default images when size = 0
 DEFAULT_REFERENCE = "default:"  # image_sink reference prefix naming an embedded default image
@@ -191,3 +191,44 @@ class image_sink(PduBlock):
         from .. import samples
 
         return samples.default_image(self.default_reference, size)
+
+
+class score_sink(PduBlock):
+    """Score PDUs of a detecting Eve (eve_detect) on ``in`` -> a log line and a record per frame,
+    and the rows of ``folder/{prefix}.csv`` (frame_id, score, decision, threshold; written from the
+    first frame on, appended to after that).
+
+    ``records`` lists one dict per frame: frame_id, attack, score (probability in [0, 1] that an
+    image is hidden), decision (bool: score > threshold) and threshold.
+
+    Args:
+        folder: output folder of the CSV file ('' = no file, records and log only).
+        prefix: CSV file name without suffix.
+    """
+
+    COLUMNS = ("frame_id", "score", "decision", "threshold")
+
+    def __init__(self, folder="", prefix="eve_detect"):
+        PduBlock.__init__(self, "stegsem_score_sink")
+        if not prefix or "/" in prefix or os.sep in prefix:
+            raise ValueError(f"score_sink: prefix must be a plain file name part, got {prefix!r}")
+        folder = str(folder or "").strip()
+        self.path = Path(folder).expanduser() / f"{prefix}.csv" if folder else None
+        self.records: list[dict] = []
+        self._input("in", self._handle)
+
+    def _handle(self, msg):
+        f = parse_score_pdu(msg)
+        rec = {"frame_id": f.frame_id, "attack": f.attack, "score": f.score, "decision": f.decision,
+               "threshold": f.threshold}
+        verdict = "an image is hidden" if f.decision else "nothing hidden"
+        self._info(f"frame {f.frame_id}: {f.attack or 'detector'} score {f.score:.4f} "
+                   f"(threshold {f.threshold:g}): {verdict}")
+        if self.path is not None:
+            new = not self.records
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "w" if new else "a") as fh:
+                if new:
+                    fh.write(",".join(self.COLUMNS) + "\n")
+                fh.write(f"{f.frame_id},{f.score:.6f},{int(f.decision)},{f.threshold:g}\n")
+        self.records.append(rec)

@@ -3,8 +3,8 @@
 Image PDU
     vector: u8vector of H*W*3 bytes, RGB, row-major (pixel (y, x) channel c at ``(y*W + x)*3 + c``).
     meta:   ``frame_id`` (long), ``height`` (long, pixels), ``width`` (long, pixels),
-            optional ``role`` (symbol ``host`` or ``private``), optional ``attack`` (symbol ``naive`` or
-            ``mia``: an image Eve reconstructed).
+            optional ``role`` (symbol ``host`` or ``private``), optional ``attack`` (symbol: the name of
+            the Eve attack that reconstructed the image, e.g. ``naive``, ``mia``, ``inversion``).
 Symbol PDU
     vector: c32vector of k complex channel symbols (mean |z|^2 = 1 when sent; Es = 1).
     meta:   ``frame_id``, ``height``, ``width`` (longs: the original image size in pixels),
@@ -13,6 +13,10 @@ Symbol PDU
 Metrics PDU (image_sink)
     vector: empty u8vector; meta: ``frame_id`` (long), ``psnr`` (double, dB), ``ms_ssim`` (double,
     NaN for images under 161 px per side), ``lpips`` (double), optional ``role``.
+Score PDU (a detecting Eve: eve_detect / eve_attack 'detect')
+    vector: f32vector holding the score; meta: ``frame_id`` (long), ``attack`` (symbol ``detect``),
+    ``score`` (double in [0, 1]: the probability that the frame hides an image), ``decision``
+    (bool: score > threshold), ``threshold`` (double), and the symbol PDU's other meta keys.
 
 Other meta keys are carried through by the blocks unchanged. Parsers raise ``ValueError`` with a
 message naming the problem; the blocks log it and drop the PDU.
@@ -344,6 +348,54 @@ def metrics_pdu(frame_id: int, values: dict, role: str | None = None):
     meta = meta_set(pmt.make_dict(), frame_id=int(frame_id),
                     **{k: float(v) for k, v in values.items()}, role=role)
     return pmt.cons(meta, pmt.init_u8vector(0, []))
+
+
+@dataclass
+class ScoreFrame:
+    """A parsed score PDU (see the module docstring)."""
+
+    frame_id: int
+    attack: str
+    score: float
+    decision: bool
+    threshold: float
+    meta: object
+
+
+def score_pdu(score: float, frame_id: int, threshold: float, attack: str = "detect", meta=None):
+    """Score PDU: ``meta`` (a pmt dict, carried; symbol-only keys removed) with frame_id, attack, score,
+    decision = score > threshold and threshold; f32vector [score]."""
+    meta = pmt.make_dict() if meta is None else meta
+    for k in LATENT_KEYS:
+        meta = pmt.dict_delete(meta, _key(k))
+    s = float(score)
+    meta = meta_set(meta, frame_id=int(frame_id), attack=attack, score=s, decision=bool(s > threshold),
+                    threshold=float(threshold))
+    return pmt.cons(meta, pmt.init_f32vector(1, [s]))
+
+
+def _meta_float(meta, name: str) -> float:
+    v = meta_get(meta, name)
+    if v is None or not pmt.is_number(v) or pmt.is_complex(v):
+        raise ValueError(f"score PDU meta lacks the number '{name}'")
+    return float(pmt.to_double(v))
+
+
+def parse_score_pdu(pdu) -> ScoreFrame:
+    """Score PDU -> :class:`ScoreFrame`; ValueError on anything malformed."""
+    meta, vec = split_pdu(pdu)
+    if not pmt.is_f32vector(vec) or pmt.length(vec) != 1:
+        raise ValueError("score PDU vector must be an f32vector holding one score")
+    frame_id = meta_int(meta, FRAME_ID, 0)
+    score, threshold = _meta_float(meta, "score"), _meta_float(meta, "threshold")
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"score PDU score {score} is outside [0, 1]")
+    decision = meta_get(meta, "decision")
+    if decision is None or not pmt.is_bool(decision):
+        raise ValueError("score PDU meta 'decision' must be a bool")
+    attack = meta_get(meta, ATTACK)
+    attack = pmt.symbol_to_string(attack) if attack is not None and pmt.is_symbol(attack) else ""
+    return ScoreFrame(frame_id, attack, score, pmt.to_bool(decision), threshold, meta)
 
 
 def pdu_meta(pdu) -> dict:
