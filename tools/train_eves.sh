@@ -22,15 +22,19 @@ if [[ $stream == surrogate || $stream == all ]]; then
   # (64 px crops: 4x the steps of 128 px in her CPU budget; the INN is fully convolutional)
   $S --threads $T train eve surrogate --scheme stego-l3_2 $F --out $M/eve-surrogate --seed 1 --lr 3e-4 --crop 64 \
      --minutes ${SUR_MIN:-15}
+  # then resumed at 128 px (the paper's crop here), a fresh cosine schedule fitted to the budget
+  $S --threads $T train eve surrogate --scheme stego-l3_2 $F --out $M/eve-surrogate --seed 1 --lr 3e-4 --crop 128 \
+     --minutes ${SUR2_MIN:-20}
 fi
 if [[ $stream == detect || $stream == all ]]; then
   for s in $schemes; do  # a steganalyser per scheme, containers vs the same hosts' plain symbols
     $S --threads $T train eve detect --scheme $s $F --out $M/eve-detect-$s --minutes ${DET_MIN:-3}
   done
 fi
-if [[ $stream == chosen || $stream == all ]]; then  # per scheme, from the closed-box inverter
+if [[ $stream == chosen || $stream == all ]]; then  # per scheme, from the closed-box inverter (shipped: 6 min
+  # for deepjscc, 10 min for each stego-* model, two streams side by side)
   for s in ${CHOSEN:-deepjscc $schemes}; do
     $S --threads $T train eve chosen --scheme $s $F --out $M/eve-chosen-$s --init $M/eve-inversion \
-       --lr 5e-4 --minutes ${CHO_MIN:-6}
+       --lr 5e-4 --minutes ${CHO_MIN:-10}
   done
 fi
