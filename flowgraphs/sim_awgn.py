@@ -78,7 +78,7 @@ class sim_awgn(gr.top_block):
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.framer = stegsem_blocks.burst_framer(guard)
+        self.framer = stegsem_blocks.burst_framer(guard, max_len=burst_len)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)

@@ -2,6 +2,7 @@
 (demo, zmq, replay, watch)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,8 +21,35 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
     return vals
 
 
+def _writable_folder(ctx, param, value):
+    """An output folder that is, or can be created as, a writable folder: checked before any work."""
+    if value is None:
+        return value
+    path = probe = Path(value)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise click.BadParameter(f"{path}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{path}: {probe} is not writable")
+    return value
+
+
+def _zmq_address(ctx, param, value):
+    """A ZeroMQ endpoint (tcp://host:port, ipc://..., ...); None keeps the default."""
+    from .watch import check_address
+
+    if value is None:
+        return value
+    try:
+        return check_address(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch (default: torch's choice).")
 def cli(threads):
     """gr-stegsem: secure semantic image transmission with INN signal steganography."""
     if threads:
@@ -149,12 +177,14 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, out
               help="Private images (any size; >160 px for MS-SSIM).")
 @click.option("--hosts", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Host images, resized to each private image's size.")
-@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), callback=_writable_folder)
 @click.option("--snrs", default="0,5,10,15,20", show_default=True, help="SNRs of Bob's and Eve's links (dB).")
 @click.option("--eve-snr", default=5.0, show_default=True, help="Eve's SNR for Table I and Fig. 5 (dB).")
-@click.option("--limit", type=int, default=None, help="Use the first N images only.")
-@click.option("--mia-steps", default=200, show_default=True, help="Adam steps of the model inversion (0: skip).")
-@click.option("--mia-limit", type=int, default=8, show_default=True, help="Images attacked by MIA per SNR.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N images only.")
+@click.option("--mia-steps", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Adam steps of the model inversion (0: skip).")
+@click.option("--mia-limit", type=click.IntRange(min=0), default=8, show_default=True,
+              help="Images attacked by MIA per SNR.")
 @click.option("--mia-lr", default=0.05, show_default=True, help="Adam learning rate of the model inversion.")
 @click.option("--mia-tv", default=1.0, show_default=True, help="Weight of the inversion's total-variation prior.")
 @click.option("--systems", default="deepjscc,stego-l3_2,stego-l3_4", show_default=True,
@@ -168,7 +198,7 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, out
 @click.option("--lost", type=click.Choice(["zeros", "gaussian"]), default=None,
               help="Bob's (and the glass-box Eve's) l_hat (default: the model's).")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--batch", default=8, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
 def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
              channel, lost, seed, batch):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
@@ -239,8 +269,10 @@ def _send_options(f):
         click.option("--snr-bob", default=10.0, show_default=True, help="Bob's Es/N0 (dB)."),
         click.option("--snr-eve", default=5.0, show_default=True, help="Eve's Es/N0 (dB)."),
         click.option("--insecure", is_flag=True, help="Plain DeepJSCC (no steganography) for comparison."),
-        click.option("--mia-steps", default=200, show_default=True, help="Eve's model inversion steps (0: skip)."),
-        click.option("--size", default=256, show_default=True, help="Images are resized to SIZE x SIZE px."),
+        click.option("--mia-steps", type=click.IntRange(min=0), default=200, show_default=True,
+                     help="Eve's model inversion steps (0: skip)."),
+        click.option("--size", type=click.IntRange(4, 4096), default=256, show_default=True,
+                     help="Images are resized to SIZE x SIZE px."),
         click.option("--seed", default=0, show_default=True),
         click.option("--model", default="stego-l3_2", show_default=True,
                      help="Shipped steganography model: stego-l3_2, _4, _8 or _16 (models/)."),
@@ -251,7 +283,7 @@ def _send_options(f):
 
 
 @cli.command("send")
-@click.option("--out", default="out/send", show_default=True, type=click.Path())
+@click.option("--out", default="out/send", show_default=True, type=click.Path(), callback=_writable_folder)
 @_send_options
 @_model_options
 def send_cmd(out, **kw):
@@ -291,7 +323,8 @@ def _gnuradio():
 
 
 @cli.command("demo")
-@click.option("--out", default="out/demo", show_default=True, type=click.Path(path_type=Path))
+@click.option("--out", default="out/demo", show_default=True, type=click.Path(path_type=Path),
+              callback=_writable_folder)
 @_send_options
 @_model_options
 @click.option("--timeout", default=1800.0, show_default=True, help="Stop the flowgraph after this many seconds.")
@@ -335,14 +368,17 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 @_send_options
 @_model_options
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: out/zmq_ROLE).")
-@click.option("--address", default=None,
+@click.option("--address", default=None, callback=_zmq_address,
               help="Alice's sample PUB: Alice binds it, Bob and Eve connect (default tcp://127.0.0.1:5555).")
-@click.option("--publish", default=None,
+@click.option("--publish", default=None, callback=_zmq_address,
               help="Bob's/Eve's PUB for decoded images (default tcp://127.0.0.1:5556 Bob, :5557 Eve).")
-@click.option("--interval", default=2.0, show_default=True, help="Alice: seconds between image pairs.")
+@click.option("--interval", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Alice: seconds between image pairs.")
 @click.option("--once", is_flag=True, help="Alice: send the pair once and exit (late receivers miss it).")
-@click.option("--count", default=0, show_default=True, help="Bob/Eve: exit after COUNT images (0: no limit).")
-@click.option("--timeout", default=0.0, show_default=True, help="Exit after this many seconds (0: until Ctrl-C).")
+@click.option("--count", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Bob/Eve: exit after COUNT images (0: no limit).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Exit after this many seconds (0: until Ctrl-C).")
 @click.option("--record", default="", type=click.Path(dir_okay=False),
               help="Bob/Eve: SigMF recording of what the receiver hears (replay it with 'stegsem replay').")
 @_attacker_option
@@ -434,7 +470,8 @@ def _sink_reporter(role: str):
 @click.option("--host", default=None, type=click.Path(dir_okay=False), help="Host image the metrics compare with.")
 @click.option("--private", default=None, type=click.Path(dir_okay=False), help="Private image for the metrics.")
 @click.option("--insecure", is_flag=True, help="Bob: the recording carries plain DeepJSCC (no INN).")
-@click.option("--mia-steps", default=200, show_default=True, help="Eve: model inversion steps (0: off).")
+@click.option("--mia-steps", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Eve: model inversion steps (0: off).")
 @click.option("--equalizer", type=click.Choice(["ummse", "mmse", "zf"]), default="ummse", show_default=True,
               help="PHY equaliser: LMMSE scaled to unit mean gain, LMMSE, or zero forcing.")
 @click.option("--amplitude", default=1.0, show_default=True, help="The transmitter's scale (usrp_alice: 0.25).")
@@ -475,10 +512,12 @@ def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, ins
 
 
 @cli.command("watch")
-@click.argument("address")
+@click.argument("address", callback=_zmq_address)
 @click.option("--out", default="out/watch", show_default=True, type=click.Path())
-@click.option("--count", default=0, show_default=True, help="Exit after COUNT images (0: no limit).")
-@click.option("--timeout", default=0.0, show_default=True, help="Exit after this many seconds (0: no limit).")
+@click.option("--count", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Exit after COUNT images (0: no limit).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Exit after this many seconds (0: no limit).")
 def watch_cmd(address, out, count, timeout):
     """Receive the image PDUs a flowgraph publishes on ADDRESS (e.g. Bob's tcp://127.0.0.1:5556).
 

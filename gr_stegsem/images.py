@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 MAX_SIDE = 4096
+MAX_FILE_PIXELS = 8192 * 8192  # an image file may claim at most this many pixels before it is decoded
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -43,21 +46,42 @@ def tensor_to_array(x: torch.Tensor) -> np.ndarray:
     return (x.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy())
 
 
+@contextmanager
+def open_image(path: str | os.PathLike):
+    """``Image.open`` that refuses, with a ValueError naming the file, what is not a readable image or
+    claims more than MAX_FILE_PIXELS pixels in its header (checked before anything is decoded; PIL's
+    own decompression-bomb warning and error become this error too)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(f"{path}: image too large (over {MAX_FILE_PIXELS} pixels; a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"{path}: not a readable image file ({e.__class__.__name__})") from None
+    with im:
+        w, h = im.size
+        if w < 1 or h < 1 or w * h > MAX_FILE_PIXELS:
+            raise ValueError(f"{path}: image {h}x{w} refused (at most {MAX_FILE_PIXELS} pixels; a decompression "
+                             "bomb?)")
+        try:
+            yield im
+        except (UnidentifiedImageError, OSError) as e:  # truncated or corrupt data, found while decoding
+            raise ValueError(f"{path}: not a readable image file ({e.__class__.__name__})") from None
+
+
 def load_image(path: str | os.PathLike, size: tuple[int, int] | None = None, strict_rgb: bool = True) -> torch.Tensor:
     """Read an RGB image file as (3, H, W) in [0, 1], optionally resized (bicubic) to size = (H, W).
 
     With ``strict_rgb`` a grayscale or palette file is an error rather than silently converted.
     """
-    try:
-        with Image.open(path) as im:
-            if strict_rgb and im.mode not in ("RGB", "RGBA"):
-                raise ValueError(f"{path}: expected an RGB image, got mode {im.mode!r}")
-            im = im.convert("RGB")
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.BICUBIC)
-            a = np.asarray(im)
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{path}: not a readable image file ({e.__class__.__name__})") from None
+    with open_image(path) as im:
+        if strict_rgb and im.mode not in ("RGB", "RGBA"):
+            raise ValueError(f"{path}: expected an RGB image, got mode {im.mode!r}")
+        im = im.convert("RGB")
+        if size is not None and im.size != (size[1], size[0]):
+            im = im.resize((size[1], size[0]), Image.BICUBIC)
+        a = np.asarray(im)
     return array_to_tensor(a)
 
 
@@ -68,7 +92,7 @@ def save_image(x: torch.Tensor, path: str | os.PathLike) -> None:
 
 def read_for_crops(path, crop: int) -> np.ndarray:
     """An image file as a u8 RGB array (H, W, 3), upscaled (bicubic) so its shorter side is >= crop."""
-    with Image.open(path) as im:
+    with open_image(path) as im:
         im = im.convert("RGB")
         w, h = im.size
         if min(w, h) < crop:

@@ -174,7 +174,7 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool
         g.block("phy_tx", "gr_stegsem_phy_tx", (3, row + 0.5), seg_len="seg_len", amplitude=amplitude)
         g.connect("embed.out", "phy_tx.in")
         return "phy_tx.0"
-    g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard")
+    g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard", max_len="burst_len")
     # a whole burst must fit into the tagged stream's output buffer (512x512 image: 65536 + 2 guards);
     # measured on GNU Radio 3.10.5: a buffer of exactly one burst stalls ('Buffer too small for
     # min_noutput_items'), two bursts work

@@ -31,13 +31,19 @@ class burst_framer(PduBlock):
 
     Ports: ``in`` (c32vector PDU), ``out`` (c32vector PDU of k + 2*guard samples).
     ``guard`` must exceed |delay| of the receivers and the channel's filter memory (16 is plenty).
+    ``max_len`` (samples, guards included; 0: no bound) is the longest burst the stream after the
+    framer can take: a longer one would stall ``pdu_to_tagged_stream`` ('Buffer too small for
+    min_noutput_items'), so it is dropped and logged, as are empty vectors and NaN/Inf samples.
     """
 
-    def __init__(self, guard: int = 16):
+    def __init__(self, guard: int = 16, max_len: int = 0):
         PduBlock.__init__(self, "burst_framer")
         if int(guard) < 0:
             raise ValueError(f"guard must be >= 0 samples, got {guard}")
+        if int(max_len) < 0 or (int(max_len) and int(max_len) <= 2 * int(guard)):
+            raise ValueError(f"max_len must be 0 (no bound) or more than 2 * guard samples, got {max_len}")
         self.guard = int(guard)
+        self.max_len = int(max_len)
         self._input("in", self._handle)
         self._output("out")
 
@@ -47,10 +53,23 @@ class burst_framer(PduBlock):
         v = c32vector_to_numpy(pmt.cdr(msg))
         if v.size == 0:
             raise ValueError("empty symbol vector")
+        if self.max_len and v.size + 2 * self.guard > self.max_len:
+            raise ValueError(f"{v.size} symbols + 2 guards exceed the longest burst of {self.max_len} samples")
+        if not np.isfinite(v.view(np.float32)).all():
+            raise ValueError("symbols contain NaN or Inf values")
         z = np.zeros(self.guard, np.complex64)
         out = np.concatenate([z, v, z])
         meta = pmt.dict_add(pmt.car(msg), pmt.intern(GUARD), pmt.from_long(self.guard))
         self._publish("out", pmt.cons(meta, c32vector_from_numpy(out)))
+
+
+def _tag_int(value) -> int | None:
+    """An integer tag value (pmt long or uint64) as int; None for any other type."""
+    if pmt.is_integer(value):
+        return pmt.to_long(value)
+    if pmt.is_uint64(value):
+        return pmt.to_uint64(value)
+    return None
 
 
 class burst_to_pdu(gr.sync_block):
@@ -65,7 +84,9 @@ class burst_to_pdu(gr.sync_block):
     subscriber that connects) in the middle of a burst drops that partial burst and locks onto the
     next ``packet_len`` tag. A burst whose L samples did not all arrive before the next burst's tag
     (samples lost on the link, e.g. a ZMQ message dropped at the high-water mark) is cut off:
-    logged, counted in ``n_dropped`` and not posted, so lost samples never shift a frame.
+    logged, counted in ``n_dropped`` and not posted, so lost samples never shift a frame. So is a
+    burst whose ``packet_len`` / ``guard`` tags are not integers or out of range (packet_len in
+    [1, max_len], guard >= 0, 2 * guard < packet_len); the bursts after it are unaffected.
     ``n_outside`` counts the samples that belonged to no tagged burst (e.g. the tail of a burst whose
     start was missed), ``n_out`` the PDUs posted.
     """
@@ -85,7 +106,22 @@ class burst_to_pdu(gr.sync_block):
 
     def _drop(self, why: str) -> None:
         self.n_dropped += 1
-        self.logger.warn(f"burst dropped: {why}")
+        try:
+            self.logger.warn(f"burst dropped: {why}")
+        except Exception:  # noqa: BLE001 - logging must never take the block down
+            pass
+
+    def _burst(self, off: int, items: dict) -> tuple[int, int] | None:
+        """(packet_len, guard) of the burst tagged at ``off``, or None (dropped, logged) when a tag is
+        not an integer or out of range: 1 <= packet_len <= max_len, 0 <= guard, 2 * guard < packet_len."""
+        length, guard = _tag_int(items.pop(PACKET_LEN)), _tag_int(items.pop(GUARD, pmt.from_long(0)))
+        if length is None or guard is None:
+            self._drop(f"burst at sample {off}: packet_len / guard tags must be integers")
+            return None
+        if not (0 < length <= self.max_len and 0 <= guard and 2 * guard < length):
+            self._drop(f"burst at sample {off} has packet_len {length} and guard {guard}")
+            return None
+        return length, guard
 
     def work(self, input_items, output_items):
         x = input_items[0]
@@ -97,21 +133,21 @@ class burst_to_pdu(gr.sync_block):
         tags = self.get_tags_in_window(0, 0, n)
         by_offset: dict[int, dict] = {}
         for t in tags:
-            by_offset.setdefault(t.offset, {})[pmt.symbol_to_string(t.key)] = t.value
+            if pmt.is_symbol(t.key):  # a tag keyed otherwise cannot be ours
+                by_offset.setdefault(t.offset, {})[pmt.symbol_to_string(t.key)] = t.value
         cur = start
         for off in sorted(by_offset):
             items = by_offset[off]
             if PACKET_LEN not in items:
                 continue
-            length = pmt.to_long(items.pop(PACKET_LEN))
+            burst = self._burst(off, items)
+            if burst is None:
+                continue
+            length, guard = burst
             self.n_outside += max(0, off - max(cur, self._covered))
             self._covered = max(self._covered, off + length)
             cur = off
-            guard = pmt.to_long(items.pop(GUARD)) if GUARD in items else 0
             k = length - 2 * guard
-            if k <= 0 or length > self.max_len:
-                self._drop(f"burst at sample {off} has packet_len {length} and guard {guard}")
-                continue
             cut = [p for p in self._pending if p[3] + p[4] > off]
             for p in cut:  # the new burst starts before this one ended: samples were lost
                 self._pending.remove(p)

@@ -89,8 +89,11 @@ class image_source(PduBlock):
                         else:
                             x = load_image(path, (self.size, self.size) if self.size else None)
                         pdu = image_pdu(x, frame, role=self.role)
-                    except ValueError as e:
+                    except ValueError as e:  # unreadable, too large, not RGB: the message names the file
                         self._drop(f"skipping {path}: {e}")
+                        continue
+                    except Exception as e:  # noqa: BLE001 - one bad file must not end the source
+                        self._drop(f"skipping {path}: {e.__class__.__name__}: {e}")
                         continue
                     self._publish("out", pdu)
                     frame += 1

@@ -1,0 +1,391 @@
+"""Hostile or careless input (issue 16): the watch client's file names and bad PDUs, decompression
+bombs, model files checked before use, bad stream tags, bad command-line values. Each test reproduces
+a case that used to escape, crash, hang or be silently accepted."""
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import time
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+from gr_stegsem.checkpoint import CheckpointError, load_model, save_model
+from gr_stegsem.cli import main
+from gr_stegsem.images import load_image
+from gr_stegsem.models import DeepJSCC, DeepJSCCConfig, INNConfig, StegoINN
+from gr_stegsem.models.eve_nets import Detector, DetectorConfig, Inverter, InverterConfig
+from tests.conftest import TINY_JSCC
+
+
+@pytest.fixture()
+def gnuradio():
+    """(gr, blocks, pmt), or skip where GNU Radio is not installed."""
+    gr = pytest.importorskip("gnuradio.gr")
+    from gnuradio import blocks
+
+    import pmt
+
+    return gr, blocks, pmt
+
+
+def one_line_error(capsys, code: int, needle: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert code != 0, err
+    assert err.startswith("stegsem: error:") and len(err.splitlines()) == 1, err
+    assert needle in err, err
+    return err
+
+
+# --- 1: stegsem watch ------------------------------------------------------------------------------------
+def image_message(meta: dict, a: np.ndarray) -> bytes:
+    import pmt
+
+    m = pmt.make_dict()
+    for k, v in meta.items():
+        if not isinstance(v, pmt.pmt_base):
+            v = pmt.intern(v) if isinstance(v, str) else pmt.to_pmt(v)
+        m = pmt.dict_add(m, pmt.intern(k), v)
+    return pmt.serialize_str(pmt.cons(m, pmt.init_u8vector(a.size, a.reshape(-1).tolist())))
+
+
+def test_watch_names_stay_inside_out_and_bad_frames_do_not_end_it(tmp_path):
+    """Traversal and absolute roles are saved under sanitised names inside --out; frame_id inf, a huge
+    frame id, a zero-size image and an unwritable name are logged and skipped; later images still come."""
+    zmq = pytest.importorskip("zmq")
+    pmt = pytest.importorskip("pmt")
+    from gr_stegsem.watch import file_name, watch
+
+    out = tmp_path / "a" / "b" / "out"
+    out.mkdir(parents=True)
+    (out / "private_00005.png").mkdir()  # a name that cannot be written
+    img = np.full((4, 5, 3), 7, np.uint8)
+    good = lambda fid, **kw: image_message({"frame_id": fid, "height": 4, "width": 5, **kw}, img)  # noqa: E731
+    messages = [
+        good(1, role="../../../escaped_role"),
+        good(2, role=str(tmp_path / "absolute_role")),
+        good(3, role="private", attack="../../x/../../evil"),
+        image_message({"frame_id": float("inf"), "height": 4, "width": 5}, img),
+        image_message({"frame_id": pmt.from_uint64(2 ** 64 - 1), "height": 4, "width": 5}, img),
+        image_message({"frame_id": 4, "height": 0, "width": 5}, np.zeros(0, np.uint8)),
+        good(5, role="private"),
+        good(6, role="private"),
+    ]
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.XPUB)  # an XPUB sees the subscription, so nothing is sent before watch listens
+    pub.setsockopt(zmq.LINGER, 0)
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    errors, got = [], []
+    t = threading.Thread(target=lambda: got.extend(watch(f"tcp://127.0.0.1:{port}", out, count=4, timeout=20,
+                                                         on_error=errors.append)))
+    t.start()
+    try:
+        assert pub.poll(10000), "the watch client did not subscribe"
+        pub.recv()
+        for m in messages:
+            pub.send(m)
+        t.join(25)
+    finally:
+        pub.close(0)
+    assert not t.is_alive()
+    names = sorted(p.name for p in out.iterdir())
+    absolute = file_name({"frame_id": 2, "role": str(tmp_path / "absolute_role")})
+    assert "/" not in absolute and ".." not in absolute and len(absolute) <= 40 + len("_00002.png")
+    assert names == sorted(["escaped_role_00001.png", absolute, "eve_x_evil_00003.png", "private_00005.png",
+                            "private_00006.png"])
+    assert all(r.path.parent == out for r in got) and [r.frame_id for r in got] == [1, 2, 3, 6]
+    assert not list(tmp_path.glob("*.png")) and not list((tmp_path / "a").glob("*.png"))
+    assert len(errors) == 4 and "frame_id" in errors[0] and "frame_id" in errors[1] and "height" in errors[2]
+    assert "could not save frame 5" in errors[3]
+    for e in errors:
+        assert "\n" not in e
+
+
+def test_safe_names_and_bad_addresses(capsys):
+    from gr_stegsem.watch import check_address, file_name, safe_name
+
+    assert safe_name("../../../etc/passwd", "image") == "etc_passwd"
+    assert safe_name("/" * 10, "image") == "image" and safe_name("..", "image") == "image"
+    assert len(safe_name("a" * 10000, "image")) == 40
+    assert file_name({"frame_id": 9, "role": "host"}) == "host_00009.png"  # well-formed names are unchanged
+    for bad in ("nonsense", "tcp://127.0.0.1", "tcp://127.0.0.1:99999", "tcp://:5556", "http://x:1"):
+        with pytest.raises(ValueError, match="invalid ZeroMQ address"):
+            check_address(bad)
+    one_line_error(capsys, main(["watch", "nonsense", "--timeout", "1"]), "invalid ZeroMQ address")
+
+
+# --- 7: decompression bombs, bad sizes -----------------------------------------------------------------------
+def png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height RGB pixels, with almost no data behind it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [20000, 10000, 9000])  # PIL's error, PIL's warning, our own bound
+def test_load_image_refuses_bombs_with_one_error(tmp_path, side):
+    bomb = png_header(tmp_path / f"bomb{side}.png", side, side)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=f"bomb{side}.png.*(too large|refused)"):
+            load_image(bomb, (16, 16))
+    assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_image_source_skips_a_bomb_and_sends_the_rest(tmp_path, gnuradio):
+    gr, blocks, pmt = gnuradio
+    from gr_stegsem.blocks import image_source
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.fromarray(np.full((8, 8, 3), 10, np.uint8)).save(folder / "a.png")
+    png_header(folder / "b_bomb.png", 20000, 20000)
+    Image.fromarray(np.full((8, 8, 3), 20, np.uint8)).save(folder / "c.png")
+    src = image_source(str(folder), size=8, role="host", done=True)
+    tb = gr.top_block()
+    dbg = blocks.message_debug()
+    tb.msg_connect(src, "out", dbg, "store")
+    tb.start()
+    deadline = time.monotonic() + 10
+    while dbg.num_messages() < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tb.stop()
+    tb.wait()
+    assert dbg.num_messages() == 2 and src.n_dropped == 1 and "b_bomb.png" in src.last_error
+    firsts = [pmt.u8vector_elements(pmt.cdr(dbg.get_message(i)))[0] for i in range(2)]
+    assert firsts == [10, 20]
+
+
+def test_send_with_a_bomb_is_one_error_line(tmp_path, capsys):
+    bomb = png_header(tmp_path / "bomb.png", 20000, 20000)
+    code = main(["send", "--private", str(bomb), "--out", str(tmp_path / "o"), "--mia-steps", "0"])
+    one_line_error(capsys, code, "bomb.png")
+
+
+@pytest.mark.parametrize("size", ["0", "-4", "3", "100000"])
+def test_demo_rejects_bad_sizes_up_front(size, capsys, monkeypatch):
+    import gr_stegsem.cli as cli
+
+    monkeypatch.setattr(cli, "_gnuradio", lambda: pytest.fail("the flowgraph must not be built"))
+    one_line_error(capsys, main(["demo", "--size", size, "--timeout", "5"]), "--size")
+
+
+# --- 8: model files checked before use ------------------------------------------------------------------
+def tiny_files(folder: Path) -> dict[str, Path]:
+    """One tiny model file of every kind; returns kind -> path without suffix."""
+    c = DeepJSCCConfig(**TINY_JSCC).latent_channels
+    models = {"deepjscc": DeepJSCC(DeepJSCCConfig(**TINY_JSCC)),
+              "stego-inn": StegoINN(INNConfig(channels=c, hidden=8, blocks=2)),
+              "eve-inverter": Inverter(InverterConfig(channels=c, width=6, blocks=1)),
+              "eve-detector": Detector(DetectorConfig(channels=c, width=4))}
+    out = {}
+    for kind, m in models.items():
+        save_model(m, folder / kind)
+        out[kind] = folder / kind
+    return out
+
+
+def edit_json(path: Path, change) -> None:
+    meta = path.with_suffix(".json")
+    doc = json.loads(meta.read_text())
+    doc = change(doc)
+    meta.write_text(json.dumps(doc))
+
+
+def config_change(**fields):
+    def change(doc):
+        doc["config"].update(fields)
+        return doc
+    return change
+
+
+@pytest.mark.parametrize("kind,change,needle", [
+    ("deepjscc", config_change(width=3000), "config.width must be an integer in [1, 512]"),
+    ("deepjscc", config_change(width1=0), "config.width1"),
+    ("deepjscc", config_change(width="32"), "config.width"),
+    ("deepjscc", config_change(width=True), "config.width"),
+    ("deepjscc", config_change(width=32.0), "config.width"),
+    ("deepjscc", config_change(bcr="1/0"), "config.bcr"),
+    ("deepjscc", config_change(bcr="abc"), "config.bcr"),
+    ("deepjscc", config_change(bcr="12"), "config.bcr"),
+    ("deepjscc", config_change(bcr="1/10"), "config.bcr"),
+    ("deepjscc", config_change(bcr=0.5), "config.bcr"),
+    ("deepjscc", config_change(depth=3), "unknown deepjscc config field(s) depth"),
+    ("stego-inn", config_change(blocks=20000), "config.blocks"),
+    ("stego-inn", config_change(hidden=100000), "config.hidden"),
+    ("stego-inn", config_change(channels=-8), "config.channels"),
+    ("stego-inn", config_change(clamp=float("nan")), "config.clamp"),
+    ("stego-inn", config_change(lost="ones"), "config.lost"),
+    ("stego-inn", config_change(lost=["zeros"]), "config.lost"),
+    ("eve-inverter", config_change(width=2), "config.width"),
+    ("eve-inverter", config_change(blocks=10 ** 6), "config.blocks"),
+    ("eve-detector", config_change(width=10 ** 5), "config.width"),
+    ("deepjscc", lambda doc: {k: v for k, v in doc.items() if k != "config"}, "no 'config'"),
+    ("deepjscc", lambda doc: {**doc, "config": [1, 2]}, "'config' must be a JSON object"),
+    ("deepjscc", lambda doc: [doc], "expected a JSON object, got a JSON list"),
+    ("deepjscc", lambda doc: {**doc, "kind": ["deepjscc"]}, "unknown model kind"),
+    ("deepjscc", lambda doc: {**doc, "kind": "stego-inn", "config": INNConfig().to_dict()}, "the JSON says stego-inn"),
+    ("stego-inn", config_change(hidden=16), "has shape"),  # a consistent config that the weights do not fit
+])
+def test_bad_configs_are_refused_before_anything_is_built(tmp_path, kind, change, needle):
+    path = tiny_files(tmp_path)[kind]
+    edit_json(path, change)
+    t0 = time.monotonic()
+    with pytest.raises(CheckpointError) as e:
+        load_model(path)
+    assert time.monotonic() - t0 < 2.0
+    msg = str(e.value)
+    assert needle in msg and str(tmp_path) in msg and "\n" not in msg
+
+
+def rewrite_weights(path: Path, change) -> None:
+    f = path.with_suffix(".safetensors")
+    state = load_file(str(f))
+    save_file(change(state), str(f), metadata={"kind": json.loads(path.with_suffix(".json").read_text())["kind"]})
+
+
+def with_nan(state):
+    k = sorted(state)[0]
+    state[k] = state[k].clone()
+    state[k].view(-1)[0] = float("nan")
+    return state
+
+
+@pytest.mark.parametrize("change,needle", [
+    (lambda s: {k: (v * 10).round().to(torch.int8) for k, v in s.items()}, "is I8, expected float32"),
+    (lambda s: {k: v.double() for k, v in s.items()}, "is F64, expected float32"),
+    (with_nan, "contains NaN or Inf"),
+    (lambda s: {k: v.flatten() for k, v in s.items()}, "has shape"),
+    (lambda s: {k: v for k, v in list(s.items())[1:]}, "missing"),
+    (lambda s: {**s, "extra.weight": torch.zeros(3)}, "unexpected extra.weight"),
+])
+def test_weights_that_do_not_fit_are_refused(tmp_path, change, needle):
+    path = tiny_files(tmp_path)["stego-inn"]
+    rewrite_weights(path, change)
+    with pytest.raises(CheckpointError, match=needle) as e:
+        load_model(path)
+    assert "stego-inn.safetensors" in str(e.value)
+
+
+def test_bad_model_file_through_the_cli_is_one_line(tmp_path, capsys):
+    path = tiny_files(tmp_path)["deepjscc"]
+    edit_json(path, lambda doc: [doc])
+    code = main(["send", "--jscc-model", f"{path}.safetensors", "--insecure", "--mia-steps", "0",
+                 "--out", str(tmp_path / "o"), "--size", "16"])
+    one_line_error(capsys, code, "expected a JSON object")
+
+
+# --- 10: burst_to_pdu and tag types ----------------------------------------------------------------------
+def test_burst_to_pdu_skips_bursts_with_bad_tags_and_keeps_going(gnuradio):
+    """A float packet_len, a string guard and a guard of -10^6 are dropped (logged); the bursts after them,
+    one with a uint64 packet_len, come out exactly (in a real flowgraph: vector source with tags)."""
+    gr, blocks, pmt = gnuradio
+    from gr_stegsem.blocks import burst_to_pdu
+
+    g, k = 4, 50
+    rng = np.random.default_rng(0)
+    data = [(rng.standard_normal(k) + 1j * rng.standard_normal(k)).astype(np.complex64) for _ in range(6)]
+    bad = [{"packet_len": pmt.from_double(k + 2 * g), "guard": pmt.from_long(g)},
+           {"packet_len": pmt.from_long(k + 2 * g), "guard": pmt.intern("four")},
+           {"packet_len": pmt.from_long(k + 2 * g), "guard": pmt.from_long(-10 ** 6)},
+           {"packet_len": pmt.from_long(k + 2 * g), "guard": pmt.from_long(k)}]
+    good = [{"packet_len": pmt.from_uint64(k + 2 * g), "guard": pmt.from_long(g)},
+            {"packet_len": pmt.from_long(k + 2 * g), "guard": pmt.from_long(g)}]
+    z = np.zeros(g, np.complex64)
+    samples, tags = [], []
+    for fid, (d, t) in enumerate(zip(data, bad + good)):
+        off = sum(s.size for s in samples)
+        for key, val in {**t, "frame_id": pmt.from_long(fid)}.items():
+            tag = gr.tag_t()
+            tag.offset, tag.key, tag.value = off, pmt.intern(key), val
+            tags.append(tag)
+        samples += [z, d, z]
+    tb = gr.top_block()
+    src = blocks.vector_source_c(np.concatenate(samples + [np.zeros(64, np.complex64)]).tolist(), False, 1, tags)
+    rx = burst_to_pdu(0)
+    dbg = blocks.message_debug()
+    tb.connect(src, rx)
+    tb.msg_connect(rx, "pdus", dbg, "store")
+    tb.start()
+    deadline = time.monotonic() + 10
+    while dbg.num_messages() < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tb.stop()
+    tb.wait()
+    got = [(pmt.to_python(pmt.car(dbg.get_message(i)))["frame_id"],
+            np.asarray(pmt.c32vector_elements(pmt.cdr(dbg.get_message(i))))) for i in range(dbg.num_messages())]
+    assert [f for f, _ in got] == [4, 5]
+    np.testing.assert_array_equal(got[0][1], data[4])
+    np.testing.assert_array_equal(got[1][1], data[5])
+    assert rx.n_dropped == 4 and rx.n_out == 2
+
+
+# --- 11: bad values --------------------------------------------------------------------------------------------
+def test_burst_framer_drops_nan_and_overlong_vectors(gnuradio):
+    gr, blocks, pmt = gnuradio
+    from gr_stegsem.blocks import burst_framer
+
+    with pytest.raises(ValueError, match="max_len"):
+        burst_framer(4, max_len=8)
+    framer = burst_framer(4, max_len=40)
+    tb = gr.top_block()
+    dbg = blocks.message_debug()
+    tb.msg_connect(framer, "out", dbg, "store")
+    tb.start()
+    nan = np.ones(8, np.complex64)
+    nan[3] = complex(np.nan, 0)
+    inf = np.ones(8, np.complex64)
+    inf[5] = complex(0, np.inf)
+    for v in (nan, inf, np.ones(33, np.complex64), np.ones(32, np.complex64)):
+        framer.to_basic_block()._post(pmt.intern("in"), pmt.cons(pmt.make_dict(), pmt.init_c32vector(v.size, v)))
+    deadline = time.monotonic() + 5
+    while framer.n_in < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    tb.stop()
+    tb.wait()
+    assert dbg.num_messages() == 1 and framer.n_dropped == 3
+    assert pmt.length(pmt.cdr(dbg.get_message(0))) == 40
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["eval", "--data", ".", "--out", "{tmp}/e", "--limit", "-1"], "--limit"),
+    (["eval", "--data", ".", "--out", "{tmp}/e", "--limit", "0"], "--limit"),
+    (["eval", "--data", ".", "--out", "{tmp}/e", "--batch", "0"], "--batch"),
+    (["eval", "--data", ".", "--out", "{tmp}/e", "--mia-steps", "-1"], "--mia-steps"),
+    (["send", "--mia-steps", "-1", "--out", "{tmp}/s"], "--mia-steps"),
+    (["demo", "--mia-steps", "-1", "--out", "{tmp}/d"], "--mia-steps"),
+    (["--threads", "-1", "send", "--out", "{tmp}/s"], "--threads"),
+    (["--threads", "0", "send", "--out", "{tmp}/s"], "--threads"),
+    (["zmq", "alice", "--address", "nonsense"], "invalid ZeroMQ address"),
+    (["zmq", "bob", "--publish", "tcp://127.0.0.1:99999"], "invalid ZeroMQ address"),
+    (["zmq", "eve", "--address", "tcp://127.0.0.1"], "invalid ZeroMQ address"),
+    (["watch", "tcp://:5556", "--timeout", "2"], "invalid ZeroMQ address"),
+    (["watch", "tcp://127.0.0.1:5556", "--count", "-1"], "--count"),
+    (["eval", "--data", ".", "--out", "{file}/e"], "is not a folder"),
+    (["send", "--out", "{file}/deeper/s"], "is not a folder"),
+    (["demo", "--out", "{file}"], "is not a folder"),
+])
+def test_bad_values_are_one_line_before_any_work(argv, needle, tmp_path, capsys, monkeypatch):
+    import gr_stegsem.cli as cli
+    import gr_stegsem.evaluate as evaluate
+    import gr_stegsem.pipeline as pipeline
+
+    never = lambda *a, **k: pytest.fail("the work started")  # noqa: E731
+    monkeypatch.setattr(evaluate, "evaluate", never)
+    monkeypatch.setattr(pipeline, "transmit", never)
+    monkeypatch.setattr(cli, "_gnuradio", never)
+    (tmp_path / "plain.txt").write_text("a file, not a folder")
+    argv = [a.format(tmp=tmp_path, file=tmp_path / "plain.txt") for a in argv]
+    one_line_error(capsys, main(argv), needle)
