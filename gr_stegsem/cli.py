@@ -225,6 +225,19 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_l
                "security.md, fig_security.png)")
 
 
+@cli.command("report")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--eve-snr", default=5.0, show_default=True, help="Eve's SNR of Table I and the security report (dB).")
+def report_cmd(out, eve_snr):
+    """Render the tables, figures and security report of an eval folder OUT again from its results.json."""
+    from .evaluate import rerender
+
+    files = rerender(out, eve_snr)
+    if (out / "security.md").is_file():
+        click.echo((out / "security.md").read_text())
+    click.echo(f"wrote {', '.join(files)} in {out}/")
+
+
 def _model_paths(model, jscc_model, inn_model) -> tuple[str, str]:
     from .system import default_model
 

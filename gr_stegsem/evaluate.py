@@ -259,18 +259,38 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     return records
 
 
-def write_outputs(records: list[dict], s: EvalSettings, grid: dict, chance: dict | None = None) -> None:
+def rerender(out: Path, eve_snr: float = 5.0) -> list[str]:
+    """Tables, figures and the security report again from OUT/results.json (and chance.json), e.g.
+    after a change of the report or to pick another Eve SNR; returns the files written."""
+    out = Path(out)
+    path = out / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no evaluation records: {path} not found (run 'stegsem eval --out {out}' first)")
+    try:
+        records = json.loads(path.read_text())
+        chance = json.loads((out / "chance.json").read_text()) if (out / "chance.json").is_file() else None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON ({e})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) and set(FIELDS[:8]) <= set(r) for r in records):
+        raise ValueError(f"{path}: not a list of evaluation records")
+    write_outputs(records, EvalSettings(data=out, out=out, eve_snr=eve_snr), {}, chance, csv_json=False)
+    return [p.name for p in sorted(out.glob("*")) if p.suffix in (".md", ".png")]
+
+
+def write_outputs(records: list[dict], s: EvalSettings, grid: dict, chance: dict | None = None,
+                  csv_json: bool = True) -> None:
     from . import report
 
-    (s.out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
-    with open(s.out / "results.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(records)
+    if csv_json:
+        (s.out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
+        with open(s.out / "results.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS)
+            w.writeheader()
+            w.writerows(records)
     (s.out / "results.md").write_text(report.markdown(records, s.eve_snr))
     report.plot_bob(records, s.out / "fig3_bob.png")
     report.plot_eve(records, s.out / "fig4_eve.png")
-    if chance is not None:
+    if chance is not None and csv_json:
         (s.out / "chance.json").write_text(json.dumps(chance, indent=1) + "\n")
     if any(r["receiver"].startswith("eve-") for r in records):
         (s.out / "security.md").write_text(report.security_markdown(records, s.eve_snr, chance))

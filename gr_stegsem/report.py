@@ -274,6 +274,7 @@ def plot_security(records: list[dict], path: Path, chance: dict | None = None) -
     nrow = -(-len(panels) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
     systems = _systems(records)
+    colour = {system: f"C{i}" for i, system in enumerate(systems)}  # one colour per scheme in every panel
     for ax, attack in zip(axes.flat, panels):
         for system in systems:
             if attack == "detect":
@@ -285,7 +286,7 @@ def plot_security(records: list[dict], path: Path, chance: dict | None = None) -
                 rows = [r for r in rows if r.get("id_rate") is not None]
                 ys = [r["id_rate"] for r in rows]
             if rows:
-                ax.plot([r["snr_db"] for r in rows], ys, "-o", ms=3, label=label(system))
+                ax.plot([r["snr_db"] for r in rows], ys, "-o", ms=3, color=colour[system], label=label(system))
         ref = 0.5 if attack == "detect" else (chance["id_rate"] if chance else None)
         if ref is not None:
             ax.axhline(ref, ls="--", color="grey", lw=1, label="chance")
@@ -296,7 +297,12 @@ def plot_security(records: list[dict], path: Path, chance: dict | None = None) -
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles, labels = [], []
+    for ax in axes.flat:  # every scheme once, whichever panels it appears in
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
     fig.suptitle("Security report — who gets the private image, and who sees that something is hidden")
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))

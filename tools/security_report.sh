@@ -10,3 +10,7 @@ D=${STEGSEM_DATA:-../shared/data}
 .venv/bin/stegsem --threads "${THREADS:-2}" eval --data "$D/faces/test" --hosts "$D/scenes/test" --out "$OUT" \
   --limit "$N" --snrs 0,5,10,15,20 --eve-snr 5 --mia-steps 200 --mia-limit 8 \
   --systems deepjscc,stego-l3_2,stego-l3_4,stego-l3_8,stego-l3_16 --attacks all
+# the glass-box Eve with the other l_hat (gaussian; Bob's records of this run use it too)
+.venv/bin/stegsem --threads "${THREADS:-2}" eval --data "$D/faces/test" --hosts "$D/scenes/test" \
+  --out "$OUT/glassbox-gaussian" --limit "$N" --snrs 5 --eve-snr 5 --mia-steps 0 \
+  --systems stego-l3_2,stego-l3_4,stego-l3_8,stego-l3_16 --attacks glassbox --lost gaussian
