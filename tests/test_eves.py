@@ -143,11 +143,17 @@ def test_eval_every_attack_writes_the_security_report(zoo, tiny_images, tmp_path
     sec = (out / "security.md").read_text()
     assert "Security report" in sec and "Verdicts" in sec and "glass-box" in sec and "AUC" in sec
     assert (out / "fig_security.png").stat().st_size > 0
+    # stegsem report renders the same report again from the records, here at another Eve SNR
+    (out / "security.md").unlink()
+    assert main(["report", str(out), "--eve-snr", "15"]) == 0
+    again = (out / "security.md").read_text()
+    assert "Eve at 15 dB" in again and again.count("| Secure SemCom λ3=2 |") == 7  # six image attacks + detection
 
 
 @pytest.mark.parametrize("argv,needle", [
     (["eval", "--data", ".", "--out", "/tmp/x", "--attacks", "nosuch"], "unknown attack 'nosuch'"),
     (["train", "eve", "naive", "--private", ".", "--hosts", ".", "--out", "/tmp/x"], "no model to train"),
+    (["report", "/nonexistent/eval"], "no evaluation records"),
     (["train", "eve", "inversion", "--scheme", "nosuch", "--private", ".", "--hosts", ".", "--out", "/tmp/x"],
      "unknown scheme 'nosuch'"),
 ])
