@@ -95,3 +95,14 @@ def write_tiny_eve_models(folder: Path, scheme: str = "stego-l3_2", jscc_config:
     save_model(StegoINN(INNConfig(channels=c, hidden=8, blocks=2)), folder / "eve-surrogate", jscc_config=cfg)
     save_model(Detector(DetectorConfig(channels=c, width=4)), folder / f"eve-detect-{scheme}", jscc_config=cfg)
     return folder
+
+
+@pytest.fixture(scope="module")
+def test_pairs():
+    """(hosts, privates): the first 4 test pet photos (resized to 256 px) and test faces from ../shared/data."""
+    from gr_stegsem.images import list_images, load_image
+
+    faces, scenes = need_shared("faces", "test"), need_shared("scenes", "test")
+    xp = torch.stack([load_image(p) for p in list_images(faces)[:4]])
+    xh = torch.stack([load_image(p, size=(256, 256)) for p in list_images(scenes)[:4]])
+    return xh, xp

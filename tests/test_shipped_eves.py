@@ -1,26 +1,17 @@
 """The shipped eavesdroppers (models/eve-*) load, are described, and still do what the security
-report says on a few real test pairs at Eve's 5 dB (floors below the measured values)."""
+report says on a few real test test_pairs at Eve's 5 dB (floors below the measured values)."""
 import pytest
 import torch
 
 from gr_stegsem import eves, schemes
 from gr_stegsem.checkpoint import read_info
 from gr_stegsem.evaluate import auc
-from gr_stegsem.images import list_images, load_image
 from gr_stegsem.metrics import ms_ssim, psnr
-from tests.conftest import MODELS, need_models, need_shared
+from tests.conftest import MODELS, need_models
 
 STEGO = ("stego-l3_2", "stego-l3_4", "stego-l3_8", "stego-l3_16")
 FILES = (["eve-inversion", "eve-surrogate", "eve-chosen-deepjscc"] + [f"eve-chosen-{s}" for s in STEGO]
          + [f"eve-detect-{s}" for s in STEGO])
-
-
-@pytest.fixture(scope="module")
-def pairs():
-    faces, scenes = need_shared("faces", "test"), need_shared("scenes", "test")
-    xp = torch.stack([load_image(p) for p in list_images(faces)[:4]])
-    xh = torch.stack([load_image(p, size=(256, 256)) for p in list_images(scenes)[:4]])
-    return xh, xp
 
 
 def test_eve_model_files_small_and_described():
@@ -39,9 +30,9 @@ def _heard(scheme, xh, xp, snr=5.0):
 
 
 @pytest.mark.parametrize("name", ("deepjscc", "stego-l3_2"))
-def test_reconstruction_eves(pairs, name):
+def test_reconstruction_eves(test_pairs, name):
     need_models(*FILES)
-    xh, xp = pairs
+    xh, xp = test_pairs
     s = schemes.load(name)
     y = _heard(s, xh, xp)
     got = {a: eves.build(a, s).reconstruct(y, (256, 256)) for a in ("naive", "inversion", "glassbox", "chosen")}
@@ -58,9 +49,9 @@ def test_reconstruction_eves(pairs, name):
 
 
 @pytest.mark.parametrize("name", STEGO)
-def test_steganalysis_tells_containers_from_plain_symbols(pairs, name):
+def test_steganalysis_tells_containers_from_plain_symbols(test_pairs, name):
     need_models(*FILES)
-    xh, xp = pairs
+    xh, xp = test_pairs
     s = schemes.load(name)
     eve = eves.build("detect", s)
     pos = eve.score(_heard(s, xh, xp))

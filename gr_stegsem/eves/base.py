@@ -22,11 +22,13 @@ class Eve:
     knows = ""  # her threat model, in one sentence
     output = "image"  # 'image' or 'score'
     trainable = False  # has a model of her own, made by 'stegsem train eve <name>'
+    kind: str | None = None  # checkpoint kind of that model, loaded into ``self.net`` at construction
 
     def __init__(self, scheme, models_dir: Path | None = None, **options):
         self.scheme = scheme
         self.models_dir = Path(models_dir) if models_dir else None
         self.options = options
+        self.net = self.load_own_model(self.kind) if self.trainable else None
 
     @classmethod
     def applies(cls, scheme) -> bool:

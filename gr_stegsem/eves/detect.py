@@ -22,10 +22,6 @@ class DetectEve(Eve):
     trainable = True
     kind = "eve-detector"
 
-    def __init__(self, scheme, models_dir=None, **options):
-        super().__init__(scheme, models_dir, **options)
-        self.net = self.load_own_model(self.kind)
-
     @classmethod
     def applies(cls, scheme):
         return scheme.carries_host

@@ -23,10 +23,6 @@ class InversionEve(Eve):
     trainable = True
     kind = "eve-inverter"
 
-    def __init__(self, scheme, models_dir=None, **options):
-        super().__init__(scheme, models_dir, **options)
-        self.net = self.load_own_model(self.kind)
-
     @classmethod
     def model_name(cls, scheme_name):
         return "eve-inversion"

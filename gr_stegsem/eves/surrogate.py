@@ -19,8 +19,7 @@ class SurrogateEve(Eve):
 
     def __init__(self, scheme, models_dir=None, **options):
         super().__init__(scheme, models_dir, **options)
-        inn = self.load_own_model(self.kind)
-        self.system = StegoSystem(scheme.jscc, inn, "eve-surrogate")
+        self.system = StegoSystem(scheme.jscc, self.net, "eve-surrogate")
 
     @classmethod
     def applies(cls, scheme):
