@@ -271,3 +271,26 @@ def test_sigmf_round_trip(tmp_path):
         sigmf_io.read(tmp_path / "bad")
     with pytest.raises(ValueError, match="no SigMF"):
         sigmf_io.read(tmp_path / "missing")
+
+
+def test_nonfinite_samples_are_erased_not_blinding():
+    """A NaN in the noise before a burst and an Inf/NaN sample inside another burst's data (issue 16,
+    case 9): every burst still decodes, no symbol is non-finite, and only the OFDM symbol that held
+    the bad sample is flagged invalid; the samples are counted."""
+    rng = np.random.default_rng(9)
+    ds = [cvec(3680, rng) for _ in range(3)]
+    bursts = [modulate(P, header(3680, fid=i), d) for i, d in enumerate(ds)]
+    gap = np.zeros(500, np.complex64)
+    y = impair(np.concatenate([gap, bursts[0], gap, bursts[1], gap, bursts[2], gap]), 20.0, rng).astype(np.complex64)
+    y[200] = np.nan
+    k = 5  # the data OFDM symbol of burst 1 that gets the bad sample
+    y[500 + bursts[0].size + 500 + P.guard + (3 + P.header_symbols + k) * P.symbol_len + 40] = complex(np.inf, np.nan)
+    for chunk in (700, 3000, 100000):
+        segs, rx = receive(y, chunk=chunk)
+        assert [s.header.frame_id for s in segs] == [0, 1, 2] and rx.stats.nonfinite == 2
+        for s in segs:
+            assert np.isfinite(s.symbols).all()
+            assert np.mean(np.abs(s.symbols[s.valid] - ds[s.header.frame_id][s.valid]) ** 2) < 0.02
+        assert segs[0].valid.all() and segs[2].valid.all()
+        assert np.flatnonzero(~segs[1].valid).tolist() == list(range(k * P.n_data, (k + 1) * P.n_data))
+

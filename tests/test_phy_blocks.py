@@ -149,3 +149,30 @@ def test_bad_phy_settings_and_missing_recording_are_clear_errors(tmp_path, model
     with pytest.raises(ValueError, match="no SigMF metadata"):
         fgs.build("replay_bob", recording=str(tmp_path / "nothing"), jscc_model=models["jscc"],
                   inn_model=models["inn"], out=str(tmp_path))
+
+
+def test_receiver_in_a_flowgraph_survives_nan_samples():
+    """phy_rx's receiver in a running flowgraph: NaN samples before and between bursts do not blind
+    the detector (issue 16, case 9); both bursts come out with finite symbols, the NaNs counted."""
+    from gr_stegsem.phy import OfdmParams, SegmentHeader, modulate
+
+    p = OfdmParams()
+    hdr = [SegmentHeader(frame_id=i, seg_index=0, seg_count=1, seg_len=920, height=64, width=64, latent_c=2,
+                         latent_h=4, latent_w=230, secure=True) for i in range(2)]
+    x = np.concatenate([np.zeros(400, np.complex64), modulate(p, hdr[0], cvec(920, 1)),
+                        np.zeros(400, np.complex64), modulate(p, hdr[1], cvec(920, 2)), np.zeros(400, np.complex64)])
+    x = (x + 0.01 * cvec(x.size, 3)).astype(np.complex64)
+    x[100] = np.nan
+    x[400 + (x.size - 1200) // 2 + 300] = np.nan  # in the gap between the bursts
+    tb = gr.top_block()
+    src = blocks.vector_source_c(x.tolist(), False)
+    rx = phy.ofdm_receiver(seg_len=920)
+    dbg = blocks.message_debug()
+    tb.connect(src, rx)
+    tb.msg_connect((rx, "segments"), (dbg, "store"))
+    tb.run()
+    assert dbg.num_messages() == 2 and rx.stats.nonfinite == 2
+    for i in range(2):
+        sym = np.asarray(pmt.c32vector_elements(pmt.cdr(dbg.get_message(i))))
+        assert np.isfinite(sym).all() and sym.size == 920
+

@@ -75,7 +75,8 @@ class ofdm_receiver(gr.sync_block):
     ``threshold``: Schmidl & Cox trigger level (0..1); ``equalizer``: ``ummse`` (default), ``mmse``
     or ``zf`` (see :class:`~.ofdm.OfdmReceiver`);
     ``amplitude``: the transmitter's scale (the receiver divides by it; the SNR estimate does not
-    depend on it). Counters: ``stats`` (detections, header failures, segments, cut-off bursts).
+    depend on it). Counters: ``stats`` (detections, header failures, segments, cut-off bursts, NaN/Inf
+    samples: each is replaced by 0 and the data of its OFDM symbol flagged invalid).
     """
 
     def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "ummse",

@@ -247,6 +247,7 @@ class RxStats:
     header_failures: int = 0  # triggers whose header did not decode (noise, collisions, too weak)
     segments: int = 0
     cut_off: int = 0  # segments whose tail was lost (pilots stopped matching or the stream ended)
+    nonfinite: int = 0  # NaN/Inf input samples, replaced by 0 (their OFDM symbols' data flagged invalid)
 
 
 @dataclass
@@ -301,10 +302,17 @@ class OfdmReceiver:
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the search resumes
         self._last_trigger = -(1 << 62)
+        self._bad = np.zeros(0, np.int64)  # absolute indices of non-finite input samples (zeroed)
 
     # --- streaming ------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxSegment]:
         x = np.asarray(samples, np.complex64).reshape(-1)
+        bad = ~np.isfinite(x.view(np.float32)).reshape(-1, 2).all(1)
+        if bad.any():  # one NaN would otherwise poison every running sum and FFT it enters
+            x = np.where(bad, np.complex64(0), x)
+            self.stats.nonfinite += int(bad.sum())
+            at = self._base + self._buf.size + np.flatnonzero(bad)
+            self._bad = np.concatenate([self._bad[self._bad >= self._base], at])
         self._buf = np.concatenate([self._buf, x]) if self._buf.size else x.copy()
         return self._run(final=False)
 
@@ -538,6 +546,11 @@ class OfdmReceiver:
         data[:cut * p.n_data] = zd.reshape(-1)
         valid = np.zeros(n_sym * p.n_data, bool)
         valid[:cut * p.n_data] = True
+        if self._bad.size:  # OFDM symbols (with their cyclic prefix) that held a zeroed sample
+            start = self._base + burst.t0 + (2 + first) * S - p.cp_len
+            m = (self._bad - start) // S
+            for k in np.unique(m[(m >= 0) & (m < cut)]):
+                valid[k * p.n_data:(k + 1) * p.n_data] = False
         if cut < n_sym:
             self.stats.cut_off += 1
         snr = float(10 * np.log10(max(np.mean(np.abs(burst.h) ** 2) / burst.noise, 1e-12)))
