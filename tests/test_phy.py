@@ -294,3 +294,32 @@ def test_nonfinite_samples_are_erased_not_blinding():
         assert segs[0].valid.all() and segs[2].valid.all()
         assert np.flatnonzero(~segs[1].valid).tolist() == list(range(k * P.n_data, (k + 1) * P.n_data))
 
+
+@pytest.mark.parametrize("freq", [0.0, 0.01, -0.23])  # a DC offset and two CW tones (cycles/sample)
+def test_dc_and_tones_do_not_trigger_and_bursts_in_them_decode(freq):
+    """A DC offset or CW tone has an S&C metric near 1 everywhere (issue 16, case 4: an acquisition
+    every 64 samples, 0.05 MS/s). It must trigger nothing on its own, and bursts on top of it still
+    decode."""
+    rng = np.random.default_rng(11)
+    n = 60000
+    tone = (np.sqrt(0.1) * np.exp(2j * np.pi * freq * np.arange(n))).astype(np.complex64)
+    y = (tone + 0.02 * cvec(n, rng)).astype(np.complex64)
+    _, rx = receive(y)
+    assert rx.stats.detections == 0
+    d = cvec(3680, rng)
+    b = modulate(P, header(3680), d)
+    for o in (5000, 30000):
+        y[o:o + b.size] += b
+    segs, rx = receive(y)
+    assert len(segs) == 2 and all(s.valid.all() for s in segs) and rx.stats.detections == 2
+
+
+def test_flush_of_a_burst_cut_inside_its_training_symbols():
+    """The stream ends inside a burst's LTFs: flush() counts a header failure instead of raising
+    (it raised 'shapes (127,) and (128,) not aligned' and the block reset)."""
+    rng = np.random.default_rng(12)
+    b = modulate(P, header(3680), cvec(3680, rng))
+    for cut in (P.guard + 200, P.guard + 300):
+        segs, rx = receive(impair(np.concatenate([np.zeros(300, np.complex64), b[:cut]]), 20.0, rng).astype(np.complex64))
+        assert segs == [] and rx.stats.header_failures == 1
+

@@ -77,7 +77,7 @@ def detection(snrs, n_segments: int, seed: int) -> list[dict]:
             # segment 0 of 2 of a 4,000-symbol frame: any length up to seg_len is a valid header
             h = SegmentHeader(frame_id=i, seg_index=0, seg_count=2, seg_len=n, height=64, width=64,
                               latent_c=2, latent_h=4, latent_w=1000, secure=False)
-            d = ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)).astype(np.complex64)
+            d = cvec_np(n, rng)
             parts.append(modulate(P, h, d))
             parts.append(np.zeros(int(rng.integers(0, 300)), np.complex64))
             sent.append(h)
@@ -102,6 +102,55 @@ def false_alarms(seconds: float, rate: float, seed: int) -> dict:
         segs += rx.feed(((rng.standard_normal(m) + 1j * rng.standard_normal(m)) / np.sqrt(2)).astype(np.complex64))
     return {"samples": n, "seconds_at_rate": seconds, "rate": rate, "triggers": rx.stats.detections,
             "false_segments": len(segs), "wall_s": round(time.time() - t0, 1)}
+
+
+def interference(seconds: float, rate: float, seed: int, n_bursts: int = 5) -> list[dict]:
+    """The receiver's processing rate (M samples/s) on noise alone, a DC offset and a CW tone (each
+    -10 dB relative to the bursts' power, plus noise at 20 dB data SNR), and the same with
+    ``n_bursts`` bursts in it: how many are decoded and their symbols' error (dB)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    d = cvec_np(3680, rng)
+    burst = modulate(P, SegmentHeader(frame_id=1, seg_index=0, seg_count=1, seg_len=3680, height=64, width=64,
+                                      latent_c=2, latent_h=4, latent_w=920, secure=True), d)
+    v = np.sqrt(10 ** (-P.sample_snr_db(20.0) / 10) / 2)
+    a = np.sqrt(0.1)  # -10 dB
+    out = []
+    for name, tone in (("noise", None), ("DC", 0.0), ("CW tone", 0.01)):
+        x = (v * (rng.standard_normal(n) + 1j * rng.standard_normal(n))).astype(np.complex64)
+        if tone is not None:
+            x += (a * np.exp(2j * np.pi * tone * np.arange(n))).astype(np.complex64)
+        for with_bursts in (False, True):
+            y = x.copy()
+            if with_bursts:
+                for k in range(n_bursts):
+                    o = (k + 1) * n // (n_bursts + 1)
+                    y[o:o + burst.size] += burst
+            rx = OfdmReceiver(P)
+            t0 = time.time()
+            segs = []
+            for i in range(0, n, 1 << 16):
+                segs += rx.feed(y[i:i + (1 << 16)])
+            segs += rx.flush()
+            dt = time.time() - t0
+            err = [float(np.mean(np.abs(sg.symbols - d) ** 2)) for sg in segs]
+            out.append({"input": name + (f" + {n_bursts} bursts" if with_bursts else ""), "samples": n,
+                        "msps": round(n / dt / 1e6, 2), "decoded": len(segs), "triggers": rx.stats.detections,
+                        "error_db": round(10 * np.log10(np.mean(err)), 1) if err else None})
+    return out
+
+
+def cvec_np(n, rng):
+    return ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)).astype(np.complex64)
+
+
+def interference_markdown(rows) -> str:
+    lines = ["### Receiver on noise, a DC offset and a CW tone (-10 dB re the bursts; 20 dB data SNR)", "",
+             "| input | M samples/s | triggers | bursts decoded | symbol error (dB) |", "|---|---|---|---|---|"]
+    for r in rows:
+        err = "–" if r["error_db"] is None else f"{r['error_db']:g}"
+        lines.append(f"| {r['input']} | {r['msps']:g} | {r['triggers']} | {r['decoded']} | {err} |")
+    return "\n".join(lines) + "\n"
 
 
 def segments_through_phy(latents, snr, seed, equalizer):
@@ -259,7 +308,14 @@ def main(argv=None) -> int:
     ap.add_argument("--flat", action="store_true", help="no multipath (CFO, clock offset and noise only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "out/phy")
+    ap.add_argument("--interference-seconds", type=float, default=2.0,
+                    help="seconds (at 1 MS/s) of noise / DC / tone input for the receiver's rate")
+    ap.add_argument("--interference-only", action="store_true", help="measure only the receiver on DC and tones")
     args = ap.parse_args(argv)
+    inter = interference(args.interference_seconds, 1e6, args.seed + 7)
+    print(interference_markdown(inter), flush=True)
+    if args.interference_only:
+        return 0
     torch.set_num_threads(2)
     MULTIPATH[0] = not args.flat
     snrs = [float(s) for s in args.snrs.split(",")]
@@ -276,10 +332,11 @@ def main(argv=None) -> int:
     res["quality"] = quality(priv, hosts, systems, snrs, args.equalizer, args.seed)
     res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
     res["rx_rate_msps"] = round(RX_TIME["samples"] / max(RX_TIME["seconds"], 1e-9) / 1e6, 2)
+    res["interference"] = inter
     res["wall_s"] = round(time.time() - t0, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "phy.json").write_text(json.dumps(res, indent=1))
-    md = markdown(res)
+    md = markdown(res) + "\n" + interference_markdown(inter)
     (args.out / "phy.md").write_text(md)
     print(md)
     print(f"wrote {args.out / 'phy.json'} and {args.out / 'phy.md'} ({res['wall_s']} s)")

@@ -40,6 +40,7 @@ from .header import HEADER_BITS, HeaderError, SegmentHeader, segment_plan
 # soft-value equalisers: zero forcing, LMMSE, and LMMSE scaled to unit mean gain over the carriers
 EQUALIZERS = ("ummse", "mmse", "zf")
 
+TONE_REJECT = 0.5  # lag-L/2 S&C metric above which a trigger is a DC offset or CW tone, not a preamble
 SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
 
 
@@ -345,6 +346,10 @@ class OfdmReceiver:
             if self._base + d > self._last_trigger + p.fft_len // 2:  # not a retry of the same trigger
                 self.stats.detections += 1
             self._last_trigger = self._base + d
+            if d + 3 * p.fft_len + 4 * p.cp_len + 4 > self._buf.size:  # final: cut inside its LTFs
+                self.stats.header_failures += 1
+                self._pos = self._base + self._buf.size
+                break
             burst = self._acquire(d, cfo)
             if burst is None or burst.header is None:
                 self.stats.header_failures += 1
@@ -367,16 +372,24 @@ class OfdmReceiver:
         return out
 
     # --- detection ------------------------------------------------------------------------
-    def _metric(self, idx: np.ndarray):
-        """S&C metric M and correlation P at buffer indices ``idx``, each summed directly over its own
-        window (no running sums), so the values do not depend on where the buffer starts: the
-        receiver's decisions are then the same whatever chunk sizes the samples arrive in."""
+    def _metric(self, idx: np.ndarray, lag: int | None = None):
+        """S&C metric M and correlation P at buffer indices ``idx`` for a lag of ``lag`` samples (default
+        L = N/2, the preamble's period), each summed directly over its own window of L products (no
+        running sums), so the values do not depend on where the buffer starts: the receiver's
+        decisions are then the same whatever chunk sizes the samples arrive in."""
         L = self.p.fft_len // 2
-        w = self._buf[idx[:, None] + np.arange(2 * L)[None]].astype(np.complex128)
-        P = np.sum(np.conj(w[:, :L]) * w[:, L:], axis=1)
-        R = np.sum(np.abs(w[:, L:]) ** 2, axis=1)
+        lag = L if lag is None else lag
+        w = self._buf[idx[:, None] + np.arange(L + lag)[None]].astype(np.complex128)
+        P = np.sum(np.conj(w[:, :L]) * w[:, lag:lag + L], axis=1)
+        R = np.sum(np.abs(w[:, lag:lag + L]) ** 2, axis=1)
         M = np.where(R < 1e-20, 0.0, np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2)
         return M, P
+
+    def _tone_like(self, idx: np.ndarray) -> np.ndarray:
+        """True where the window also repeats at lag L/2: a DC offset or a CW tone (periodic at every
+        lag, S&C metric ~1 everywhere), not the preamble (random QPSK on the even carriers repeats at
+        lag L only; its lag-L/2 metric is ~1/L)."""
+        return self._metric(idx, self.p.fft_len // 4)[0] > TONE_REJECT
 
     def _detect(self, s: int, final: bool):
         """First S&C trigger at or after buffer index ``s``: (index of the metric peak, coarse CFO in
@@ -398,16 +411,25 @@ class OfdmReceiver:
         P = P[:R.size]
         M = np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2
         M[R < 1e-20] = 0.0
+        # the same at lag L/2 (over the same second-half window): high for DC and tones, ~1/L for the
+        # preamble; candidates where it is high are skipped at once instead of one acquisition each
+        H = L // 2
+        prod2 = np.conj(r[:-H]) * r[H:]
+        cs2 = np.concatenate([[0], np.cumsum(prod2)])
+        P2 = (cs2[L:] - cs2[:-L])[:R.size]
+        R2 = (e[L + H:] - e[H:-L])[:R.size]
+        M2 = np.abs(P2) ** 2 / np.maximum(R2, 1e-30) ** 2
         span = p.cp_len + L // 2
-        for i in np.flatnonzero(M > self.threshold * 0.999):
+        for i in np.flatnonzero((M > self.threshold * 0.999) & (M2 < TONE_REJECT * 1.05)):
             i = int(i)
-            if self._metric(np.array([s + i]))[0][0] <= self.threshold:
-                continue  # the running sums' rounding put it over
+            if self._metric(np.array([s + i]))[0][0] <= self.threshold or self._tone_like(np.array([s + i]))[0]:
+                continue  # the running sums' rounding put it over, or a tone / DC
             if i + span > M.size and not final:
                 self._pos = self._base + s + max(0, i - 8)
                 return "wait"
             cand = s + i + np.arange(min(span, M.size - i))
             Mx, Px = self._metric(cand)
+            Mx[self._tone_like(cand)] = 0.0
             j = int(np.argmax(Mx))
             return int(cand[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
         return None
