@@ -129,10 +129,8 @@ def _systems(s: EvalSettings) -> dict[str, Scheme]:
     for name in s.systems:
         try:
             out[name] = schemes.load(name, s.models_dir)  # a missing model: 'model file not found'
-        except ValueError as e:
-            if str(e).startswith("unknown scheme"):
-                raise ValueError(f"unknown system {name!r}; {str(e).split('; ', 1)[1]}") from None
-            raise
+        except schemes.UnknownScheme as e:
+            raise ValueError(f"unknown system {name!r}; known here: {', '.join(e.known) or 'none'}") from None
         if out[name].carries_host and s.hosts is None:
             raise ValueError(f"system {name} needs host images (--hosts)")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import lru_cache
 
 from .base import Eve
 
@@ -13,7 +14,9 @@ __all__ = ["Eve", "get", "names", "build"]
 ORDER = ("naive", "mia", "inversion", "glassbox", "chosen", "surrogate", "detect")  # report order
 
 
+@lru_cache(maxsize=1)
 def _all() -> dict[str, type[Eve]]:
+    """{name: Eve class} of every attack module, found once (callers must not change it)."""
     out = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name != "base" and not info.name.startswith("_"):

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import lru_cache
 from pathlib import Path
 
 from .base import Published, Scheme
 
-__all__ = ["Scheme", "Published", "load", "available", "modules"]
+__all__ = ["Scheme", "Published", "UnknownScheme", "load", "available", "modules"]
 
 
-def modules() -> list:
-    """The scheme modules of this package (every module but ``base``), in name order."""
+class UnknownScheme(ValueError):
+    """No scheme module matches the name; ``known`` lists the names with model files here."""
+
+    def __init__(self, name: str, known: list[str]):
+        self.known = known
+        super().__init__(f"unknown scheme {name!r}; known here: {', '.join(known) or 'none'}")
+
+
+@lru_cache(maxsize=1)
+def modules() -> tuple:
+    """The scheme modules of this package (every module but ``base``), in name order; found once."""
     out = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name != "base" and not info.name.startswith("_"):
             out.append(importlib.import_module(f"{__name__}.{info.name}"))
-    return out
+    return tuple(out)
 
 
 def _models_dir(models_dir) -> Path:
@@ -42,4 +52,4 @@ def load(name: str, models_dir=None) -> Scheme:
     for m in modules():
         if m.match(name):
             return m.load(name, d)
-    raise ValueError(f"unknown scheme {name!r}; known here: {', '.join(available(d)) or 'none'}")
+    raise UnknownScheme(name, available(d))
