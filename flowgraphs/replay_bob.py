@@ -29,7 +29,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class replay_bob(gr.top_block):
 
-    def __init__(self, recording='', host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/replay_bob', seg_len=3680, equalizer='ummse', amplitude=1.0, seed=0):
+    def __init__(self, recording='', host='', private='', jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, out='out/replay_bob', seg_len=3680, equalizer='ummse', amplitude=1.0, seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Bob from a SigMF recording", catch_exceptions=True)
 
         ##################################################
@@ -41,6 +41,7 @@ class replay_bob(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.lost = lost
         self.secure = secure
         self.out = out
@@ -61,7 +62,7 @@ class replay_bob(gr.top_block):
         ##################################################
 
         self.player = stegsem_phy.sigmf_source(recording, False)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
@@ -117,6 +118,12 @@ class replay_bob(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_lost(self):
         return self.lost
@@ -202,6 +209,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--lost", dest="lost", type=str, default='zeros',
         help="Set Bob's estimate of the lost information (zeros|gaussian) [default=%(default)r]")
     parser.add_argument(
@@ -228,7 +238,7 @@ def argument_parser():
 def main(top_block_cls=replay_bob, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(recording=options.recording, host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, amplitude=options.amplitude, seed=options.seed)
+    tb = top_block_cls(recording=options.recording, host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, amplitude=options.amplitude, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -31,7 +31,7 @@ from gr_stegsem.phy import radio as stegsem_phy_radio
 
 class sim_radio(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_radio', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_radio', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, drop=0.0, record='', seed=0):
         gr.top_block.__init__(self, "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -45,6 +45,7 @@ class sim_radio(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.lost = lost
         self.secure = secure
         self.mia_steps = mia_steps
@@ -84,7 +85,7 @@ class sim_radio(gr.top_block):
         self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
         self.eve_rec = stegsem_phy.sigmf_sink((record + '_eve') if record else '', 1e6, 0, 'gr-stegsem eve')
@@ -104,7 +105,7 @@ class sim_radio(gr.top_block):
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
         self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
         self.bob_rec = stegsem_phy.sigmf_sink((record + '_bob') if record else '', 1e6, 0, 'gr-stegsem bob')
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
@@ -205,6 +206,12 @@ class sim_radio(gr.top_block):
         self.inn_model = inn_model
         self.set_eve_scheme(stegsem_fg.eve_scheme(self.inn_model))
         self.set_eve_models(stegsem_fg.models_folder(self.inn_model))
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_lost(self):
         return self.lost
@@ -392,6 +399,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--lost", dest="lost", type=str, default='zeros',
         help="Set Bob's estimate of the lost information (zeros|gaussian) [default=%(default)r]")
     parser.add_argument(
@@ -436,7 +446,7 @@ def argument_parser():
 def main(top_block_cls=sim_radio, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, drop=options.drop, record=options.record, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, drop=options.drop, record=options.record, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_alice(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, loop=1, interval=2.0, amplitude=0.25, samp_rate=1e6, center_freq=2.45e9, gain=20.0, device_args='', antenna='TX/RX', seg_len=3680, record=''):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', key='', secure=1, loop=1, interval=2.0, amplitude=0.25, samp_rate=1e6, center_freq=2.45e9, gain=20.0, device_args='', antenna='TX/RX', seg_len=3680, record=''):
         gr.top_block.__init__(self, "gr-stegsem: Alice on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -43,6 +43,7 @@ class usrp_alice(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.secure = secure
         self.loop = loop
         self.interval = interval
@@ -87,7 +88,7 @@ class usrp_alice(gr.top_block):
         self.phy_tx = stegsem_phy.phy_tx(seg_len, amplitude)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
 
 
         ##################################################
@@ -139,6 +140,12 @@ class usrp_alice(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_secure(self):
         return self.secure
@@ -252,6 +259,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--secure", dest="secure", type=intx, default=1,
         help="Set 1 = INN steganography, 0 = plain DeepJSCC (no security) [default=%(default)r]")
     parser.add_argument(
@@ -290,7 +300,7 @@ def argument_parser():
 def main(top_block_cls=usrp_alice, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, loop=options.loop, interval=options.interval, amplitude=options.amplitude, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna, seg_len=options.seg_len, record=options.record)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, secure=options.secure, loop=options.loop, interval=options.interval, amplitude=options.amplitude, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna, seg_len=options.seg_len, record=options.record)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

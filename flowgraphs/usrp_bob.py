@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_bob(gr.top_block):
 
-    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, seg_len=3680, equalizer='ummse', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
+    def __init__(self, host='', private='', jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, out='out/usrp_bob', amplitude=0.25, seed=0, seg_len=3680, equalizer='ummse', record='', samp_rate=1e6, center_freq=2.45e9, gain=30.0, device_args='', antenna='RX2'):
         gr.top_block.__init__(self, "gr-stegsem: Bob on a USRP (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -42,6 +42,7 @@ class usrp_bob(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.lost = lost
         self.secure = secure
         self.out = out
@@ -82,7 +83,7 @@ class usrp_bob(gr.top_block):
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
@@ -133,6 +134,12 @@ class usrp_bob(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_lost(self):
         return self.lost
@@ -255,6 +262,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--lost", dest="lost", type=str, default='zeros',
         help="Set Bob's estimate of the lost information (zeros|gaussian) [default=%(default)r]")
     parser.add_argument(
@@ -299,7 +309,7 @@ def argument_parser():
 def main(top_block_cls=usrp_bob, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, amplitude=options.amplitude, seed=options.seed, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
+    tb = top_block_cls(host=options.host, private=options.private, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, out=options.out, amplitude=options.amplitude, seed=options.seed, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record, samp_rate=options.samp_rate, center_freq=options.center_freq, gain=options.gain, device_args=options.device_args, antenna=options.antenna)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -31,7 +31,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class usrp_loopback(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, lost='zeros', mia_steps=200, attacker='mia', loop=1, interval=2.0, amplitude=0.25, out='out/usrp_loopback', seed=0, samp_rate=1e6, center_freq=2.45e9, tx_gain=40.0, rx_gain=30.0, device_args='', tx_antenna='TX/RX', rx_antenna='RX2', seg_len=3680, equalizer='ummse', record=''):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', key='', secure=1, lost='zeros', mia_steps=200, attacker='mia', loop=1, interval=2.0, amplitude=0.25, out='out/usrp_loopback', seed=0, samp_rate=1e6, center_freq=2.45e9, tx_gain=40.0, rx_gain=30.0, device_args='', tx_antenna='TX/RX', rx_antenna='RX2', seg_len=3680, equalizer='ummse', record=''):
         gr.top_block.__init__(self, "gr-stegsem: one-USRP loopback (OFDM PHY)", catch_exceptions=True)
 
         ##################################################
@@ -43,6 +43,7 @@ class usrp_loopback(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.secure = secure
         self.lost = lost
         self.mia_steps = mia_steps
@@ -114,7 +115,7 @@ class usrp_loopback(gr.top_block):
         self.phy_tx = stegsem_phy.phy_tx(seg_len, amplitude)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
@@ -126,7 +127,7 @@ class usrp_loopback(gr.top_block):
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
         self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
@@ -203,6 +204,12 @@ class usrp_loopback(gr.top_block):
         self.inn_model = inn_model
         self.set_eve_scheme(stegsem_fg.eve_scheme(self.inn_model))
         self.set_eve_models(stegsem_fg.models_folder(self.inn_model))
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_secure(self):
         return self.secure
@@ -394,6 +401,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--secure", dest="secure", type=intx, default=1,
         help="Set 1 = INN steganography, 0 = plain DeepJSCC (no security) [default=%(default)r]")
     parser.add_argument(
@@ -456,7 +466,7 @@ def argument_parser():
 def main(top_block_cls=usrp_loopback, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, lost=options.lost, mia_steps=options.mia_steps, attacker=options.attacker, loop=options.loop, interval=options.interval, amplitude=options.amplitude, out=options.out, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, tx_gain=options.tx_gain, rx_gain=options.rx_gain, device_args=options.device_args, tx_antenna=options.tx_antenna, rx_antenna=options.rx_antenna, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, secure=options.secure, lost=options.lost, mia_steps=options.mia_steps, attacker=options.attacker, loop=options.loop, interval=options.interval, amplitude=options.amplitude, out=options.out, seed=options.seed, samp_rate=options.samp_rate, center_freq=options.center_freq, tx_gain=options.tx_gain, rx_gain=options.rx_gain, device_args=options.device_args, tx_antenna=options.tx_antenna, rx_antenna=options.rx_antenna, seg_len=options.seg_len, equalizer=options.equalizer, record=options.record)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -30,7 +30,7 @@ from gr_stegsem.phy import blocks as stegsem_phy
 
 class zmq_alice(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', secure=1, address='tcp://127.0.0.1:5555', loop=1, interval=2.0, hwm=(-1), seg_len=3680):
+    def __init__(self, host='', private='', size=256, jscc_model='', torch_threads=1, inn_model='', key='', secure=1, address='tcp://127.0.0.1:5555', loop=1, interval=2.0, hwm=(-1), seg_len=3680):
         gr.top_block.__init__(self, "gr-stegsem: Alice on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -42,6 +42,7 @@ class zmq_alice(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.secure = secure
         self.address = address
         self.loop = loop
@@ -66,7 +67,7 @@ class zmq_alice(gr.top_block):
         self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
 
 
         ##################################################
@@ -117,6 +118,12 @@ class zmq_alice(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_secure(self):
         return self.secure
@@ -196,6 +203,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--secure", dest="secure", type=intx, default=1,
         help="Set 1 = INN steganography, 0 = plain DeepJSCC (no security) [default=%(default)r]")
     parser.add_argument(
@@ -219,7 +229,7 @@ def argument_parser():
 def main(top_block_cls=zmq_alice, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, secure=options.secure, address=options.address, loop=options.loop, interval=options.interval, hwm=options.hwm, seg_len=options.seg_len)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, secure=options.secure, address=options.address, loop=options.loop, interval=options.interval, hwm=options.hwm, seg_len=options.seg_len)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

@@ -32,7 +32,7 @@ from gr_stegsem.phy import radio as stegsem_phy_radio
 
 class zmq_bob(gr.top_block):
 
-    def __init__(self, host='', private='', snr_bob=10.0, jscc_model='', torch_threads=1, inn_model='', lost='zeros', secure=1, out='out/zmq_bob', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5556', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, record='', seed=0):
+    def __init__(self, host='', private='', snr_bob=10.0, jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, out='out/zmq_bob', address='tcp://127.0.0.1:5555', publish='tcp://127.0.0.1:5556', seg_len=3680, equalizer='ummse', freq_offset=0.002, sco_ppm=50.0, multipath=1, record='', seed=0):
         gr.top_block.__init__(self, "gr-stegsem: Bob on a ZeroMQ link", catch_exceptions=True)
 
         ##################################################
@@ -44,6 +44,7 @@ class zmq_bob(gr.top_block):
         self.jscc_model = jscc_model
         self.torch_threads = torch_threads
         self.inn_model = inn_model
+        self.key = key
         self.lost = lost
         self.secure = secure
         self.out = out
@@ -73,7 +74,7 @@ class zmq_bob(gr.top_block):
 
         self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.bob_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
@@ -142,6 +143,12 @@ class zmq_bob(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
+
+    def get_key(self):
+        return self.key
+
+    def set_key(self, key):
+        self.key = key
 
     def get_lost(self):
         return self.lost
@@ -281,6 +288,9 @@ def argument_parser():
         "--inn-model", dest="inn_model", type=str, default='',
         help="Set steganography INN model ('' = models/stego-l3_2) [default=%(default)r]")
     parser.add_argument(
+        "--key", dest="key", type=str, default='',
+        help="Set key file of a keyed INN model (stego-keyed-*; '' for the others) [default=%(default)r]")
+    parser.add_argument(
         "--lost", dest="lost", type=str, default='zeros',
         help="Set Bob's estimate of the lost information (zeros|gaussian) [default=%(default)r]")
     parser.add_argument(
@@ -322,7 +332,7 @@ def argument_parser():
 def main(top_block_cls=zmq_bob, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, snr_bob=options.snr_bob, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, lost=options.lost, secure=options.secure, out=options.out, address=options.address, publish=options.publish, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, record=options.record, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, snr_bob=options.snr_bob, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, out=options.out, address=options.address, publish=options.publish, seg_len=options.seg_len, equalizer=options.equalizer, freq_offset=options.freq_offset, sco_ppm=options.sco_ppm, multipath=options.multipath, record=options.record, seed=options.seed)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

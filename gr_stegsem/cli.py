@@ -129,9 +129,11 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
 @click.option("--lr", default=3e-4, show_default=True)
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Start from this steganography model's weights (fine-tuning; same architecture).")
+@click.option("--keyed", is_flag=True, help="Train for keyed steganography: a random keyed transform of the private "
+              "latent per frame (the stego-keyed-* schemes).")
 @common
-def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, out, crop, steps,
-                  seed, snr, workers, save_every, resume, preload, minutes):
+def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, keyed, out, crop,
+                  steps, seed, snr, workers, save_every, resume, preload, minutes):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -142,7 +144,8 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
         lam[2] = lambda3
     last = train_inn(jscc_path, list(private), list(hosts), out, lambdas=tuple(lam), blocks=blocks, hidden=hidden,
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
-                     workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init)
+                     workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init,
+                     keyed=keyed)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
@@ -160,15 +163,17 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Start from this model of the same kind (e.g. the closed-box inverter for 'chosen').")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None, callback=lambda c, p, v: _key(v),
+              help="Keyed schemes: the key of the transmitter she captured (default: a random one she never sees).")
 @common
-def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, out, crop, steps, seed, snr, workers,
-                  save_every, resume, preload, minutes):
+def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key_file, out, crop, steps, seed, snr,
+                  workers, save_every, resume, preload, minutes):
     """An eavesdropper's model: KIND is inversion, chosen, surrogate or detect (see gr_stegsem/eves/)."""
     from .train.eve import train_eve
 
     last = train_eve(kind, scheme, out, private=list(private), hosts=list(hosts), models_dir=models_dir, crop=crop,
                      batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr), workers=workers,
-                     save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init)
+                     save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init, key=key_file)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
@@ -199,8 +204,10 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, out
               help="Bob's (and the glass-box Eve's) l_hat (default: the model's).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None, callback=lambda c, p, v: _key(v),
+              help="Key file of the keyed schemes (stego-keyed-*); default: a fresh random key for this run.")
 def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
-             channel, lost, seed, batch):
+             channel, lost, seed, batch, key_file):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
 
     Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png, fig5_grid.png, and security.md with
@@ -216,13 +223,41 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_l
     s = EvalSettings(data=data, out=out, hosts=hosts, snrs=_floats(snrs, "--snrs"), eve_snr=eve_snr, limit=limit,
                      mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr, mia_tv=mia_tv,
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
-                     seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked))
+                     seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked), key=key_file)
     evaluate(s)
     click.echo((out / "results.md").read_text())
     if (out / "security.md").is_file():
         click.echo((out / "security.md").read_text())
     click.echo(f"results in {out}/ (results.json, results.csv, results.md, fig3_bob.png, fig4_eve.png, fig5_grid.png, "
                "security.md, fig_security.png)")
+
+
+@cli.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def keygen_cmd(path, force):
+    """Write a fresh 256-bit key to PATH (64 hex digits, readable by its owner only) for the keyed schemes.
+
+    Give the same file to Alice and Bob (--key PATH); keep it off shared disks and out of version control."""
+    from .keys import BadKey, write_key
+
+    try:
+        key = write_key(path, force=force)
+    except BadKey as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote key {key.fingerprint()} to {path} (mode 0600)")
+
+
+def _key(path):
+    """--key FILE -> Key (checked now: one error line for a missing, unreadable or malformed file)."""
+    if path is None:
+        return None
+    from .keys import BadKey, load_key
+
+    try:
+        return load_key(Path(path))
+    except BadKey as e:
+        raise click.BadParameter(str(e)) from None
 
 
 @cli.command("report")
@@ -238,6 +273,14 @@ def report_cmd(out, eve_snr):
     click.echo(f"wrote {', '.join(files)} in {out}/")
 
 
+def _key_path(ctx, param, value):
+    """--key FILE for the flowgraphs: checked now (one error line), passed on as a path."""
+    if value is None:
+        return ""
+    _key(value)
+    return str(Path(value).expanduser())
+
+
 def _model_paths(model, jscc_model, inn_model) -> tuple[str, str]:
     from .system import default_model
 
@@ -250,6 +293,8 @@ def _model_options(f):
                      help="DeepJSCC model file (default: the shipped models/deepjscc-bcr12)."),
         click.option("--inn-model", type=click.Path(dir_okay=False), default=None,
                      help="Steganography model file (default: the shipped --model)."),
+        click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None, callback=_key_path,
+                     help="Key file shared by Alice and Bob, for keyed models (stego-keyed-*; 'stegsem keygen')."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -257,7 +302,7 @@ def _model_options(f):
 
 
 def _send(host, private, out, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model=None,
-          inn_model=None):
+          inn_model=None, key_file=""):
     from .images import load_image
     from .pipeline import transmit, write_report
     from .samples import default_host, default_private
@@ -267,11 +312,30 @@ def _send(host, private, out, snr_bob, snr_eve, insecure, mia_steps, size, seed,
     xh = load_image(host, (size, size)) if host else default_host(size)
     jscc, inn = _model_paths(model, jscc_model, inn_model)
     system = StegoSystem.load(jscc, None if insecure else inn)
-    res = transmit(system, xh, xp, snr_bob, snr_eve, mia_steps=mia_steps, seed=seed, progress=True)
+    _need_key(system, key_file)
+    res = transmit(system, xh, xp, snr_bob, snr_eve, mia_steps=mia_steps, seed=seed, progress=True,
+                   key=key_file or None)
     title = (f"{'plain DeepJSCC' if insecure else system.name}: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB")
     grid = write_report(res, xh, xp, Path(out), title)
     click.echo((Path(out) / "metrics.md").read_text())
     click.echo(f"wrote {grid} and {Path(out) / 'metrics.md'}")
+
+
+def _need_key(system, key_file) -> None:
+    if system.keyed and not key_file:
+        raise click.UsageError(f"model {system.name} is keyed: give Alice's and Bob's key with --key FILE "
+                               "(make one with 'stegsem keygen FILE')")
+    if key_file and not system.keyed:
+        raise click.UsageError(f"--key is for keyed models (stego-keyed-*); {system.name} is not keyed")
+
+
+def _keyed_model(path) -> bool:
+    from .checkpoint import read_info
+
+    try:
+        return read_info(path).get("keyed") is True
+    except Exception:  # noqa: BLE001 - a missing/broken model fails with its own message later
+        return False
 
 
 def _send_options(f):
@@ -308,6 +372,8 @@ def send_cmd(out, **kw):
 def _check_attacker(ctx, param, value):
     from . import eves
 
+    if value is None:
+        return None
     try:
         eves.get(value)
     except ValueError as e:
@@ -317,9 +383,10 @@ def _check_attacker(ctx, param, value):
 
 def _attacker_option(f):
     return click.option(
-        "--attacker", default="mia", show_default=True, callback=_check_attacker,
+        "--attacker", default=None, callback=_check_attacker,
         help="Eve's attacker besides naive decoding: mia, inversion, glassbox, chosen, surrogate, detect (or naive: "
-             "naive decoding only; see gr_stegsem/eves/). Trained attackers attack the scheme of --model / "
+             "naive decoding only; see gr_stegsem/eves/); default mia (demo with a keyed model: glassbox, Eve "
+             "with every shipped file but no key). Trained attackers attack the scheme of --model / "
              "--inn-model and read their model from its folder (zmq/replay eve: the --jscc-model's folder).")(f)
 
 
@@ -343,7 +410,7 @@ def _gnuradio():
 @click.option("--timeout", default=1800.0, show_default=True, help="Stop the flowgraph after this many seconds.")
 @_attacker_option
 def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-             timeout, attacker):
+             key_file, timeout, attacker):
     """The main job: the GNU Radio flowgraph sim_awgn, headless, on the default images.
 
     Alice (DeepJSCC + INN, shipped models) sends over simulated AWGN channels to Bob (10 dB) and
@@ -355,12 +422,19 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     from .pipeline import write_report
 
     jscc, inn = _model_paths(model, jscc_model, inn_model)
+    keyed = not insecure and _keyed_model(inn)
+    if keyed != bool(key_file) and not insecure:
+        raise click.UsageError(f"model {Path(inn).stem} is keyed: give the key with --key FILE ('stegsem keygen "
+                               "FILE')" if keyed else f"--key is for keyed models; {Path(inn).stem} is not keyed")
+    if attacker is None:  # against a keyed model, show the Eve that has every shipped file but not the key
+        attacker = "glassbox" if keyed else "mia"
     eve = f"MIA {mia_steps} steps" if attacker == "mia" else f"Eve's attacker {attacker}"
     click.echo(f"running flowgraphs/sim_awgn.py: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB, "
                f"{'plain DeepJSCC' if insecure else Path(inn).stem}, {size}x{size} px, {eve}")
     res = fgs.run_sim(timeout=timeout, host=host or "", private=private or "", size=size, snr_bob=snr_bob,
                       snr_eve=snr_eve, jscc_model=jscc, inn_model=inn, secure=0 if insecure else 1,
-                      mia_steps=mia_steps, attacker=attacker, out=str(out / "frames"), seed=seed)
+                      mia_steps=mia_steps, attacker=attacker, out=str(out / "frames"), seed=seed,
+                      key=key_file if keyed else "")
     report = fgs.sim_report(res, snr_bob, snr_eve, attacker=attacker)
     if "bob/private" not in report["images"]:
         raise click.ClickException(f"the flowgraph ended after {res.seconds:.1f} s without Bob's image; "
@@ -396,7 +470,7 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
               help="Bob/Eve: SigMF recording of what the receiver hears (replay it with 'stegsem replay').")
 @_attacker_option
 def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-            out, address, publish, interval, once, count, timeout, record, attacker):
+            key_file, out, address, publish, interval, once, count, timeout, record, attacker):
     """Run one end of the ZeroMQ link: flowgraphs/zmq_alice|zmq_bob|zmq_eve.py.
 
     Alice publishes the OFDM PHY's burst samples and repeats the pair every --interval seconds; Bob
@@ -409,12 +483,19 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     fgs = _gnuradio()
     jscc, inn = _model_paths(model, jscc_model, inn_model)
     params = {"jscc_model": jscc, "host": host or "", "private": private or "", "address": address or fgs.ZMQ_SAMPLES}
+    if role in ("alice", "bob") and not insecure and _keyed_model(inn) != bool(key_file):
+        raise click.UsageError(f"model {Path(inn).stem} is keyed: give the key with --key FILE" if key_file == ""
+                               else f"--key is for keyed models; {Path(inn).stem} is not keyed")
+    if role == "eve" and key_file:
+        raise click.UsageError("Eve has no key (--key is for Alice and Bob)")
+    if attacker is None:
+        attacker = "mia"
     if role == "alice":
         params.update(inn_model=inn, size=size, secure=0 if insecure else 1, loop=0 if once else 1,
-                      interval=interval)
+                      interval=interval, key=key_file)
     elif role == "bob":
         params.update(inn_model=inn, snr_bob=snr_bob, secure=0 if insecure else 1, out=out or "out/zmq_bob",
-                      publish=publish or fgs.ZMQ_BOB, seed=seed, record=record)
+                      publish=publish or fgs.ZMQ_BOB, seed=seed, record=record, key=key_file)
     else:
         params.update(snr_eve=snr_eve, mia_steps=mia_steps, out=out or "out/zmq_eve", publish=publish or fgs.ZMQ_EVE,
                       seed=seed, record=record, attacker=attacker, scheme=fgs.eve_scheme(inn))
@@ -492,8 +573,8 @@ def _sink_reporter(role: str):
 @click.option("--out", default=None, type=click.Path(), help="Output folder (default: out/replay_ROLE).")
 @click.option("--timeout", default=600.0, show_default=True, help="Give up after this many seconds.")
 @_attacker_option
-def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, insecure, mia_steps, equalizer,
-               amplitude, seed, out, timeout, attacker):
+def replay_cmd(role, recording, jscc_model, inn_model, key_file, model, host, private, insecure, mia_steps,
+               equalizer, amplitude, seed, out, timeout, attacker):
     """Decode a SigMF IQ recording as Bob or Eve (flowgraphs/replay_bob|replay_eve.py).
 
     Recordings come from the 'record' parameter of sim_radio, usrp_* and 'stegsem zmq bob|eve
@@ -501,10 +582,16 @@ def replay_cmd(role, recording, jscc_model, inn_model, model, host, private, ins
     """
     fgs = _gnuradio()
     jscc, inn = _model_paths(model, jscc_model, inn_model)
+    attacker = attacker or "mia"
     params = {"recording": recording, "jscc_model": jscc, "host": host or "", "private": private or "",
               "equalizer": equalizer, "amplitude": amplitude, "seed": seed, "out": out or f"out/replay_{role}"}
+    if role == "bob" and not insecure and _keyed_model(inn) != bool(key_file):
+        raise click.UsageError(f"model {Path(inn).stem} is keyed: give the key with --key FILE" if key_file == ""
+                               else f"--key is for keyed models; {Path(inn).stem} is not keyed")
+    if role == "eve" and key_file:
+        raise click.UsageError("Eve has no key (--key is for Bob)")
     if role == "bob":
-        params.update(inn_model=inn, secure=0 if insecure else 1)
+        params.update(inn_model=inn, secure=0 if insecure else 1, key=key_file)
     else:
         params.update(mia_steps=mia_steps, attacker=attacker, scheme=fgs.eve_scheme(inn))
     try:

@@ -54,6 +54,7 @@ class EvalSettings:
     lost: str | None = None
     attacks: tuple[str, ...] = ATTACKS
     extra: dict = field(default_factory=dict)
+    key: object = None  # keyed schemes' key (a Key or key file); None: a fresh random key per run
 
 
 class _Acc:
@@ -185,6 +186,11 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     pairs = load_pairs(s)
     if not pairs:
         raise ValueError(f"no images in {s.data}")
+    key = None  # the keyed schemes' key
+    if any("key" in sys_.published().secrets for sys_ in systems.values()):
+        from .keys import Key, load_key
+
+        key = load_key(s.key) if s.key is not None else Key.generate()
     galleries = _galleries(pairs) if any(e.output == "image" for a in attackers.values() for e in a.values()) else {}
     eve_snrs = sorted(set(s.snrs) | {s.eve_snr})
     mia_n = len(pairs) if s.mia_limit is None else min(s.mia_limit, len(pairs))
@@ -199,7 +205,8 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
             xp = torch.stack([c[0] for c in chunk])
             xh = torch.stack([c[1] for c in chunk]) if chunk[0][1] is not None else None
             size = tuple(xp.shape[-2:])
-            tx = sys_.alice(xh, xp)
+            # a keyed scheme numbers its frames by their index in the data (nonce = image index)
+            tx = sys_.alice(xh, xp, key=key, nonce=first)
             tx_host = sys_.cover(xh) if xh is not None and (not sys_.secure or "detect" in attackers[name]) else None
             if galleries:
                 gallery, index = galleries[size]
@@ -207,12 +214,12 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
             for snr in sorted(set(s.snrs) | set(eve_snrs)):
                 # Bob and Eve see independent noise; the seeds depend on (seed, SNR, image index) only,
                 # so every system meets the same noise realisations
-                key = s.seed * 1_000_003 + int(round(snr * 100)) * 10_007 + first
-                g = torch.Generator().manual_seed(key)
+                nkey = s.seed * 1_000_003 + int(round(snr * 100)) * 10_007 + first
+                g = torch.Generator().manual_seed(nkey)
                 in_grid = bi == 0 and snr == s.eve_snr  # Fig. 5 shows Bob and Eve at Eve's SNR
                 if snr in s.snrs or in_grid:  # Bob
                     y = sys_.channel(tx, snr, s.channel, g)
-                    rec = sys_.bob(y, size, s.lost, g)
+                    rec = sys_.bob(y, size, s.lost, g, key=key, nonce=first)
                     if in_grid:
                         grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
                 if snr in s.snrs:
@@ -224,11 +231,11 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         acc.add((name, "bob", "host", snr), all_metrics(sys_.decode(yh, size), xh))
                     bar.update(len(chunk))
                 if snr in eve_snrs:  # Eve: every attacker hears the same symbols
-                    y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(key + 500_009))
+                    y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(nkey + 500_009))
                     for attack, eve in attackers[name].items():
                         rx = f"eve-{attack}"
                         if eve.output == "score":
-                            yc = sys_.channel(tx_host, snr, s.channel, torch.Generator().manual_seed(key + 700_001))
+                            yc = sys_.channel(tx_host, snr, s.channel, torch.Generator().manual_seed(nkey + 700_001))
                             scores[(name, snr)][0].append(eve.score(y))
                             scores[(name, snr)][1].append(eve.score(yc))
                             continue

@@ -5,6 +5,7 @@ Used by ``stegsem send`` and the offline demo; the GNU Radio flowgraphs call the
 """
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import torch
@@ -15,18 +16,24 @@ from .system import StegoSystem
 
 
 def transmit(system: StegoSystem, host: torch.Tensor, private: torch.Tensor, snr_bob: float, snr_eve: float,
-             mia_steps: int = 200, seed: int = 0, channel: str = "awgn", progress: bool = False) -> dict:
-    """Send one pair; returns images {'bob/host', 'bob/private', 'eve/naive', 'eve/mia'} and metrics rows."""
+             mia_steps: int = 200, seed: int = 0, channel: str = "awgn", progress: bool = False, key=None) -> dict:
+    """Send one pair; returns images {'bob/host', 'bob/private', 'eve/naive', 'eve/mia'} and metrics rows.
+
+    A keyed scheme needs ``key``: the frame gets a random nonce, and 'eve/glassbox' (every shipped
+    weight, no key: Bob's receiver with a guessed key) is added beside Bob."""
     xh, xp = host[None], private[None]
     if system.secure and xh.shape != xp.shape:
         raise ValueError(f"host {tuple(host.shape)} and private {tuple(private.shape)} must have the same size")
     size = tuple(xp.shape[-2:])
-    tx = system.alice(xh, xp)
+    nonce = secrets.randbits(63) if system.keyed else None
+    tx = system.alice(xh, xp, key=key, nonce=nonce)
     g = torch.Generator().manual_seed(seed)
     y_bob = system.channel(tx, snr_bob, channel, g)
     y_eve = system.channel(tx, snr_eve, channel, g)
-    images = {f"bob/{k}": v[0] for k, v in system.bob(y_bob, size, generator=g).items()}
+    images = {f"bob/{k}": v[0] for k, v in system.bob(y_bob, size, generator=g, key=key, nonce=nonce).items()}
     images["eve/naive"] = system.eve_naive(y_eve, size)[0]
+    if system.keyed:
+        images["eve/glassbox"] = system.bob_without_secrets(y_eve, size, generator=g)["private"][0]
     if mia_steps > 0:
         images["eve/mia"] = system.eve_mia(y_eve, size, mia_steps, seed=seed, progress=progress)[0]
     refs = {"host": xh, "private": xp}

@@ -65,15 +65,20 @@ class StegoSystem(Scheme):
         jscc = load_model(jscc_path, "deepjscc")
         inn = None
         name = "deepjscc"
+        klass = cls
         if inn_path is not None:
             inn = load_model(inn_path, "stego-inn")
+            if read_info(inn_path).get("keyed") is True and not cls.keyed:
+                from .schemes.keyed import KeyedStego  # a model trained for a key is only used with one
+
+                klass = KeyedStego
             name = Path(inn_path).with_suffix("").name if Path(inn_path).suffix == ".safetensors" else Path(inn_path).name
             want = read_info(inn_path).get("jscc_config")
             if want is not None and want != jscc.config.to_dict():
                 raise CheckpointError(
                     f"steganography model {name} was trained with DeepJSCC {want}, not {jscc.config.to_dict()}"
                 )
-        return cls(jscc, inn, name)
+        return klass(jscc, inn, name)
 
     @classmethod
     def shipped(cls, name: str = "stego-l3_2", jscc: str = "deepjscc-bcr12") -> "StegoSystem":

@@ -52,8 +52,9 @@ TINY_JSCC = dict(width1=8, width=16)
 
 
 def write_tiny_models(folder: Path, jscc_name: str = "deepjscc-bcr12", inn_names=("stego-l3_2",),
-                      perturb: bool = True) -> dict:
-    """Tiny random DeepJSCC + INN model files for fast tests; returns their paths.
+                      perturb: bool = True, keyed=()) -> dict:
+    """Tiny random DeepJSCC + INN model files for fast tests; returns their paths. The INN models
+    named in ``keyed`` are marked as trained for a key (``"keyed": true``, the stego-keyed-* schemes).
 
     With ``perturb`` every INN block is nudged away from its identity initialisation, so that
     embedding really changes the host latent.
@@ -72,7 +73,7 @@ def write_tiny_models(folder: Path, jscc_name: str = "deepjscc-bcr12", inn_names
             with torch.no_grad():
                 for p in inn.parameters():
                     p.add_(torch.randn_like(p) * 0.05)
-        save_model(inn, folder / name, jscc_config=cfg.to_dict())
+        save_model(inn, folder / name, jscc_config=cfg.to_dict(), **({"keyed": True} if name in keyed else {}))
         out.setdefault("inn", str(folder / f"{name}.safetensors"))
     return out
 

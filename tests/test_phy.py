@@ -2,12 +2,14 @@
 cut-off bursts, SigMF round trip."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from gr_stegsem.phy import OfdmParams, OfdmReceiver, Reassembler, SegmentHeader, modulate, split
 from gr_stegsem.phy.fec import bits_to_int, conv_encode, crc16, int_to_bits, viterbi_decode
-from gr_stegsem.phy.header import HeaderError, segment_plan
+from gr_stegsem.phy.header import HEADER_BITS, INFO_BITS, VERSION, HeaderError, segment_plan
 from gr_stegsem.phy.segments import FrameInfo, interleaver
 
 P = OfdmParams()
@@ -65,7 +67,7 @@ def test_header_round_trip_and_crc_rejects_corruption():
     h = header(1000)
     bits = h.to_bits()
     assert SegmentHeader.from_bits(bits) == h
-    for i in (0, 17, 60, 127):
+    for i in (0, 17, 60, 127, 150, 191):
         bad = bits.copy()
         bad[i] ^= 1
         with pytest.raises(HeaderError):
@@ -74,12 +76,66 @@ def test_header_round_trip_and_crc_rejects_corruption():
         SegmentHeader(70000, 0, 1, 10, 8, 8, 2, 1, 10, False).to_bits()
 
 
+@pytest.mark.parametrize("nonce", [0, 1, 2**63 + 5, 2**64 - 1])
+def test_header_v2_carries_the_nonce(nonce):
+    """Version 2: 176 info bits (keyed flag + 64-bit nonce) + CRC-16 = 192; the nonce and keyed flag
+    round-trip, every nonce bit is covered by the CRC."""
+    assert (VERSION, INFO_BITS, HEADER_BITS) == (2, 176, 192)
+    h = SegmentHeader(frame_id=3, seg_index=1, seg_count=2, seg_len=100, height=64, width=64, latent_c=8,
+                      latent_h=16, latent_w=16, secure=True, nonce=nonce, keyed=True)
+    bits = h.to_bits()
+    assert bits.size == 192 and bits_to_int(bits[112:176]) == nonce
+    back = SegmentHeader.from_bits(bits)
+    assert back == h and back.keyed is True and back.nonce == nonce
+    for i in (112, 140, 175):
+        bad = bits.copy()
+        bad[i] ^= 1
+        with pytest.raises(HeaderError):
+            SegmentHeader.from_bits(bad)
+    # defaults: not keyed, nonce 0 -- what existing callers get
+    plain = header(100)
+    assert plain.keyed is False and plain.nonce == 0
+    assert SegmentHeader.from_bits(plain.to_bits()) == plain and SegmentHeader.from_bits(plain.to_bits()).keyed is False
+    assert plain != dataclasses.replace(plain, keyed=True)  # keyed with nonce 0 is another header
+
+
+def test_header_rejects_bad_nonces_and_version_1():
+    kw = dict(frame_id=3, seg_index=0, seg_count=1, seg_len=100, height=64, width=64, latent_c=2,
+              latent_h=10, latent_w=10, secure=False, keyed=True)
+    for bad in (-1, 2**64):
+        with pytest.raises(ValueError, match="out of range"):
+            SegmentHeader(**kw, nonce=bad).to_bits()
+    with pytest.raises(ValueError):
+        SegmentHeader(**kw, nonce=1.5).to_bits()
+    with pytest.raises(ValueError, match="not keyed"):  # a nonce needs the keyed flag
+        SegmentHeader(**{**kw, "keyed": False}, nonce=7).to_bits()
+    with pytest.raises(HeaderError, match="not keyed"):
+        SegmentHeader(**{**kw, "keyed": False}, nonce=7).check()
+    # a version-1 header (or any other version) with a valid CRC: unknown version
+    info = SegmentHeader(**kw, nonce=9).to_bits()[:INFO_BITS].copy()
+    info[:2] = int_to_bits(1, 2)
+    with pytest.raises(HeaderError, match="unknown header version"):
+        SegmentHeader.from_bits(np.concatenate([info, crc16(info)]))
+    # not keyed but a nonce on the air (CRC valid): inconsistent
+    info = SegmentHeader(**kw, nonce=9).to_bits()[:INFO_BITS].copy()
+    assert info[105] == 1  # the keyed bit (after secure, at 104)
+    info[105] = 0
+    with pytest.raises(HeaderError, match="not keyed"):
+        SegmentHeader.from_bits(np.concatenate([info, crc16(info)]))
+    # the old 128-bit size is refused
+    with pytest.raises(HeaderError, match="192 bits"):
+        SegmentHeader.from_bits(np.zeros(128, np.int8))
+
+
 def test_segment_plan_and_overhead():
     assert segment_plan(10000, 3680) == [(0, 3680), (3680, 3680), (7360, 2640)]
     ov = P.overhead(16384)  # a 256 x 256 image at 1/12
     assert ov["segments"] == 5 and ov["data"] == 16384
     assert ov["total"] == sum(P.burst_len(n) for _, n in segment_plan(16384, P.seg_len))
     assert 0.4 < ov["efficiency"] < 0.6
+    # header v2 (192 bits): 9 header symbols per burst (6 with the 128-bit v1 header)
+    assert P.header_symbols == 9 and P.burst_len(P.seg_len) == 7616
+    assert ov["header"] == 5 * 9 * P.symbol_len and ov["total"] == 35056
 
 
 def test_power_is_normalised():
@@ -121,9 +177,9 @@ def _channel_estimates(y, aided):
 
 
 def test_header_aided_channel_estimate_lowers_the_error():
-    """Once the header passes its CRC its 6 symbols join the 2 LTFs as training: at 5 dB the channel
+    """Once the header passes its CRC its 9 symbols join the 2 LTFs as training: at 5 dB the channel
     estimate's error against the noiseless estimate (common phase aside: the pilots track it) drops
-    about 3x (theory: 4x, 8 symbols instead of 2)."""
+    well over 2x (theory: 5.5x, 11 symbols instead of 2)."""
     rng = np.random.default_rng(7)
     err = {False: 0.0, True: 0.0}
     for i in range(3):
@@ -243,6 +299,44 @@ def test_reassembly_with_dropped_duplicated_and_reordered_segments():
     assert r2.add(*a[0]) == []
     out = r2.add(*b[0])
     assert len(out) == 1 and out[0].info.frame_id == 1 and out[0].segments.sum() == 1
+
+
+@pytest.mark.parametrize("nonce", [None, 0, 2**64 - 1])
+def test_split_and_reassemble_keep_the_nonce(nonce):
+    rng = np.random.default_rng(8)
+    info = FrameInfo(7, 64, 64, (8, 16, 16), True, nonce)
+    s = cvec(info.n_symbols, rng)
+    segs = split(info, s, 300)
+    assert len(segs) == 4
+    for h, _ in segs:
+        assert h.keyed is (nonce is not None) and h.nonce == (nonce or 0)
+        assert SegmentHeader.from_bits(h.to_bits()) == h
+    r = Reassembler(timeout=None)
+    out = [f for i in (2, 0, 3, 1) for f in r.add(*segs[i])]
+    assert len(out) == 1 and out[0].complete and out[0].info == info and out[0].info.nonce == nonce
+    assert np.array_equal(out[0].symbols, s)
+
+
+def test_split_rejects_out_of_range_nonces():
+    for bad in (-1, 2**64):
+        with pytest.raises(ValueError, match="out of range"):
+            split(FrameInfo(7, 64, 64, (8, 16, 16), True, bad), np.ones(1024, np.complex64), 300)
+
+
+def test_segments_disagreeing_about_the_nonce_are_inconsistent():
+    """A segment whose nonce (or keyed flag) contradicts the frame's first segment is counted
+    inconsistent and dropped, like any other header field that disagrees."""
+    rng = np.random.default_rng(9)
+    s = cvec(1024, rng)
+    base = FrameInfo(7, 64, 64, (8, 16, 16), True, 5)
+    a = split(base, s, 300)
+    b = split(FrameInfo(7, 64, 64, (8, 16, 16), True, 6), s, 300)
+    c = split(FrameInfo(7, 64, 64, (8, 16, 16), True, None), s, 300)
+    r = Reassembler(timeout=None)
+    assert r.add(*a[0]) == []
+    assert r.add(*b[1]) == [] and r.add(*c[2]) == [] and r.stats.inconsistent == 2
+    out = r.add(*a[1]) + r.add(*a[2]) + r.add(*a[3])
+    assert len(out) == 1 and out[0].complete and out[0].info.nonce == 5
 
 
 def test_reassembly_timeout():

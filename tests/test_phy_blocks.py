@@ -198,3 +198,77 @@ def test_receiver_in_a_flowgraph_decodes_bursts_on_a_cw_tone():
     tb.run()
     assert dbg.num_messages() == 2 and rx.stats.detections == 2
 
+
+
+def test_nonce_goes_through_the_phy_and_bad_nonces_are_dropped():
+    """A symbol PDU's meta ``nonce`` (pmt uint64, or a non-negative long) rides in every segment header
+    and comes out of phy_rx as a uint64 ``nonce``; a frame without one comes out without the key; a
+    nonce that is not an integer in [0, 2^64) makes the PDU malformed (logged, dropped)."""
+    tb = gr.top_block()
+    tx, rx = phy.phy_tx(), phy.phy_rx(timeout=0)
+    dbg = blocks.message_debug()
+    tb.connect(tx, rx)
+    tb.msg_connect(rx, "out", dbg, "store")
+    sent = {fid: cvec(4096, fid) for fid in range(3)}  # 4,096 symbols: 2 segments each
+
+    def frame(fid, nonce=None):
+        meta = pmt.make_dict() if nonce is None else pmt.dict_add(pmt.make_dict(), pmt.intern("nonce"), nonce)
+        return symbol_pdu(sent.get(fid, cvec(4096, fid)), fid, (128, 128), (8, 32, 32), secure=True, meta=meta)
+
+    msgs = [frame(0, pmt.from_uint64(2**63 + 5)), frame(1), frame(2, pmt.from_long(7)),
+            frame(10, pmt.from_long(-1)), frame(11, pmt.intern("x")), frame(12, pmt.from_double(3.0))]
+    tb.start()
+    try:
+        for m in msgs:
+            tx.modulator._post(pmt.intern("in"), m)
+        assert wait_for(lambda: dbg.num_messages() == 3, 30)
+        time.sleep(0.2)
+    finally:
+        tb.stop()
+        tb.wait()
+    assert dbg.num_messages() == 3 and tx.modulator.n_dropped == 3 and "nonce" in tx.modulator.last_error
+    out = {pdu_meta(dbg.get_message(i))["frame_id"]: dbg.get_message(i) for i in range(3)}
+    assert sorted(out) == [0, 1, 2]
+    for fid, m in out.items():
+        meta = pdu_meta(m)
+        assert meta["phy_lost"] == 0.0 and list(meta["phy_segments"]) == [1, 1]
+        r = np.asarray(pmt.c32vector_elements(pmt.cdr(m)))
+        assert np.mean(np.abs(r - sent[fid]) ** 2) < 1e-3
+    n0 = pmt.dict_ref(pmt.car(out[0]), pmt.intern("nonce"), pmt.PMT_NIL)
+    assert pmt.is_uint64(n0) and pmt.to_uint64(n0) == 2**63 + 5
+    assert "nonce" not in pdu_meta(out[1])
+    assert pdu_meta(out[2])["nonce"] == 7
+
+
+def test_segment_pdus_carry_keyed_and_nonce():
+    """ofdm_receiver's segment PDUs hold the header's keyed flag and nonce; parse_segment_pdu reads them
+    back (defaults: not keyed, nonce 0) and rejects a bad nonce or a nonce without the keyed flag."""
+    from gr_stegsem.phy import OfdmParams, SegmentHeader, modulate
+
+    p = OfdmParams()
+    hdr = [SegmentHeader(frame_id=i, seg_index=0, seg_count=1, seg_len=920, height=64, width=64, latent_c=2,
+                         latent_h=4, latent_w=230, secure=True, nonce=n, keyed=k)
+           for i, (n, k) in enumerate([(2**64 - 1, True), (0, False)])]
+    x = np.concatenate([np.zeros(400, np.complex64), modulate(p, hdr[0], cvec(920, 1)),
+                        np.zeros(400, np.complex64), modulate(p, hdr[1], cvec(920, 2)), np.zeros(400, np.complex64)])
+    tb = gr.top_block()
+    src = blocks.vector_source_c((x + 0.01 * cvec(x.size, 3)).astype(np.complex64).tolist(), False)
+    rx = phy.ofdm_receiver(seg_len=920)
+    dbg = blocks.message_debug()
+    tb.connect(src, rx)
+    tb.msg_connect((rx, "segments"), (dbg, "store"))
+    tb.run()
+    assert dbg.num_messages() == 2
+    m0, m1 = dbg.get_message(0), dbg.get_message(1)
+    assert pdu_meta(m0)["keyed"] is True and pdu_meta(m0)["nonce"] == 2**64 - 1
+    assert pdu_meta(m1)["keyed"] is False and pdu_meta(m1)["nonce"] == 0
+    assert phy.parse_segment_pdu(m0)[0] == hdr[0] and phy.parse_segment_pdu(m1)[0] == hdr[1]
+    # without the keys (an older or hand-made segment PDU): not keyed, nonce 0
+    bare = pmt.dict_delete(pmt.dict_delete(pmt.car(m0), pmt.intern("keyed")), pmt.intern("nonce"))
+    h = phy.parse_segment_pdu(pmt.cons(bare, pmt.cdr(m0)))[0]
+    assert h.keyed is False and h.nonce == 0
+    for key, value, match in (("nonce", pmt.from_long(-1), "nonce"), ("nonce", pmt.intern("x"), "nonce"),
+                              ("keyed", pmt.PMT_F, "not keyed")):
+        meta = pmt.dict_add(pmt.car(m0), pmt.intern(key), value)
+        with pytest.raises(ValueError, match=match):
+            phy.parse_segment_pdu(pmt.cons(meta, pmt.cdr(m0)))

@@ -122,6 +122,7 @@ def model_params(g: Graph, inn: bool = True) -> None:
     g.param("torch_threads", "intx", "1", "torch CPU threads for the process (0 = torch's default)")
     if inn:
         g.param("inn_model", "str", "''", "steganography INN model ('' = models/stego-l3_2)")
+        g.param("key", "str", "''", "key file of a keyed INN model (stego-keyed-*; '' for the others)")
 
 
 def attacker_param(g: Graph) -> None:
@@ -169,7 +170,7 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool
         g.connect(f"{role}_src.out", f"{role}_enc.in")
         g.connect(f"{role}_enc.out", f"embed.{role}")
     g.block("embed", "gr_stegsem_inn_embed", (2, row + 0.5), jscc_path="jscc_model", inn_path="inn_model",
-            timeout="5.0", max_pending="64", threads="torch_threads", secure="secure != 0")
+            timeout="5.0", max_pending="64", threads="torch_threads", secure="secure != 0", key_file="key")
     if phy:  # OFDM bursts with preamble, header and pilots (gr_stegsem.phy)
         g.block("phy_tx", "gr_stegsem_phy_tx", (3, row + 0.5), seg_len="seg_len", amplitude=amplitude)
         g.connect("embed.out", "phy_tx.in")
@@ -212,7 +213,8 @@ def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool
     """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB)."""
     rx_out = rx_front(g, "bob_rx", (col, row + 0.5), phy)
     g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
-            inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads", secure="secure != 0")
+            inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads", secure="secure != 0",
+            key_file="key")
     g.connect(src, "bob_rx.0")
     g.connect(rx_out, "extract.in")
     for i, role in enumerate(("host", "private")):

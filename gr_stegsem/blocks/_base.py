@@ -134,6 +134,29 @@ def model_path(path, default: str) -> Path:
     return default_model(default) if not p else Path(p).expanduser()
 
 
+def block_key(block: str, key_file, system):
+    """The key of a keyed model from the block's ``key_file`` parameter (checked at construction).
+
+    ValueError naming the block and the problem (never the key) for a keyed model without a key
+    file, a key file with an unkeyed model, or a missing, unreadable or malformed file."""
+    from ..keys import BadKey, load_key
+
+    path = str(key_file or "").strip()
+    keyed = bool(getattr(system, "keyed", False))
+    if keyed and not path:
+        raise ValueError(f"{block}: model {system.name} is keyed: set key_file to the shared key "
+                         "(make one with 'stegsem keygen FILE')")
+    if not keyed and path:
+        raise ValueError(f"{block}: key_file is set but model {system.name} is not keyed "
+                         "(use a stego-keyed-* model, or leave key_file empty)")
+    if not path:
+        return None
+    try:
+        return load_key(Path(path).expanduser())
+    except BadKey as e:
+        raise ValueError(f"{block}: {e}") from None
+
+
 def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False) -> StegoSystem:
     """Load the models once, at construction; CheckpointError names the block and the file."""
     jscc = model_path(jscc_path, DEFAULT_JSCC)

@@ -1,14 +1,15 @@
 """Alice: DeepJSCC encoder and INN embedding, as message blocks."""
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 
 import torch
 
 from ..models.deepjscc import to_complex
-from ._base import PduBlock, load_system
-from .pdus import parse_image_pdu, parse_symbol_pdu, symbol_pdu
+from ._base import PduBlock, block_key, load_system
+from .pdus import parse_image_pdu, parse_symbol_pdu, symbol_pdu, with_nonce
 
 
 class jscc_encoder(PduBlock):
@@ -54,6 +55,10 @@ class inn_embed(PduBlock):
     symbol PDU is forwarded on ``out`` as the transmitted frame (secure=False, no role) and PDUs on
     ``host`` are ignored.
 
+    A keyed model (``stego-keyed-*``) needs ``key_file``: each container gets the next nonce of a
+    counter started at a random 63-bit value (meta ``nonce``, uint64, public) and the private latent
+    goes through the frame's keyed transform (:mod:`gr_stegsem.keys`) before embedding.
+
     Args:
         jscc_path: DeepJSCC model file ('' = shipped deepjscc-bcr12).
         inn_path: steganography model file ('' = shipped stego-l3_2).
@@ -61,9 +66,10 @@ class inn_embed(PduBlock):
         max_pending: bound on waiting frames.
         threads: torch CPU threads (0 = leave as is).
         secure: False sends the private image's symbols unprotected (plain DeepJSCC).
+        key_file: the shared key of a keyed model ('' for the unkeyed ones); never logged.
     """
 
-    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0, secure=True):
+    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0, secure=True, key_file=""):
         PduBlock.__init__(self, "stegsem_inn_embed", threads)
         if float(timeout) <= 0:
             raise ValueError(f"inn_embed: timeout must be > 0 seconds, got {timeout}")
@@ -71,6 +77,8 @@ class inn_embed(PduBlock):
             raise ValueError(f"inn_embed: max_pending must be >= 1, got {max_pending}")
         self.secure = bool(secure)
         self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure)
+        self._key = block_key("inn_embed", key_file, self.system) if self.secure else None
+        self._next_nonce = secrets.randbits(63)  # never reused: 2^63 frames before it could wrap
         self.timeout = float(timeout)
         self.max_pending = int(max_pending)
         self.n_unpaired = 0  # frames dropped for lack of a partner
@@ -146,11 +154,17 @@ class inn_embed(PduBlock):
                 f"frame {host.frame_id}: host {host.height}x{host.width} and private "
                 f"{private.height}x{private.width} images differ in size; pair dropped"
             )
+        meta = host.meta
         with torch.inference_mode():
-            zc = self.system.embed(host.real_latent(), private.real_latent())
+            zp = private.real_latent()
+            if self._key is not None:
+                nonce, self._next_nonce = self._next_nonce, self._next_nonce + 1
+                zp = self.system.scramble_private(zp, self._key, nonce)
+                meta = with_nonce(meta, nonce)
+            zc = self.system.embed(host.real_latent(), zp)
             s = to_complex(zc)
         self._publish("out", symbol_pdu(s, host.frame_id, host.size, host.latent, secure=True,
-                                        role=None, meta=host.meta))
+                                        role=None, meta=meta))
 
     def stop(self):
         PduBlock.stop(self)

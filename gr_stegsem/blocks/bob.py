@@ -5,8 +5,9 @@ import torch
 
 from ..models.deepjscc import to_complex
 from ..models.inn import LOST_MODES
-from ._base import PduBlock, load_system
-from .pdus import image_pdu, parse_symbol_pdu, symbol_pdu
+from ..keys import ReplayGuard
+from ._base import PduBlock, block_key, load_system
+from .pdus import image_pdu, meta_nonce, parse_symbol_pdu, symbol_pdu
 
 
 class inn_extract(PduBlock):
@@ -21,6 +22,11 @@ class inn_extract(PduBlock):
     PDU (meta secure=False) on ``in`` is forwarded to ``private`` only (role 'private'); nothing is
     posted on ``host``.
 
+    A keyed model (``stego-keyed-*``) needs ``key_file``: the container's meta ``nonce`` selects the
+    frame's keyed transform, undone after extraction. A container without a nonce is dropped, and so
+    is one whose nonce repeats one of the last ``replay_window`` seen (a replay or a reused nonce),
+    with a log line each (``n_replayed`` counts the latter).
+
     Args:
         jscc_path: DeepJSCC model file ('' = shipped deepjscc-bcr12); gives the latent shape.
         inn_path: steganography model file ('' = shipped stego-l3_2).
@@ -28,14 +34,22 @@ class inn_extract(PduBlock):
         seed: seed of the 'gaussian' estimate.
         threads: torch CPU threads (0 = leave as is).
         secure: False for the plain DeepJSCC baseline (forward to ``private``).
+        key_file: the shared key of a keyed model ('' for the unkeyed ones); never logged.
+        replay_window: nonces remembered for the replay check.
     """
 
-    def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, threads=0, secure=True):
+    def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, threads=0, secure=True, key_file="",
+                 replay_window=65536):
         PduBlock.__init__(self, "stegsem_inn_extract", threads)
         if lost not in LOST_MODES:
             raise ValueError(f"inn_extract: lost must be one of {', '.join(LOST_MODES)}, got {lost!r}")
         self.secure = bool(secure)
         self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure)
+        self._key = block_key("inn_extract", key_file, self.system) if self.secure else None
+        if int(replay_window) < 1:
+            raise ValueError(f"inn_extract: replay_window must be >= 1, got {replay_window}")
+        self._replay = ReplayGuard(int(replay_window))
+        self.n_replayed = 0
         self.lost = lost
         self.generator = torch.Generator().manual_seed(int(seed))
         self._input("in", self._handle)
@@ -51,8 +65,19 @@ class inn_extract(PduBlock):
             return
         if not f.secure:
             raise ValueError(f"frame {f.frame_id} is not a container (meta secure is not True)")
+        nonce = None
+        if self._key is not None:
+            nonce = meta_nonce(f.meta)
+            if nonce is None:
+                raise ValueError(f"frame {f.frame_id}: a keyed container needs its nonce (meta 'nonce' missing)")
+            if not self._replay.fresh(nonce):
+                self.n_replayed += 1
+                self._drop(f"frame {f.frame_id}: nonce {nonce} was seen before (a replay or a reused nonce)")
+                return
         with torch.inference_mode():
             zh, zp = self.system.extract(f.real_latent(), self.lost, self.generator)
+            if nonce is not None:
+                zp = self.system.unscramble_private(zp, self._key, nonce)
             sh, sp = to_complex(zh), to_complex(zp)
         self._publish("host", symbol_pdu(sh, f.frame_id, f.size, f.latent, False, "host", f.meta))
         self._publish("private", symbol_pdu(sp, f.frame_id, f.size, f.latent, False, "private", f.meta))

@@ -401,3 +401,25 @@ def parse_score_pdu(pdu) -> ScoreFrame:
 def pdu_meta(pdu) -> dict:
     """The PDU's meta dict as Python values (for tests and logging)."""
     return pmt.to_python(pmt.car(pdu)) or {}
+
+
+# --- the keyed schemes' frame nonce (public; 64 bits, pmt uint64) ----------------------------------
+NONCE = "nonce"
+
+
+def meta_nonce(meta) -> int | None:
+    """The frame's nonce from meta, or None when absent; ValueError for a value that is not an
+    integer in [0, 2^64)."""
+    v = meta_get(meta, NONCE)
+    if v is None:
+        return None
+    if pmt.is_uint64(v):
+        return int(pmt.to_uint64(v))
+    if pmt.is_integer(v) and pmt.to_long(v) >= 0:
+        return int(pmt.to_long(v))
+    raise ValueError(f"PDU meta '{NONCE}' must be an integer in [0, 2^64), got {pmt.write_string(v)[:40]}")
+
+
+def with_nonce(meta, nonce: int):
+    """``meta`` with the frame nonce set (pmt uint64)."""
+    return pmt.dict_add(meta, _key(NONCE), pmt.from_uint64(int(nonce)))

@@ -41,9 +41,9 @@ class DetectEve(Eve):
         return Detector(DetectorConfig(channels=scheme.jscc.config.latent_channels))
 
     @classmethod
-    def pairs(cls, scheme, xh, xp):
-        """(latents, labels): containers (1) and the same hosts' plain symbols (0)."""
-        z = torch.cat([scheme.alice(xh, xp), scheme.cover(xh)])
+    def pairs(cls, scheme, xh, xp, tx):
+        """(latents, labels): containers of the transmitter ``tx`` (1) and the same hosts' plain symbols (0)."""
+        z = torch.cat([tx(xh, xp), scheme.cover(xh)])
         return z, torch.cat([torch.ones(len(xh)), torch.zeros(len(xh))]).to(z.device)
 
     @classmethod

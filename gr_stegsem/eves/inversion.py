@@ -34,9 +34,10 @@ class InversionEve(Eve):
 
     # --- training -----------------------------------------------------------------------------
     @classmethod
-    def pairs(cls, scheme, xh: torch.Tensor, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def pairs(cls, scheme, xh: torch.Tensor, xp: torch.Tensor, tx=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(transmitted latent, target image) for one batch of Eve's own public images: here the
-        public encoder on the private-like images (she knows nothing else)."""
+        public encoder on the private-like images (she knows nothing else; ``tx``, a captured
+        transmitter, is for the Eves that have one)."""
         return scheme.encode(xp), xp
 
     @classmethod

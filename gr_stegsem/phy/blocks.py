@@ -6,13 +6,18 @@ RX: ``phy_rx`` (hier) = ``ofdm_receiver`` (sample stream -> segment PDUs) ->
 ``segment_reassembler`` (segments -> symbol PDUs, lost symbols zero-filled and flagged).
 ``segment_drop`` sits between the two to emulate segment loss (the graceful-degradation curve).
 
+Symbol PDU into the modulator: as :mod:`gr_stegsem.blocks.pdus`; an optional ``nonce`` (pmt uint64 or
+non-negative long, below 2^64: the keyed steganography's public frame nonce) goes into every segment
+header of the frame.
 Segment PDU: c32vector of the segment's soft symbols; meta ``frame_id``, ``seg_index``, ``seg_count``,
-``seg_len``, ``height``, ``width``, ``latent_c/h/w``, ``secure`` (the header), ``snr_db`` (double, data
-Es/N0 estimate), ``cfo`` (double, cycles/sample), ``valid`` (u8vector, 1 per symbol received), ``sample``
-(uint64, the burst's first sample in the receiver's stream).
+``seg_len``, ``height``, ``width``, ``latent_c/h/w``, ``secure``, ``keyed`` (bool), ``nonce`` (uint64, 0
+when not keyed) (the header), ``snr_db`` (double, data Es/N0 estimate), ``cfo`` (double, cycles/sample),
+``valid`` (u8vector, 1 per symbol received), ``sample`` (uint64, the burst's first sample in the
+receiver's stream).
 Symbol PDU out of the reassembler: as :mod:`gr_stegsem.blocks.pdus`, plus ``phy_segments`` (u8vector:
-1 per segment that arrived), ``phy_lost`` (double: fraction of the frame's symbols zero-filled) and
-``snr_db`` (double: mean estimate over the received segments, dB).
+1 per segment that arrived), ``phy_lost`` (double: fraction of the frame's symbols zero-filled),
+``snr_db`` (double: mean estimate over the received segments, dB) and, for a keyed frame only,
+``nonce`` (uint64).
 """
 from __future__ import annotations
 
@@ -32,6 +37,24 @@ from .segments import FrameInfo, Reassembler, split
 PACKET_LEN = "packet_len"
 HEADER_KEYS = ("frame_id", "seg_index", "seg_count", "seg_len", "height", "width", "latent_c", "latent_h",
                "latent_w")
+NONCE = "nonce"
+
+
+def meta_nonce(meta) -> int | None:
+    """The ``nonce`` meta field (pmt uint64 or long), or None when absent; ValueError for a value that
+    is not an integer in [0, 2^64)."""
+    v = meta_get(meta, NONCE)
+    if v is None:
+        return None
+    if pmt.is_uint64(v):
+        n = int(pmt.to_uint64(v))
+    elif pmt.is_integer(v):
+        n = int(pmt.to_long(v))
+    else:
+        raise ValueError(f"PDU meta '{NONCE}' must be an integer (pmt uint64), got {pmt.write_string(v)[:40]}")
+    if not 0 <= n < 1 << 64:
+        raise ValueError(f"PDU meta '{NONCE}' = {n} is not in [0, 2^64)")
+    return n
 
 
 def params(seg_len: int = 3680) -> OfdmParams:
@@ -41,7 +64,8 @@ def params(seg_len: int = 3680) -> OfdmParams:
 class ofdm_modulator(PduBlock):
     """Symbol PDU -> a PDU of samples holding one burst (guards included) per segment of at most
     ``seg_len`` symbols, back to back. Unit-power symbols give unit mean sample power; ``amplitude``
-    scales the samples (e.g. 0.25 to keep a USRP's DAC out of clipping). Meta: frame_id, seg_count."""
+    scales the samples (e.g. 0.25 to keep a USRP's DAC out of clipping). Meta: frame_id, seg_count.
+    A ``nonce`` in the symbol PDU's meta goes into every segment header (keyed); a bad one drops the PDU."""
 
     def __init__(self, seg_len: int = 3680, amplitude: float = 1.0):
         PduBlock.__init__(self, "ofdm_modulator")
@@ -53,7 +77,7 @@ class ofdm_modulator(PduBlock):
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg)
-        info = FrameInfo(f.frame_id, f.height, f.width, f.latent, f.secure)
+        info = FrameInfo(f.frame_id, f.height, f.width, f.latent, f.secure, meta_nonce(f.meta))
         segs = split(info, f.symbols.numpy().reshape(-1), self.p.seg_len)
         # one PDU per frame: its bursts back to back (each with its own guards). GNU Radio 3.10.5's
         # pdu_to_tagged_stream may end with PDUs still queued when 'done' arrives; one per frame
@@ -105,6 +129,7 @@ class ofdm_receiver(gr.sync_block):
     def _post(self, seg) -> None:
         h = seg.header
         meta = meta_set(pmt.make_dict(), **{k: getattr(h, k) for k in HEADER_KEYS}, secure=bool(h.secure),
+                        keyed=bool(h.keyed), nonce=pmt.from_uint64(int(h.nonce)),
                         snr_db=float(seg.snr_db), cfo=float(seg.cfo))
         v = seg.valid.astype(np.uint8)
         meta = meta_set(meta, valid=u8vector_from_numpy(v), sample=pmt.from_uint64(int(seg.start)))
@@ -118,7 +143,9 @@ def parse_segment_pdu(msg):
         raise ValueError("segment PDU vector must be a c32vector (soft symbols)")
     vals = {k: meta_int(meta, k, 0) for k in HEADER_KEYS}
     sec = meta_get(meta, "secure", pmt.PMT_F)
-    hdr = SegmentHeader(**vals, secure=pmt.to_bool(sec) if pmt.is_bool(sec) else False).check()
+    keyed = meta_get(meta, "keyed", pmt.PMT_F)
+    hdr = SegmentHeader(**vals, secure=pmt.to_bool(sec) if pmt.is_bool(sec) else False,
+                        nonce=meta_nonce(meta) or 0, keyed=pmt.to_bool(keyed) if pmt.is_bool(keyed) else False).check()
     sym = c32vector_to_numpy(vec)
     if sym.size != hdr.seg_len:
         raise ValueError(f"segment PDU has {sym.size} symbols, its meta says {hdr.seg_len}")
@@ -173,7 +200,8 @@ class segment_reassembler(PduBlock):
         out = symbol_pdu(frame.symbols, i.frame_id, (i.height, i.width), i.latent, secure=i.secure)
         seg = frame.segments.astype(np.uint8)
         meta = meta_set(pmt.car(out), phy_segments=u8vector_from_numpy(seg),
-                        phy_lost=float(frame.lost_fraction), snr_db=float(frame.snr_db))
+                        phy_lost=float(frame.lost_fraction), snr_db=float(frame.snr_db),
+                        nonce=None if i.nonce is None else pmt.from_uint64(int(i.nonce)))  # keyed frames only
         if not frame.complete:
             self._warn(f"frame {i.frame_id}: {frame.lost_fraction:.1%} of its symbols lost "
                        f"({int((~frame.segments).sum())} of {seg.size} segments missing); zero-filled")

@@ -1,4 +1,4 @@
-"""The segment header: 112 bits of fields + CRC-16 = 128 bits, sent rate-1/2 coded (see :mod:`.fec`).
+"""The segment header: 176 bits of fields + CRC-16 = 192 bits, sent rate-1/2 coded (see :mod:`.fec`).
 
 Every segment carries the whole frame description, so any one received segment lets the receiver
 rebuild the frame (with the missing segments zero-filled) -- no segment is special.
@@ -6,7 +6,7 @@ rebuild the frame (with the missing segments zero-filled) -- no segment is speci
 =========== ==== ====================================================================
 field       bits meaning
 =========== ==== ====================================================================
-version        2 header format, 1
+version        2 header format, 2 (version 1, without the nonce, is no longer accepted)
 frame_id      16 frame number (wraps at 65536)
 seg_index     10 this segment's index, 0 .. seg_count - 1
 seg_count     10 segments in the frame (1 .. 1023)
@@ -17,24 +17,28 @@ latent_c       8 real latent channels C (frame = C/2 * h * w complex symbols)
 latent_h      10 latent height h
 latent_w      10 latent width w
 secure         1 1: an INN container, 0: plain DeepJSCC symbols
-reserved       7 zero
-crc           16 CRC-16/CCITT-FALSE over the 112 bits above
+keyed          1 1: ``nonce`` is meaningful (keyed steganography), 0: it is zero
+reserved       6 zero
+nonce         64 the frame's public nonce (the keyed transform is derived from key and nonce)
+crc           16 CRC-16/CCITT-FALSE over the 176 bits above
 =========== ==== ====================================================================
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .fec import bits_to_int, crc16, int_to_bits
 
-VERSION = 1
+VERSION = 2
+NONCE_BITS = 64  # the keyed frame nonce
 FIELDS = (("version", 2), ("frame_id", 16), ("seg_index", 10), ("seg_count", 10), ("seg_len", 14),
           ("height", 12), ("width", 12), ("latent_c", 8), ("latent_h", 10), ("latent_w", 10),
-          ("secure", 1), ("reserved", 7))
-INFO_BITS = sum(w for _, w in FIELDS)  # 112
-HEADER_BITS = INFO_BITS + 16  # 128
+          ("secure", 1), ("keyed", 1), ("reserved", 6), ("nonce", NONCE_BITS))
+INFO_BITS = sum(w for _, w in FIELDS)  # 176
+HEADER_BITS = INFO_BITS + 16  # 192
 
 
 class HeaderError(ValueError):
@@ -53,6 +57,8 @@ class SegmentHeader:
     latent_h: int
     latent_w: int
     secure: bool
+    nonce: int = 0  # the frame's public nonce; 0 unless keyed
+    keyed: bool = False
 
     @property
     def frame_symbols(self) -> int:
@@ -80,11 +86,21 @@ class SegmentHeader:
             raise HeaderError(f"segment {self.seg_index} of length {self.seg_len} runs past the frame's {n} symbols")
         if self.offset < 0 or self.offset + self.seg_len > n:
             raise HeaderError(f"segment {self.seg_index}/{self.seg_count} of {self.seg_len} does not fit {n} symbols")
+        if not self.keyed and self.nonce != 0:
+            raise HeaderError(f"nonce {self.nonce} in a header that is not keyed (must be 0)")
         return self
 
     def to_bits(self) -> np.ndarray:
-        """The 128 header bits (fields, then CRC), MSB first. ValueError if a field does not fit."""
-        values = dict(asdict(self), version=VERSION, secure=int(bool(self.secure)), reserved=0)
+        """The 192 header bits (fields, then CRC), MSB first. ValueError if a field does not fit (a
+        nonce outside [0, 2^64) included) or a header that is not keyed has a nonce other than 0."""
+        try:
+            nonce = operator.index(self.nonce)
+        except TypeError:
+            raise ValueError(f"header field out of range: nonce {self.nonce!r} is not an integer") from None
+        if not self.keyed and nonce != 0:
+            raise ValueError(f"nonce {nonce} in a header that is not keyed (must be 0)")
+        values = dict(asdict(self), version=VERSION, secure=int(bool(self.secure)), keyed=int(bool(self.keyed)),
+                      reserved=0, nonce=nonce)
         try:
             info = np.concatenate([int_to_bits(values[name], width) for name, width in FIELDS])
         except ValueError as e:
@@ -93,7 +109,7 @@ class SegmentHeader:
 
     @classmethod
     def from_bits(cls, bits: np.ndarray) -> "SegmentHeader":
-        """Parse 128 decoded bits; HeaderError on a CRC mismatch, wrong version or inconsistent fields."""
+        """Parse 192 decoded bits; HeaderError on a CRC mismatch, wrong version or inconsistent fields."""
         bits = np.asarray(bits, np.int8).reshape(-1)
         if bits.size != HEADER_BITS:
             raise HeaderError(f"a header has {HEADER_BITS} bits, got {bits.size}")
@@ -108,6 +124,7 @@ class SegmentHeader:
             raise HeaderError("unknown header version")
         values.pop("reserved")
         values["secure"] = bool(values["secure"])
+        values["keyed"] = bool(values["keyed"])
         return cls(**values).check()
 
 

@@ -24,13 +24,16 @@ from .header import SegmentHeader, segment_plan
 
 @dataclass(frozen=True)
 class FrameInfo:
-    """What the decoder needs besides the symbols (the symbol PDU meta; sizes in pixels)."""
+    """What the decoder needs besides the symbols (the symbol PDU meta; sizes in pixels).
+
+    ``nonce``: the frame's public 64-bit nonce of the keyed steganography, None when not keyed."""
 
     frame_id: int
     height: int
     width: int
     latent: tuple
     secure: bool
+    nonce: int | None = None
 
     @property
     def n_symbols(self) -> int:
@@ -49,7 +52,7 @@ def interleaver(n: int) -> np.ndarray:
 
 def split(info: FrameInfo, symbols: np.ndarray, seg_len: int) -> list[tuple[SegmentHeader, np.ndarray]]:
     """(header, symbols) of each segment of a frame, interleaved; ValueError when the frame cannot be
-    described."""
+    described (a nonce outside [0, 2^64) included). Every segment's header carries the frame's nonce."""
     symbols = np.asarray(symbols).reshape(-1)
     if symbols.size != info.n_symbols:
         raise ValueError(f"{symbols.size} symbols do not fill the {info.latent} latent")
@@ -60,7 +63,8 @@ def split(info: FrameInfo, symbols: np.ndarray, seg_len: int) -> list[tuple[Segm
     for i, (off, n) in enumerate(plan):
         hdr = SegmentHeader(frame_id=info.frame_id % 65536, seg_index=i, seg_count=len(plan), seg_len=n,
                             height=info.height, width=info.width, latent_c=c, latent_h=h, latent_w=w,
-                            secure=info.secure)
+                            secure=info.secure, nonce=0 if info.nonce is None else info.nonce,
+                            keyed=info.nonce is not None)
         out.append((hdr.check(), symbols[off:off + n]))
     hdr.to_bits()  # every field in range (raises ValueError naming it)
     return out
@@ -109,7 +113,7 @@ class _Pending:
 class ReassemblyStats:
     segments: int = 0
     duplicates: int = 0  # a segment already held, or of a frame already delivered
-    inconsistent: int = 0  # a header that contradicts the frame's other segments
+    inconsistent: int = 0  # a header that contradicts the frame's other segments (nonce included)
     frames: int = 0
     incomplete: int = 0  # frames delivered with missing symbols
 
@@ -143,7 +147,7 @@ class Reassembler:
         self.stats.segments += 1
         fid = header.frame_id
         info = FrameInfo(fid, header.height, header.width, (header.latent_c, header.latent_h, header.latent_w),
-                         header.secure)
+                         header.secure, int(header.nonce) if header.keyed else None)
         out = []
         if fid in self._done and fid not in self._open:
             self.stats.duplicates += 1

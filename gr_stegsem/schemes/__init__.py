@@ -1,6 +1,7 @@
 """The zoo of secure-SemCom schemes: one module per paper, each under :class:`~.base.Scheme`.
 
-A scheme module defines ``match(name) -> bool``, ``load(name, models_dir) -> Scheme`` and
+A scheme module defines ``PREFIX`` (the names it owns start with it; the longest matching prefix
+wins), ``match(name) -> bool``, ``load(name, models_dir) -> Scheme`` and
 ``names(models_dir) -> list`` (the schemes it has model files for). ``stegsem eval``, the CLI
 and the blocks find schemes here by name, so a new module needs no change elsewhere.
 """
@@ -40,16 +41,23 @@ def _models_dir(models_dir) -> Path:
     return Path(models_dir) if models_dir else MODELS_DIR
 
 
+def _module_for(name: str):
+    """The module that owns ``name``: of those that match it, the one with the longest ``PREFIX``
+    (``stego-keyed-x`` belongs to the keyed module, not to the ``stego-`` one)."""
+    found = [m for m in modules() if m.match(name)]
+    return max(found, key=lambda m: len(getattr(m, "PREFIX", ""))) if found else None
+
+
 def available(models_dir=None) -> list[str]:
     """Every scheme name with model files in ``models_dir`` (default: the shipped ``models/``)."""
     d = _models_dir(models_dir)
-    return [n for m in modules() for n in m.names(d)]
+    return [n for m in modules() for n in m.names(d) if _module_for(n) is m]
 
 
 def load(name: str, models_dir=None) -> Scheme:
     """The scheme ``name`` with its models from ``models_dir``; ValueError for an unknown name."""
     d = _models_dir(models_dir)
-    for m in modules():
-        if m.match(name):
-            return m.load(name, d)
-    raise UnknownScheme(name, available(d))
+    m = _module_for(name)
+    if m is None:
+        raise UnknownScheme(name, available(d))
+    return m.load(name, d)

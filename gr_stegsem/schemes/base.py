@@ -42,6 +42,7 @@ class Scheme:
 
     name: str = "scheme"
     carries_host: bool = False
+    keyed: bool = False  # Alice and Bob need a shared key and a nonce per frame
     jscc: DeepJSCC
 
     @property
@@ -98,6 +99,19 @@ class Scheme:
             raise NotImplementedError(f"scheme {self.name} keeps {self.published().secrets} secret but does not "
                                       "say how an Eve without them decodes")
         return self.bob(y, size, lost, generator)
+
+    def transmitter(self, key=None, nonce: int = 0):
+        """Alice as a device: a callable (host, private) -> transmitted latent that numbers its frames
+        nonce, nonce + 1, ... under ``key`` (a scheme without a key ignores both). What an Eve who
+        captured a transmitter queries: she sees its outputs, never its key."""
+        state = {"next": nonce}
+
+        def tx(host, private):
+            n = state["next"]
+            state["next"] += private.shape[0]
+            return self.alice(host, private, key=key, nonce=n)
+
+        return tx
 
     def cover(self, host: torch.Tensor) -> torch.Tensor:
         """What the link carries when nothing is hidden: the host alone, plain DeepJSCC. A

@@ -8,6 +8,7 @@ training loop). The surrogate-INN Eve is the paper's own INN trainer with her se
 """
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ def train_eve(kind: str, scheme_name: str, out: str | Path, *, private: list[str
               models_dir: str | Path | None = None, crop: int = 128, batch: int = 16, steps: int = 4000,
               lr: float = 1e-3, seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
               save_every: int = 250, resume: bool = True, preload: bool = False, minutes: float | None = None,
-              init: str | Path | None = None) -> dict:
+              init: str | Path | None = None, key=None) -> dict:
     cls = eves.get(kind)
     if not cls.trainable:
         raise ValueError(f"Eve {kind!r} has no model to train (trainable: "
@@ -50,11 +51,17 @@ def train_eve(kind: str, scheme_name: str, out: str | Path, *, private: list[str
     pb = crop_batches(private, crop, batch, seed + 104729, workers, preload, ddp.device)
     g = torch.Generator().manual_seed(seed + 1)
     lo, hi = snr_range
+    keyed = "key" in scheme.published().secrets
+    if keyed:  # the captured transmitter's key: the given one, or one she never learns
+        from ..keys import Key, load_key
+
+        key = load_key(key) if key is not None else Key.generate()
+    tx = scheme.transmitter(key if keyed else None, nonce=secrets.randbits(62))  # a fresh counter start
 
     def step(_: int):
         xh, xp = next(hb), next(pb)
         snr = float(torch.empty(()).uniform_(lo, hi, generator=g))
-        z, target = cls.pairs(scheme, xh, xp)
+        z, target = cls.pairs(scheme, xh, xp, tx)
         y = scheme.channel(z, snr, "awgn", g).clone()  # out of inference mode, for autograd
         loss, metrics = cls.loss(model, y, target.clone())
         return loss, {**metrics, "snr_db": snr}
@@ -63,6 +70,8 @@ def train_eve(kind: str, scheme_name: str, out: str | Path, *, private: list[str
             "private": [str(p) for p in private], "hosts": [str(h) for h in hosts], "crop": crop, "batch": batch,
             "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "init": str(init) if init else None,
             "device": str(ddp.device)}
+    if keyed:
+        info["transmitter_key"] = key.fingerprint()  # which key, not the key
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
     return run(model, model.parameters(), step, settings, ddp)
 

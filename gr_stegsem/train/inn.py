@@ -5,6 +5,10 @@ Loss (13)-(16), each squared norm taken per image and divided by its n = 3*H*W s
   L = l1 ||z_c - z_h||^2 + l2 ||l - l_hat||^2 + l3 ||z_p - z_p_hat||^2 + l4 ||z_h - z_h_hat||^2
       + l5 ||x_p - x_p_hat||^2
 with the container power-normalised and sent over AWGN at an SNR drawn uniformly per batch.
+``keyed``: the private latent goes through a uniformly random keyed transform per frame (a random
+permutation with sign flips, :mod:`gr_stegsem.schemes.keyed`) before embedding and back after
+extraction, so the INN learns to carry what a key makes of it; the losses are unchanged (the
+transform is orthogonal).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from ..checkpoint import load_model
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import DeepJSCC, from_complex, normalize_power, to_complex
 from ..models.inn import INNConfig, StegoINN
+from ..schemes.keyed import random_transforms, scramble, unscramble
 from .loop import LoopSettings, crop_batches, run, setup_distributed
 
 PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
@@ -27,19 +32,23 @@ PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
 class StegoLink(nn.Module):
     """Embed -> normalise -> channel -> extract -> decode private; returns the loss terms."""
 
-    def __init__(self, inn: StegoINN, jscc: DeepJSCC, kind: str = "awgn"):
+    def __init__(self, inn: StegoINN, jscc: DeepJSCC, kind: str = "awgn", keyed: bool = False):
         super().__init__()
-        self.inn, self.jscc, self.kind = inn, jscc, kind
+        self.inn, self.jscc, self.kind, self.keyed = inn, jscc, kind, keyed
 
     def forward(self, xh: torch.Tensor, xp: torch.Tensor, snr_db: float) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             zh, zp = self.jscc.encoder(torch.cat([xh, xp])).chunk(2)
+        if self.keyed:  # a uniformly random key per frame: the keyed transform's distribution
+            perm, signs = random_transforms(zp.shape[0], zp[0].numel(), zp.device)
+            zp = scramble(zp, perm, signs)
         zc, lost = self.inn.embed(zh, zp)
         y = channel.apply(to_complex(normalize_power(zc)), snr_db, self.kind)
         y = from_complex(y, tuple(zc.shape[1:]))
         lost_hat = self.inn.lost_estimate(lost)
         zh_hat, zp_hat = self.inn.extract(y, lost_hat)
-        xp_hat = self.jscc.decoder(zp_hat)[..., : xp.shape[-2], : xp.shape[-1]]
+        zp_dec = unscramble(zp_hat, perm, signs) if self.keyed else zp_hat
+        xp_hat = self.jscc.decoder(zp_dec)[..., : xp.shape[-2], : xp.shape[-1]]
         n = xp[0].numel()
 
         def sq(a, b):
@@ -55,7 +64,7 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               lost: str = "zeros", crop: int = 128, batch: int = 16, steps: int = 5000, lr: float = 3e-4,
               seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
               save_every: int = 250, resume: bool = True, preload: bool = False,
-              minutes: float | None = None, init: str | Path | None = None) -> dict:
+              minutes: float | None = None, init: str | Path | None = None, keyed: bool = False) -> dict:
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
     ddp = setup_distributed()
@@ -67,7 +76,7 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         if start.config != inn.config:
             raise ValueError(f"--init model {init} has {start.config}, not the requested {inn.config}")
         inn.load_state_dict(start.state_dict())
-    link = StegoLink(inn, jscc)
+    link = StegoLink(inn, jscc, keyed=keyed)
     net = DDP(link) if ddp.world > 1 else link
     per_rank = batch // ddp.world
     hb = crop_batches(hosts, crop, per_rank, seed + 7919 * ddp.rank, workers, preload, ddp.device)
@@ -87,6 +96,6 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
     info = {"jscc": Path(jscc_path).name, "jscc_config": jscc.config.to_dict(), "lambdas": list(lambdas),
             "private": [str(d) for d in private], "hosts": [str(d) for d in hosts], "crop": crop,
             "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "world_size": ddp.world,
-            "device": str(ddp.device), "init": str(init) if init is not None else None}
+            "device": str(ddp.device), "init": str(init) if init is not None else None, "keyed": keyed}
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
     return run(inn, inn.parameters(), step, settings, ddp)
