@@ -19,10 +19,12 @@ from safetensors.torch import load_file, save_file
 
 from .models.deepjscc import DeepJSCC, DeepJSCCConfig, all_finite
 from .models.eve_nets import Detector, DetectorConfig, Inverter, InverterConfig
+from .models.cnn_stego import CNNStego, CNNStegoConfig
 from .models.inn import LOST_MODES, INNConfig, StegoINN
 
 KINDS = {"deepjscc": (DeepJSCC, DeepJSCCConfig), "stego-inn": (StegoINN, INNConfig),
-         "eve-inverter": (Inverter, InverterConfig), "eve-detector": (Detector, DetectorConfig)}
+         "eve-inverter": (Inverter, InverterConfig), "eve-detector": (Detector, DetectorConfig),
+         "stego-cnn": (CNNStego, CNNStegoConfig)}
 
 MAX_WIDTH = 512  # channels of any layer: 512x512 5x5 convs are 26 MB each
 MAX_CHANNELS = 96  # real latent channels: bandwidth ratio k/n <= 1
@@ -35,6 +37,7 @@ LIMITS = {
                   "clamp": (1e-3, 16.0)},
     "eve-inverter": {"channels": (2, MAX_CHANNELS), "width": (3, MAX_WIDTH), "blocks": (0, MAX_BLOCKS)},
     "eve-detector": {"channels": (2, MAX_CHANNELS), "width": (1, MAX_WIDTH)},
+    "stego-cnn": {"channels": (2, MAX_CHANNELS), "width": (1, MAX_WIDTH), "layers": (0, MAX_BLOCKS)},
 }
 
 

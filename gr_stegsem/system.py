@@ -67,8 +67,13 @@ class StegoSystem(Scheme):
         name = "deepjscc"
         klass = cls
         if inn_path is not None:
-            inn = load_model(inn_path, "stego-inn")
-            if read_info(inn_path).get("keyed") is True and not cls.keyed:
+            info = read_info(inn_path)
+            if info.get("kind") == "stego-cnn" and not getattr(cls, "cnn", False):
+                from .schemes.cnn_stego import CNNStegoScheme  # the non-invertible baseline
+
+                klass = CNNStegoScheme
+            inn = load_model(inn_path, "stego-cnn" if getattr(klass, "cnn", False) else "stego-inn")
+            if info.get("keyed") is True and klass is cls and not cls.keyed:
                 from .schemes.keyed import KeyedStego  # a model trained for a key is only used with one
 
                 klass = KeyedStego

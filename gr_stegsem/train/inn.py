@@ -9,6 +9,9 @@ with the container power-normalised and sent over AWGN at an SNR drawn uniformly
 permutation with sign flips, :mod:`gr_stegsem.schemes.keyed`) before embedding and back after
 extraction, so the INN learns to carry what a key makes of it; the losses are unchanged (the
 transform is orthogonal).
+``covert`` > 0: the covert INN (seed 001's GAN paradigm) -- a steganalyser (the detector network
+of the steganalysis Eve) trained alongside on received containers vs received plain host symbols,
+and ``covert`` x its non-saturating generator loss added to the INN's.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ from .. import channel
 from ..checkpoint import load_model
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import DeepJSCC, from_complex, normalize_power, to_complex
+from ..models.cnn_stego import CNNStego, CNNStegoConfig
+from ..models.eve_nets import Detector, DetectorConfig
 from ..models.inn import INNConfig, StegoINN
 from ..schemes.keyed import random_transforms, scramble, unscramble
 from .loop import LoopSettings, crop_batches, run, setup_distributed
@@ -32,9 +37,10 @@ PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
 class StegoLink(nn.Module):
     """Embed -> normalise -> channel -> extract -> decode private; returns the loss terms."""
 
-    def __init__(self, inn: StegoINN, jscc: DeepJSCC, kind: str = "awgn", keyed: bool = False):
+    def __init__(self, inn: StegoINN, jscc: DeepJSCC, kind: str = "awgn", keyed: bool = False,
+                 disc: nn.Module | None = None):
         super().__init__()
-        self.inn, self.jscc, self.kind, self.keyed = inn, jscc, kind, keyed
+        self.inn, self.jscc, self.kind, self.keyed, self.disc = inn, jscc, kind, keyed, disc
 
     def forward(self, xh: torch.Tensor, xp: torch.Tensor, snr_db: float) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -54,9 +60,29 @@ class StegoLink(nn.Module):
         def sq(a, b):
             return (a - b).pow(2).flatten(1).sum(1).mean() / n
 
-        return {"container": sq(zc, zh), "lost": sq(lost, lost_hat), "private_sym": sq(zp_hat, zp),
-                "host_sym": sq(zh_hat, zh), "private_img": sq(xp_hat, xp),
-                "private_mse": (xp_hat - xp).pow(2).mean().detach()}
+        terms = {"container": sq(zc, zh), "lost": sq(lost, lost_hat), "private_sym": sq(zp_hat, zp),
+                 "host_sym": sq(zh_hat, zh), "private_img": sq(xp_hat, xp),
+                 "private_mse": (xp_hat - xp).pow(2).mean().detach()}
+        if self.disc is not None:
+            terms.update(self._adversarial(y, zh, snr_db))
+        return terms
+
+    def _adversarial(self, y: torch.Tensor, zh: torch.Tensor, snr_db: float) -> dict[str, torch.Tensor]:
+        """Seed 001's GAN paradigm on the channel output: the discriminator learns to tell received
+        containers (1) from received plain host symbols (0) at the same SNR; the INN's term is the
+        non-saturating generator loss -log(1 - D(y)) through a frozen copy of D's weights."""
+        from torch.func import functional_call
+        import torch.nn.functional as F
+
+        cover = from_complex(channel.apply(to_complex(zh), snr_db, self.kind), tuple(zh.shape[1:]))
+        logits = self.disc(torch.cat([y.detach(), cover]))
+        labels = torch.cat([torch.ones(len(y)), torch.zeros(len(y))]).to(y.device)
+        d_loss = F.binary_cross_entropy_with_logits(logits, labels)
+        frozen = {k: v.detach() for k, v in self.disc.named_parameters()}
+        g_logits = functional_call(self.disc, frozen, (y,))
+        g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.zeros_like(g_logits))
+        acc = ((logits > 0).float() == labels).float().mean().detach()
+        return {"disc": d_loss, "adv": g_loss, "disc_acc": acc}
 
 
 def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: str | Path, *,
@@ -64,19 +90,28 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               lost: str = "zeros", crop: int = 128, batch: int = 16, steps: int = 5000, lr: float = 3e-4,
               seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
               save_every: int = 250, resume: bool = True, preload: bool = False,
-              minutes: float | None = None, init: str | Path | None = None, keyed: bool = False) -> dict:
+              minutes: float | None = None, init: str | Path | None = None, keyed: bool = False,
+              covert: float = 0.0, arch: str = "inn", width: int = 48, layers: int = 3) -> dict:
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
     ddp = setup_distributed()
     jscc = load_model(jscc_path, "deepjscc").to(ddp.device).requires_grad_(False)
     torch.manual_seed(seed)
-    inn = StegoINN(INNConfig(jscc.config.latent_channels, blocks, hidden, clamp, lost)).to(ddp.device)
+    if arch == "inn":
+        inn = StegoINN(INNConfig(jscc.config.latent_channels, blocks, hidden, clamp, lost)).to(ddp.device)
+    elif arch == "cnn":  # seed 001's non-invertible baseline
+        inn = CNNStego(CNNStegoConfig(jscc.config.latent_channels, width, layers)).to(ddp.device)
+    else:
+        raise ValueError(f"arch must be 'inn' or 'cnn', got {arch!r}")
     if init is not None:  # fine-tune: start from a trained model's weights, with a fresh schedule
-        start = load_model(init, "stego-inn")
+        start = load_model(init, "stego-inn" if arch == "inn" else "stego-cnn")
         if start.config != inn.config:
             raise ValueError(f"--init model {init} has {start.config}, not the requested {inn.config}")
         inn.load_state_dict(start.state_dict())
-    link = StegoLink(inn, jscc, keyed=keyed)
+    if covert < 0:
+        raise ValueError(f"the covert (adversarial) weight must be >= 0, got {covert}")
+    disc = Detector(DetectorConfig(channels=jscc.config.latent_channels)).to(ddp.device) if covert > 0 else None
+    link = StegoLink(inn, jscc, keyed=keyed, disc=disc)
     net = DDP(link) if ddp.world > 1 else link
     per_rank = batch // ddp.world
     hb = crop_batches(hosts, crop, per_rank, seed + 7919 * ddp.rank, workers, preload, ddp.device)
@@ -90,6 +125,9 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         terms = net(xh, xp, snr)
         loss = sum(w * terms[k] for w, k in zip(lambdas, names))
         metrics = {k: terms[k].item() for k in names}
+        if disc is not None:  # the discriminator's own loss trains only its weights (y detached)
+            loss = loss + covert * terms["adv"] + terms["disc"]
+            metrics.update({k: terms[k].item() for k in ("adv", "disc", "disc_acc")})
         metrics.update(snr_db=snr, private_psnr=psnr_from_mse(terms["private_mse"].item()))
         return loss, metrics
 
@@ -97,5 +135,13 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
             "private": [str(d) for d in private], "hosts": [str(d) for d in hosts], "crop": crop,
             "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "world_size": ddp.world,
             "device": str(ddp.device), "init": str(init) if init is not None else None, "keyed": keyed}
+    if covert > 0:
+        info["covert"] = covert
+    if arch != "inn":
+        info["arch"] = arch
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
-    return run(inn, inn.parameters(), step, settings, ddp)
+    if disc is None:
+        return run(inn, inn.parameters(), step, settings, ddp)
+    # the discriminator is checkpointed with the INN (resumable) but not exported
+    both = nn.ModuleDict({"inn": inn, "disc": disc})
+    return run(both, both.parameters(), step, settings, ddp, export=inn)

@@ -1,0 +1,113 @@
+"""The keyed, covert and CNN variants of the steganography trainer, their scheme modules and blocks
+(tiny models and images)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gr_stegsem import schemes
+from gr_stegsem.checkpoint import CheckpointError, load_model, read_info, save_model
+from gr_stegsem.models.cnn_stego import CNNStego, CNNStegoConfig
+from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+from gr_stegsem.schemes.cnn_stego import CNNStegoScheme
+from gr_stegsem.schemes.keyed import KeyedStego
+from gr_stegsem.system import StegoSystem
+from gr_stegsem.train.inn import StegoLink, train_inn
+from tests.test_training import SMALL, fixed_batch
+
+
+@pytest.fixture(scope="module")
+def jscc_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("variants")
+    torch.manual_seed(0)
+    save_model(DeepJSCC(DeepJSCCConfig(**SMALL)), d / "deepjscc-bcr12")
+    return d
+
+
+def _train(jscc_dir, images, name, **kw):
+    return train_inn(jscc_dir / "deepjscc-bcr12", [str(images)], [str(images)], jscc_dir / name, blocks=2, hidden=8,
+                     crop=32, batch=4, lr=3e-3, workers=0, save_every=2, **kw)
+
+
+def test_cnn_interface_and_identity_start():
+    net = CNNStego(CNNStegoConfig(channels=8, width=8, layers=1))
+    zh, zp = torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4)
+    zc, lost = net.embed(zh, zp)
+    assert torch.equal(zc, zh) and lost.shape == (2, 0, 4, 4)  # zero-initialised output layers
+    h, p = net.extract(zc, net.lost_estimate(zc))
+    assert torch.equal(h, zc) and torch.equal(p, torch.zeros_like(zp))
+    with pytest.raises(ValueError, match="expected latents"):
+        net.embed(zh[:, :4], zp)
+
+
+def test_cnn_training_learns_and_is_a_scheme(jscc_dir, tiny_images):
+    jscc = load_model(jscc_dir / "deepjscc-bcr12")
+    xh, xp = fixed_batch(tiny_images / "set1"), fixed_batch(tiny_images / "set0")
+
+    def private_sym(net):
+        torch.manual_seed(5)
+        with torch.no_grad():
+            return StegoLink(net, jscc)(xh, xp, 10.0)["private_sym"]
+
+    torch.manual_seed(0)
+    before = private_sym(CNNStego(CNNStegoConfig(channels=jscc.config.latent_channels, width=8, layers=1)))
+    _train(jscc_dir, tiny_images, "stego-cnn-t", arch="cnn", width=8, layers=1, steps=40)
+    assert read_info(jscc_dir / "stego-cnn-t")["kind"] == "stego-cnn"
+    assert read_info(jscc_dir / "stego-cnn-t")["arch"] == "cnn"
+    assert private_sym(load_model(jscc_dir / "stego-cnn-t")) < 0.8 * before
+    s = schemes.load("stego-cnn-t", jscc_dir)
+    assert isinstance(s, CNNStegoScheme) and s.carries_host and s.published().secrets == ()
+    assert schemes.available(jscc_dir).count("stego-cnn-t") == 1
+    x = torch.rand(2, 3, 32, 32)
+    out = s.bob(s.alice(x, x.flip(0)), (32, 32))
+    assert out["private"].shape == out["host"].shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="arch must be"):
+        _train(jscc_dir, tiny_images, "x", arch="gan", steps=1)
+    with pytest.raises(CheckpointError):  # a CNN model is not an INN
+        load_model(jscc_dir / "stego-cnn-t", "stego-inn")
+
+
+def test_covert_training_checkpoints_its_discriminator_and_exports_the_inn(jscc_dir, tiny_images):
+    last = _train(jscc_dir, tiny_images, "stego-covert-t", lambdas=(1, 2, 2, 1, 1), covert=0.1, steps=4)
+    assert {"adv", "disc", "disc_acc"} <= set(last)
+    state = torch.load(jscc_dir / "stego-covert-t.state.pt", weights_only=True)
+    assert any(k.startswith("disc.") for k in state["model"]) and any(k.startswith("inn.") for k in state["model"])
+    info = read_info(jscc_dir / "stego-covert-t")
+    assert info["kind"] == "stego-inn" and info["covert"] == 0.1
+    resumed = _train(jscc_dir, tiny_images, "stego-covert-t", lambdas=(1, 2, 2, 1, 1), covert=0.1, steps=6)
+    assert resumed["step"] == 6
+    s = schemes.load("stego-covert-t", jscc_dir)
+    assert type(s) is StegoSystem and not s.keyed
+    with pytest.raises(ValueError, match="covert"):
+        _train(jscc_dir, tiny_images, "y", covert=-1.0, steps=1)
+
+
+def test_keyed_training_marks_the_model(jscc_dir, tiny_images):
+    _train(jscc_dir, tiny_images, "stego-keyed-t", keyed=True, steps=3)
+    assert read_info(jscc_dir / "stego-keyed-t")["keyed"] is True
+    assert isinstance(schemes.load("stego-keyed-t", jscc_dir), KeyedStego)
+
+
+def test_blocks_run_a_cnn_model(jscc_dir, tiny_images):
+    pytest.importorskip("gnuradio.gr")
+    import pmt
+
+    from gr_stegsem import blocks as sb
+    from gr_stegsem.blocks import pdus
+    from gr_stegsem.models.deepjscc import to_complex
+    from tests.test_blocks import run_block
+
+    if not (jscc_dir / "stego-cnn-t.safetensors").is_file():
+        _train(jscc_dir, tiny_images, "stego-cnn-t", arch="cnn", width=8, layers=1, steps=2)
+    s = schemes.load("stego-cnn-t", jscc_dir)
+    jp, mp = str(jscc_dir / "deepjscc-bcr12.safetensors"), str(jscc_dir / "stego-cnn-t.safetensors")
+    x = torch.rand(2, 3, 32, 32)
+    zc = s.alice(x[:1], x[1:])
+    pdu = pdus.symbol_pdu(to_complex(zc), 3, (32, 32), tuple(zc.shape[1:]), secure=True)
+    got = run_block(sb.inn_extract(jp, mp), [("in", pdu)], outs=("host", "private"), expect=2)
+    zh, zp = s.extract(zc)
+    assert np.allclose(np.asarray(pmt.c32vector_elements(pmt.cdr(got["private"][0]))), to_complex(zp)[0].numpy(),
+                       atol=1e-6)
