@@ -140,14 +140,15 @@ def check_nonce(nonce) -> int:
     return n
 
 
-def frame_transform(key: Key, nonce: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The frame's secret (perm, signs) for a real latent of n values: int64 (n,) and float32 (n,) of ±1."""
+def frame_transform(key: Key, nonce: int, n: int, domain: bytes = _DOMAIN) -> tuple[np.ndarray, np.ndarray]:
+    """The frame's secret (perm, signs) for n values: int64 (n,) and float32 (n,) of ±1. ``domain``
+    separates the uses of one key (each scheme has its own label, so no two share a transform)."""
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
     if not 0 < n <= 2**28:
         raise ValueError(f"latent length {n} out of range")
     nonce = check_nonce(nonce)
-    k = hmac.new(key._b, _DOMAIN + n.to_bytes(8, "little") + nonce.to_bytes(8, "little"), hashlib.sha256).digest()
+    k = hmac.new(key._b, domain + n.to_bytes(8, "little") + nonce.to_bytes(8, "little"), hashlib.sha256).digest()
     enc = Cipher(algorithms.ChaCha20(k, bytes(16)), mode=None).encryptor()
     stream = enc.update(bytes(8 * n + (n + 7) // 8))
     words = np.frombuffer(stream, dtype="<u8", count=n)

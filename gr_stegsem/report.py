@@ -13,6 +13,11 @@ def label(system: str) -> str:
     """Display name: 'DeepJSCC', 'Secure SemCom λ3=4' for stego-l3_4, else 'Secure SemCom (name)'."""
     if system == "deepjscc":
         return "DeepJSCC"
+    from . import schemes
+
+    own = schemes.label(system)
+    if own:
+        return own
     m = _LAMBDA3.fullmatch(system)
     return f"Secure SemCom λ3={m.group(1)}" if m else f"Secure SemCom ({system})"
 

@@ -111,3 +111,50 @@ def test_blocks_run_a_cnn_model(jscc_dir, tiny_images):
     zh, zp = s.extract(zc)
     assert np.allclose(np.asarray(pmt.c32vector_elements(pmt.cdr(got["private"][0]))), to_complex(zp)[0].numpy(),
                        atol=1e-6)
+
+
+# --- seed 004's analog defences -----------------------------------------------------------------
+def test_dp_mechanism_and_bad_budgets(jscc_dir):
+    from gr_stegsem.schemes.dp import DPScheme
+
+    s = schemes.load("dp-0.9", jscc_dir)
+    assert isinstance(s, DPScheme) and s.epsilon == 0.9 and s.scale == pytest.approx(3 / 0.9)
+    assert set(schemes.available(jscc_dir)) >= {"dp-0.05", "dp-0.1", "dp-0.9"}
+    z = torch.randn(64, 8, 8, 8) * 0.7
+    out = s.privatize(z, torch.Generator().manual_seed(1))
+    assert out.pow(2).mean().item() == pytest.approx(0.5, rel=1e-4)  # mean |z|^2 = 1 per complex symbol
+    # before renormalisation the noise is Laplace(0, b): variance 2 b^2 per real value
+    u = torch.rand(z.shape, generator=torch.Generator().manual_seed(1)) - 0.5
+    noise = -s.scale * torch.sign(u) * torch.log1p(-2 * u.abs())
+    assert noise.var().item() == pytest.approx(2 * s.scale ** 2, rel=0.05)
+    want = z.clamp(-1.5, 1.5) + noise
+    assert torch.allclose(out, want / want.pow(2).mean((1, 2, 3), keepdim=True).mul(2).sqrt(), atol=1e-5)  # per frame
+    for bad in ("dp-0", "dp-x", "dp--1", "dp-"):
+        with pytest.raises(ValueError, match="ε|dp-<ε>"):
+            schemes.load(bad, jscc_dir)
+    with pytest.raises(ValueError, match="must be > 0"):
+        DPScheme(s.jscc, -0.1)
+
+
+def test_shuffle_static_and_per_frame(jscc_dir):
+    from gr_stegsem import keys
+
+    k = keys.Key.generate()
+    x = torch.rand(3, 3, 32, 32)
+    per, static = schemes.load("shuffle", jscc_dir), schemes.load("shuffle-static", jscc_dir)
+    z = per.encode(x)
+    for s in (per, static):
+        t = s.alice(None, x, key=k, nonce=5)
+        assert not torch.equal(t, z) and torch.allclose(t.pow(2).sum(), z.pow(2).sum())
+        assert torch.allclose(s.unshuffle(t, k, 5), z)  # Bob un-shuffles exactly
+        assert torch.allclose(s.bob(t, (32, 32), key=k, nonce=5)["private"], s.decode(z, (32, 32)))
+        wrong = s.unshuffle(t, keys.Key.generate(), 5)
+        assert (wrong - z).norm() / z.norm() > 1.0
+        with pytest.raises(keys.BadKey, match="shuffles with a key"):
+            s.alice(None, x)
+    # static: every frame the same order; per frame: a new one per nonce
+    a, b = static.shuffle(z[:1], k, 1), static.shuffle(z[:1], k, 2)
+    assert torch.equal(a, b)
+    assert not torch.equal(per.shuffle(z[:1], k, 1), per.shuffle(z[:1], k, 2))
+    with pytest.raises(ValueError, match="needs its nonce"):
+        per.alice(None, x, key=k)

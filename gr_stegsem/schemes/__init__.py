@@ -48,6 +48,12 @@ def _module_for(name: str):
     return max(found, key=lambda m: len(getattr(m, "PREFIX", ""))) if found else None
 
 
+def label(name: str) -> str | None:
+    """The display name a scheme module gives ``name`` (its ``label(name)``), or None."""
+    m = _module_for(name)
+    return m.label(name) if m is not None and hasattr(m, "label") else None
+
+
 def available(models_dir=None) -> list[str]:
     """Every scheme name with model files in ``models_dir`` (default: the shipped ``models/``)."""
     d = _models_dir(models_dir)

@@ -22,6 +22,10 @@ def names(models_dir: Path) -> list[str]:
     return sorted(p.stem for p in models_dir.glob(f"{PREFIX}*.safetensors"))
 
 
+def label(name: str) -> str:
+    return f"Covert stego ({name[len(PREFIX):].replace('l3_', 'λ3=')})"
+
+
 def match(name: str) -> bool:
     return name.startswith(PREFIX)
 
