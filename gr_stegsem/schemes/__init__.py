@@ -27,12 +27,13 @@ class UnknownScheme(ValueError):
 
 @lru_cache(maxsize=1)
 def modules() -> tuple:
-    """The scheme modules of this package (every module but ``base``), in name order; found once."""
+    """The scheme modules of this package (every module but ``base``), by their ``ORDER`` (listing
+    order: baselines first; default 100), then name; found once."""
     out = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name != "base" and not info.name.startswith("_"):
             out.append(importlib.import_module(f"{__name__}.{info.name}"))
-    return tuple(out)
+    return tuple(sorted(out, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)))
 
 
 def _models_dir(models_dir) -> Path:

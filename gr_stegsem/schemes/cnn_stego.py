@@ -14,6 +14,7 @@ from pathlib import Path
 from ..system import StegoSystem
 from .deepjscc import JSCC_FILE
 
+ORDER = 4  # listing order in the zoo
 PREFIX = "stego-cnn-"
 
 

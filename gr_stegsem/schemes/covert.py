@@ -15,6 +15,7 @@ from pathlib import Path
 from ..system import StegoSystem
 from .deepjscc import JSCC_FILE
 
+ORDER = 3  # listing order in the zoo
 PREFIX = "stego-covert-"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..system import StegoSystem
 
+ORDER = 0  # listing order in the zoo
 JSCC_FILE = "deepjscc-bcr12"  # the public codec every scheme of the zoo builds on
 
 

@@ -29,6 +29,7 @@ from ..system import StegoSystem
 from .base import Published, Scheme
 from .deepjscc import JSCC_FILE
 
+ORDER = 5  # listing order in the zoo
 PREFIX = "dp-"
 SEED_BUDGETS = (0.05, 0.1, 0.9)
 CLIP = 1.5  # C: bound of each real component

@@ -23,6 +23,7 @@ from ..system import StegoSystem
 from .base import Published
 from .deepjscc import JSCC_FILE
 
+ORDER = 2  # listing order in the zoo
 PREFIX = "stego-keyed-"
 
 

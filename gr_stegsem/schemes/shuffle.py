@@ -27,6 +27,7 @@ from ..system import StegoSystem
 from .base import Published, Scheme
 from .deepjscc import JSCC_FILE
 
+ORDER = 6  # listing order in the zoo
 PREFIX = "shuffle"
 DOMAIN = b"gr-stegsem/feature-shuffle/v1"
 VARIANTS = ("shuffle", "shuffle-static")

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..system import StegoSystem
 from .deepjscc import JSCC_FILE
 
+ORDER = 1  # listing order in the zoo
 PREFIX = "stego-"
 
 
