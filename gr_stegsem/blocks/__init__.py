@@ -6,7 +6,8 @@ Each block is a ``gr.basic_block`` with message ports only and calls the library
 PDU formats: :mod:`gr_stegsem.blocks.pdus`. GRC definitions: ``grc/gr_stegsem_*.block.yml``.
 
 Alice: image_source -> jscc_encoder (host, private) -> inn_embed -> symbol_channel;
-Bob: inn_extract -> jscc_decoder -> image_sink; Eve: eve_naive / eve_mia / eve_attack (any attack of the
+Bob: inn_extract -> jscc_decoder -> image_sink; seed 004's defences: dp_noise, feature_shuffle /
+feature_unshuffle around the channel; Eve: eve_naive / eve_mia / eve_attack (any attack of the
 zoo; eve_inversion, eve_glassbox, eve_chosen, eve_surrogate with one fixed) -> image_sink, and the
 detector eve_detect (or eve_attack 'detect') -> score_sink.
 On a sample stream (flowgraphs/): inn_embed -> burst_framer -> pdu.pdu_to_tagged_stream -> channel
@@ -16,9 +17,11 @@ from .alice import inn_embed, jscc_encoder
 from .bob import inn_extract, jscc_decoder
 from .burst import burst_framer, burst_to_pdu
 from .channel import symbol_channel
+from .defences import dp_noise, feature_shuffle, feature_unshuffle
 from .eve import eve_attack, eve_chosen, eve_detect, eve_glassbox, eve_inversion, eve_mia, eve_naive, eve_surrogate
 from .files import image_sink, image_source, score_sink
 
 __all__ = ["image_source", "jscc_encoder", "inn_embed", "symbol_channel", "inn_extract", "jscc_decoder",
            "eve_naive", "eve_mia", "eve_attack", "eve_inversion", "eve_glassbox", "eve_chosen", "eve_surrogate",
-           "eve_detect", "image_sink", "score_sink", "burst_framer", "burst_to_pdu"]
+           "eve_detect", "image_sink", "score_sink", "burst_framer", "burst_to_pdu", "dp_noise", "feature_shuffle",
+           "feature_unshuffle"]
