@@ -212,8 +212,10 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None, callback=lambda c, p, v: _key(v),
               help="Key file of the keyed schemes (stego-keyed-*); default: a fresh random key for this run.")
+@click.option("--skip-missing", is_flag=True,
+              help="Skip a trained Eve that has no model against a scheme (default: an error before any work).")
 def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
-             channel, lost, seed, batch, key_file):
+             channel, lost, seed, batch, key_file, skip_missing):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
 
     Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png, fig5_grid.png, and security.md with
@@ -229,7 +231,8 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_l
     s = EvalSettings(data=data, out=out, hosts=hosts, snrs=_floats(snrs, "--snrs"), eve_snr=eve_snr, limit=limit,
                      mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr, mia_tv=mia_tv,
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
-                     seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked), key=key_file)
+                     seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked), key=key_file,
+                     skip_missing=skip_missing)
     evaluate(s)
     click.echo((out / "results.md").read_text())
     if (out / "security.md").is_file():

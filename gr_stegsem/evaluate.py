@@ -55,6 +55,7 @@ class EvalSettings:
     attacks: tuple[str, ...] = ATTACKS
     extra: dict = field(default_factory=dict)
     key: object = None  # keyed schemes' key (a Key or key file); None: a fresh random key per run
+    skip_missing: bool = False  # a trained Eve without a model file against a scheme is skipped, not an error
 
 
 class _Acc:
@@ -144,6 +145,13 @@ def _eves(s: EvalSettings, scheme: Scheme) -> dict[str, eves.Eve]:
         cls = eves.get(name)
         if name == "mia" and s.mia_steps <= 0 or not cls.applies(scheme):
             continue
+        if s.skip_missing and cls.trainable:
+            from .system import MODELS_DIR
+
+            path = Path(s.models_dir or MODELS_DIR) / f"{cls.model_name(scheme.name)}.safetensors"
+            if not path.is_file():
+                print(f"eval: no {cls.title} model against {scheme.name} ({path}): that Eve is skipped", flush=True)
+                continue
         out[name] = cls(scheme, s.models_dir, mia_steps=s.mia_steps, mia_lr=s.mia_lr, mia_tv=s.mia_tv, seed=s.seed,
                         glassbox_lost=s.lost)
     return out
@@ -207,7 +215,8 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
             size = tuple(xp.shape[-2:])
             # a keyed scheme numbers its frames by their index in the data (nonce = image index)
             tx = sys_.alice(xh, xp, key=key, nonce=first)
-            tx_host = sys_.cover(xh) if xh is not None and (not sys_.secure or "detect" in attackers[name]) else None
+            tx_host = sys_.cover(xh) if xh is not None and not sys_.secure else None  # Bob's host reference
+            tx_plain = sys_.plain_equivalent(xh, xp) if "detect" in attackers[name] else None  # detection's negatives
             if galleries:
                 gallery, index = galleries[size]
                 truth = torch.tensor([index[first + i] for i in range(len(chunk))])
@@ -235,7 +244,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                     for attack, eve in attackers[name].items():
                         rx = f"eve-{attack}"
                         if eve.output == "score":
-                            yc = sys_.channel(tx_host, snr, s.channel, torch.Generator().manual_seed(nkey + 700_001))
+                            yc = sys_.channel(tx_plain, snr, s.channel, torch.Generator().manual_seed(nkey + 700_001))
                             scores[(name, snr)][0].append(eve.score(y))
                             scores[(name, snr)][1].append(eve.score(yc))
                             continue

@@ -95,6 +95,10 @@ class StegoSystem(Scheme):
     def carries_host(self) -> bool:
         return self.inn is not None
 
+    @property
+    def is_plain(self) -> bool:
+        return self.inn is None
+
     def published(self) -> Published:
         models = {"jscc": self.jscc} if self.inn is None else {"jscc": self.jscc, "inn": self.inn}
         return Published(models, ())

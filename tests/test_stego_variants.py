@@ -158,3 +158,16 @@ def test_shuffle_static_and_per_frame(jscc_dir):
     assert not torch.equal(per.shuffle(z[:1], k, 1), per.shuffle(z[:1], k, 2))
     with pytest.raises(ValueError, match="needs its nonce"):
         per.alice(None, x, key=k)
+
+
+def test_detection_applies_to_every_scheme_but_plain_deepjscc(jscc_dir):
+    from gr_stegsem import eves
+
+    det = eves.get("detect")
+    x = torch.rand(2, 3, 32, 32)
+    assert not det.applies(schemes.load("deepjscc", jscc_dir))
+    for name in ("dp-0.9", "shuffle-static"):
+        s = schemes.load(name, jscc_dir)
+        assert det.applies(s)
+        z, labels = det.pairs(s, x.flip(0), x, s.transmitter("ab" * 32))
+        assert torch.equal(z[2:], s.encode(x)) and labels.tolist() == [1, 1, 0, 0]  # plain DeepJSCC of the same images

@@ -3,7 +3,8 @@
 her SNR, trained on balanced batches of containers of the scheme (she can make them with a
 captured transmitter) and plain DeepJSCC symbols of the same public host images, with BCE.
 A covert scheme is one she cannot tell apart (accuracy 50 %, AUC 0.5). Model file
-``models/eve-detect-<scheme>``; applies to schemes that carry a host.
+``models/eve-detect-<scheme>``; applies to every scheme but plain DeepJSCC (against one that
+carries no host it tells the scheme's frames from plain DeepJSCC of the same images).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class DetectEve(Eve):
 
     @classmethod
     def applies(cls, scheme):
-        return scheme.carries_host
+        return not scheme.is_plain
 
     @classmethod
     def model_name(cls, scheme_name):
@@ -42,8 +43,9 @@ class DetectEve(Eve):
 
     @classmethod
     def pairs(cls, scheme, xh, xp, tx):
-        """(latents, labels): containers of the transmitter ``tx`` (1) and the same hosts' plain symbols (0)."""
-        z = torch.cat([tx(xh, xp), scheme.cover(xh)])
+        """(latents, labels): the transmitter ``tx``'s frames (1) and plain DeepJSCC of the same images (0:
+        the hosts of a scheme that carries one, else the private images)."""
+        z = torch.cat([tx(xh, xp), scheme.plain_equivalent(xh, xp)])
         return z, torch.cat([torch.ones(len(xh)), torch.zeros(len(xh))]).to(z.device)
 
     @classmethod

@@ -113,6 +113,17 @@ class Scheme:
 
         return tx
 
+    @property
+    def is_plain(self) -> bool:
+        """True for plain DeepJSCC itself (nothing to detect against it)."""
+        return False
+
+    def plain_equivalent(self, host: torch.Tensor | None, private: torch.Tensor) -> torch.Tensor:
+        """What plain DeepJSCC would send in this scheme's place: the host's symbols (a scheme that
+        carries a host, :meth:`cover`) or the private image's. A steganalyst or a detector of the
+        scheme's signature tells :meth:`alice`'s output apart from this."""
+        return self.cover(host) if self.carries_host else self.encode(private)
+
     def cover(self, host: torch.Tensor) -> torch.Tensor:
         """What the link carries when nothing is hidden: the host alone, plain DeepJSCC. A
         steganalyst tells :meth:`alice`'s output apart from this."""

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The recipe of the shipped keyed, covert and CNN steganography models and of the Eves retrained
+# against them and against seed 004's shuffling and DP schemes (CPU, one thread per stream; every
+# run has a wall-clock budget and resumes from its OUT.state.pt).
+#   bash tools/train_stego_variants.sh STREAM [MODELS_DIR]
+# STREAM: keyed | covert | cnn | eves-a | eves-b (two streams side by side on two cores).
+# KEY: the key file of the captured transmitter for the keyed schemes' chosen-plaintext Eves
+# (made if absent; the measurement uses the same file: 'stegsem eval --key KEY').
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stream=${1:?usage: train_stego_variants.sh keyed|covert|cnn|eves-a|eves-b [MODELS_DIR]}
+M=${2:-models}
+D=${STEGSEM_DATA:-../shared/data}
+KEY=${KEY:-out/keys/measure.key}
+S=.venv/bin/stegsem
+I="--jscc $M/deepjscc-bcr12 --private $D/faces/train --hosts $D/scenes/train --lambda3 2 --batch 16 --workers 0 --steps 1000000"
+E="--private $D/faces/train --hosts $D/scenes/train --models $M --steps 1000000 --save-every 200"
+mkdir -p out/train "$(dirname "$KEY")"
+[[ -f $KEY ]] || $S keygen "$KEY"
+
+ship() {  # the trained model (weights, JSON, CSV log) into the models folder
+  cp "out/train/$1.safetensors" "out/train/$1.json" "out/train/$1.csv" "$M/"
+}
+case $stream in
+keyed)  # fine-tune the shipped λ3 = 2 INN with a uniformly random keyed transform per frame
+  $S --threads 1 train inn $I --init $M/stego-l3_2 --keyed --crop 128 --lr 2e-4 --out out/train/stego-keyed-l3_2 \
+     --minutes ${KEYED_MIN:-45}
+  ship stego-keyed-l3_2 ;;
+covert)  # fine-tune it against a steganalyser trained alongside (adversarial weight 0.1)
+  $S --threads 1 train inn $I --init $M/stego-l3_2 --covert 0.1 --crop 128 --lr 2e-4 \
+     --out out/train/stego-covert-l3_2 --minutes ${COVERT_MIN:-50}
+  ship stego-covert-l3_2 ;;
+cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128 px (as the INN)
+  $S --threads 1 train inn $I --arch cnn --crop 64 --lr 3e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN_MIN:-18}
+  $S --threads 1 train inn $I --arch cnn --crop 128 --lr 1e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN2_MIN:-12}
+  ship stego-cnn-l3_2 ;;
+eves-a)  # steganalysers (from scratch) and chosen-plaintext inverters (from the closed-box one)
+  for s in ${DETECT_A:-stego-covert-l3_2 stego-keyed-l3_2 shuffle-static shuffle dp-0.9}; do
+    $S --threads 1 train eve detect --scheme $s $E --out $M/eve-detect-$s --minutes ${DET_MIN:-4}
+  done
+  for s in ${CHOSEN_A:-stego-keyed-l3_2 stego-covert-l3_2 dp-0.9}; do
+    $S --threads 1 train eve chosen --scheme $s $E --out $M/eve-chosen-$s --init $M/eve-inversion --lr 5e-4 \
+       --key "$KEY" --minutes ${CHO_MIN:-7}
+  done ;;
+eves-b)
+  for s in ${DETECT_B:-stego-cnn-l3_2}; do
+    $S --threads 1 train eve detect --scheme $s $E --out $M/eve-detect-$s --minutes ${DET_MIN:-4}
+  done
+  for s in ${CHOSEN_B:-stego-cnn-l3_2 shuffle-static shuffle}; do
+    $S --threads 1 train eve chosen --scheme $s $E --out $M/eve-chosen-$s --init $M/eve-inversion --lr 5e-4 \
+       --key "$KEY" --minutes ${CHO_MIN:-7}
+  done ;;
+*) echo "unknown stream $stream" >&2; exit 2 ;;
+esac
