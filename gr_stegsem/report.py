@@ -223,6 +223,44 @@ def verdict(records: list[dict], system: str, eve_snr: float, chance: dict | Non
     return " ".join(parts)
 
 
+def survival(records: list[dict], system: str, attack: str, eve_snr: float, chance: dict | None = None) -> str | None:
+    """'✓' (the scheme survives this Eve), '~' (a partial leak) or '✗', from the records at Eve's SNR;
+    None when not measured. Image Eves: ✗ when she identifies half of the private images or more, ~
+    when her identification rate is significantly above chance (binomial test, p < 0.01), else ✓.
+    Steganalysis: ✓ at accuracy <= 60 %, ~ up to 75 %, else ✗."""
+    if attack == "detect":
+        r = _pick(records, system=system, receiver="eve-detect", snr_db=eve_snr)
+        if not r:
+            return None
+        a = r[0]["accuracy"]
+        return "✓" if a <= 0.60 else "~" if a <= 0.75 else "✗"
+    r = _pick(records, system=system, receiver=f"eve-{attack}", target="private", snr_db=eve_snr)
+    if not r or r[0].get("id_rate") is None:
+        return None
+    r = r[0]
+    if r["id_rate"] >= 0.5:
+        return "✗"
+    p0 = chance["id_rate"] if chance else None
+    if p0 is not None and _binom_p(round(r["id_rate"] * r["n_images"]), r["n_images"], p0) < 0.01:
+        return "~"
+    return "✓"
+
+
+def survival_table(records: list[dict], eve_snr: float, chance: dict | None = None) -> list[str]:
+    """Markdown lines: scheme x Eve, ✓ / ~ / ✗ (:func:`survival`), '·' where not measured."""
+    attacks = _attacks(records)
+    lines = [f"### Which Eve each scheme survives (Eve at {eve_snr:g} dB)", "",
+             "✓ survives (private image identified at chance; steganalysis accuracy ≤ 60 %), ~ partial leak "
+             "(identified significantly above chance, p < 0.01; detection ≤ 75 %), ✗ broken (≥ 50 % identified; "
+             "detection > 75 %), · not measured.", "",
+             "| scheme | " + " | ".join(_eve_title(a) for a in attacks) + " |",
+             "|---|" + "---|" * len(attacks)]
+    for system in _systems(records):
+        cells = [survival(records, system, a, eve_snr, chance) or "·" for a in attacks]
+        lines.append(f"| {label(system)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def security_markdown(records: list[dict], eve_snr: float, chance: dict | None = None) -> str:
     """The scheme x attacker table at Eve's SNR (vs the private image; vs the host where one is sent),
     the chance levels beside it, detection, and a verdict per scheme."""
@@ -262,7 +300,8 @@ def security_markdown(records: list[dict], eve_snr: float, chance: dict | None =
                 n = next(iter(rows.values()))["n_images"]
                 cells = [f"{_pct(rows[x]['accuracy'])} / {rows[x]['auc']:.2f}" if x in rows else "–" for x in snrs]
                 lines.append(f"| {label(system)} | {n} | " + " | ".join(cells) + " |")
-    lines += ["", "### Verdicts", ""]
+    lines += [""] + survival_table(records, eve_snr, chance)
+    lines += ["### Verdicts", ""]
     lines += [verdict(records, system, eve_snr, chance) + "\n" for system in systems]
     return "\n".join(lines) + "\n"
 
