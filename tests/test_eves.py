@@ -148,7 +148,11 @@ def test_eval_every_attack_writes_the_security_report(zoo, tiny_images, tmp_path
     (out / "security.md").unlink()
     assert main(["report", str(out), "--eve-snr", "15"]) == 0
     again = (out / "security.md").read_text()
-    assert "Eve at 15 dB" in again and again.count("| Secure SemCom λ3=2 |") == 7  # six image attacks + detection
+    # six image attacks + detection, and its row of the survival table
+    assert "Eve at 15 dB" in again and again.count("| Secure SemCom λ3=2 |") == 8
+    rows = [ln.split("|")[2:-1] for ln in again.splitlines() if ln.startswith("| Secure SemCom λ3=2 | ")]
+    marks = [r for r in rows if all(c.strip() in ("✓", "~", "✗", "·") for c in r)]
+    assert len(marks) == 1 and len(marks[0]) == 7  # seven Eves
 
 
 @pytest.mark.parametrize("argv,needle", [
