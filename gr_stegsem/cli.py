@@ -191,6 +191,7 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key
 @click.option("--out", required=True, type=click.Path(path_type=Path), callback=_writable_folder)
 @click.option("--snrs", default="0,5,10,15,20", show_default=True, help="SNRs of Bob's and Eve's links (dB).")
 @click.option("--eve-snr", default=5.0, show_default=True, help="Eve's SNR for Table I and Fig. 5 (dB).")
+@click.option("--eve-snrs", default=None, help="Eve's SNRs (dB; default: --snrs); --eve-snr is always among them.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N images only.")
 @click.option("--mia-steps", type=click.IntRange(min=0), default=200, show_default=True,
               help="Adam steps of the model inversion (0: skip).")
@@ -214,7 +215,7 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key
               help="Key file of the keyed schemes (stego-keyed-*); default: a fresh random key for this run.")
 @click.option("--skip-missing", is_flag=True,
               help="Skip a trained Eve that has no model against a scheme (default: an error before any work).")
-def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
+def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
              channel, lost, seed, batch, key_file, skip_missing):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
 
@@ -232,7 +233,7 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, limit, mia_steps, mia_limit, mia_l
                      mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr, mia_tv=mia_tv,
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
                      seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked), key=key_file,
-                     skip_missing=skip_missing)
+                     skip_missing=skip_missing, eve_snrs=_floats(eve_snrs, "--eve-snrs") if eve_snrs else None)
     evaluate(s)
     click.echo((out / "results.md").read_text())
     if (out / "security.md").is_file():

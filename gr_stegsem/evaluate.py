@@ -55,6 +55,7 @@ class EvalSettings:
     attacks: tuple[str, ...] = ATTACKS
     extra: dict = field(default_factory=dict)
     key: object = None  # keyed schemes' key (a Key or key file); None: a fresh random key per run
+    eve_snrs: tuple[float, ...] | None = None  # Eve's SNRs (dB; default: Bob's, ``snrs``), eve_snr always
     skip_missing: bool = False  # a trained Eve without a model file against a scheme is skipped, not an error
 
 
@@ -200,7 +201,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
 
         key = load_key(s.key) if s.key is not None else Key.generate()
     galleries = _galleries(pairs) if any(e.output == "image" for a in attackers.values() for e in a.values()) else {}
-    eve_snrs = sorted(set(s.snrs) | {s.eve_snr})
+    eve_snrs = sorted(set(s.eve_snrs if s.eve_snrs is not None else s.snrs) | {s.eve_snr})
     mia_n = len(pairs) if s.mia_limit is None else min(s.mia_limit, len(pairs))
     acc = _Acc()
     scores: dict[tuple, list] = defaultdict(lambda: ([], []))  # (system, snr) -> (containers, covers)
