@@ -389,3 +389,105 @@ def test_bad_values_are_one_line_before_any_work(argv, needle, tmp_path, capsys,
     (tmp_path / "plain.txt").write_text("a file, not a folder")
     argv = [a.format(tmp=tmp_path, file=tmp_path / "plain.txt") for a in argv]
     one_line_error(capsys, main(argv), needle)
+
+
+@pytest.mark.parametrize("rate,needle", [
+    (None, "core:sample_rate is missing"), (-1e6, "finite number > 0"), (0, "finite number > 0"),
+    ("fast", "must be a number"), (float("nan"), "finite number > 0"), (float("inf"), "finite number > 0"),
+    (True, "must be a number"),
+])
+def test_sigmf_bad_sample_rate_is_one_clear_error(rate, needle, tmp_path, gnuradio, capsys):
+    """A recording whose .sigmf-meta has no usable core:sample_rate: read_info and the sigmf_source block
+    raise one ValueError naming the field; 'stegsem replay' exits non-zero with one line."""
+    from gr_stegsem.phy import sigmf_io
+    from gr_stegsem.phy.blocks import sigmf_source
+    from tests.conftest import write_tiny_models
+
+    base = sigmf_io.write(tmp_path / "rec", np.zeros(256, np.complex64), 1e6)
+    meta = sigmf_io.meta_path(base)
+    doc = json.loads(meta.read_text())
+    if rate is None:
+        del doc["global"]["core:sample_rate"]
+    else:
+        doc["global"]["core:sample_rate"] = rate
+    meta.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=needle) as e:
+        sigmf_io.read_info(base)
+    assert "rec.sigmf-meta" in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(ValueError, match=needle):
+        sigmf_source(str(base))
+    m = write_tiny_models(tmp_path, "jscc", ("inn",))
+    code = main(["replay", "bob", str(meta), "--jscc-model", m["jscc"], "--inn-model", m["inn"],
+                 "--out", str(tmp_path / "o"), "--timeout", "20"])
+    one_line_error(capsys, code, "core:sample_rate")
+    with pytest.raises(ValueError, match="sample_rate"):
+        sigmf_io.write_meta(tmp_path / "w", float("nan"))
+
+
+@pytest.mark.parametrize("frame_id,needle", [
+    ("uint64_max", "above 9223372036854775807"), ("uint64_2^63", "above 9223372036854775807"),
+    ("negative", "below 0"), ("double", "must be an integer"),
+])
+def test_frame_ids_outside_int64_are_dropped_in_one_line(frame_id, needle, tmp_path, gnuradio):
+    """A frame_id that is a pmt uint64 above 2^63 - 1 (or negative, or not an integer) is a malformed PDU:
+    image_sink, jscc_decoder and segment_reassembler drop it with one log line naming frame_id (it used
+    to fail late, at pmt.from_long, with a multi-line TypeError) and process the next PDU; the largest
+    accepted id, 2^63 - 1 as a uint64, goes through."""
+    gr, blocks, pmt = gnuradio
+    from gr_stegsem.blocks import image_sink, jscc_decoder
+    from gr_stegsem.blocks import pdus
+    from gr_stegsem.models.deepjscc import latent_shape
+    from gr_stegsem.phy.blocks import segment_reassembler
+    from gr_stegsem.watch import MAX_FRAME_ID as WATCH_MAX, parse_message
+    from tests.conftest import write_tiny_models
+
+    bad_id = {"uint64_max": pmt.from_uint64(2 ** 64 - 1), "uint64_2^63": pmt.from_uint64(2 ** 63),
+              "negative": pmt.from_long(-1), "double": pmt.from_double(3.0)}[frame_id]
+    top = pmt.from_uint64(pdus.MAX_FRAME_ID)
+    assert pdus.MAX_FRAME_ID == WATCH_MAX == 2 ** 63 - 1
+
+    def with_id(pdu, fid):
+        return pmt.cons(pmt.dict_add(pmt.car(pdu), pmt.intern("frame_id"), fid), pmt.cdr(pdu))
+
+    m = write_tiny_models(tmp_path, "jscc", ())
+    cfg = DeepJSCCConfig(**TINY_JSCC)
+    lat = latent_shape(16, 16, cfg)
+    sym = pdus.symbol_pdu(np.ones(lat[0] // 2 * lat[1] * lat[2], np.complex64), 0, (16, 16), lat)
+    img = pdus.image_pdu(np.full((16, 16, 3), 9, np.uint8), 0)
+    from gr_stegsem.phy import segments
+    from gr_stegsem.phy.blocks import HEADER_KEYS
+    from gr_stegsem.blocks.pdus import c32vector_from_numpy, meta_set
+    info = segments.FrameInfo(0, 16, 16, lat, False, None)
+    ((hdr, seg_sym),) = segments.split(info, np.ones(lat[0] // 2 * lat[1] * lat[2], np.complex64), 4096)
+    seg_meta = meta_set(pmt.make_dict(), **{k: getattr(hdr, k) for k in HEADER_KEYS}, secure=False, keyed=False)
+    seg = pmt.cons(seg_meta, c32vector_from_numpy(seg_sym))
+    cases = [(image_sink(str(tmp_path / "sink"), save=True), img, "metrics"),  # (a port, so it runs)
+             (jscc_decoder(m["jscc"]), sym, "out"),
+             (segment_reassembler(max_pending=2, timeout=0), seg, "out")]
+    for blk, good, port in cases:
+        tb = gr.top_block()
+        dbg = blocks.message_debug()
+        tb.msg_connect(blk, port, dbg, "store")
+        sink = port == "metrics"
+        tb.start()
+        try:
+            blk.to_basic_block()._post(pmt.intern("in"), with_id(good, bad_id))
+            blk.to_basic_block()._post(pmt.intern("in"), with_id(good, top))
+            deadline = time.monotonic() + 10
+            while (len(blk.records) if sink else dbg.num_messages()) < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            tb.stop()
+            tb.wait()
+        assert blk.n_dropped == 1, (blk.name(), blk.last_error)
+        assert "frame_id" in blk.last_error and needle in blk.last_error and "\n" not in blk.last_error
+        assert "TypeError" not in blk.last_error
+        if sink:
+            assert [r["frame_id"] for r in blk.records] == [pdus.MAX_FRAME_ID]
+        else:
+            assert dbg.num_messages() == 1
+            assert pmt.to_python(pmt.car(dbg.get_message(0)))["frame_id"] == pdus.MAX_FRAME_ID
+    if frame_id == "double":
+        return  # the watch client takes an integral double (3.0) as 3, as it always did
+    with pytest.raises(ValueError, match="frame_id"):  # the same bound in the watch client
+        parse_message(image_message({"frame_id": bad_id, "height": 4, "width": 5}, np.zeros((4, 5, 3), np.uint8)))

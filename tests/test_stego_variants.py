@@ -171,3 +171,24 @@ def test_detection_applies_to_every_scheme_but_plain_deepjscc(jscc_dir):
         assert det.applies(s)
         z, labels = det.pairs(s, x.flip(0), x, s.transmitter("ab" * 32))
         assert torch.equal(z[2:], s.encode(x)) and labels.tolist() == [1, 1, 0, 0]  # plain DeepJSCC of the same images
+
+
+def test_eval_runs_keyed_and_seed004_schemes_with_a_key(jscc_dir, tiny_images, tmp_path):
+    from gr_stegsem import keys
+    from gr_stegsem.evaluate import EvalSettings, evaluate
+
+    if not (jscc_dir / "stego-keyed-t.safetensors").is_file():
+        _train(jscc_dir, tiny_images, "stego-keyed-t", keyed=True, steps=3)
+    kf = tmp_path / "k.key"
+    keys.write_key(kf)
+    s = EvalSettings(data=tiny_images / "set0", hosts=tiny_images / "set1", out=tmp_path / "ev", snrs=(10.0,),
+                     eve_snr=10.0, eve_snrs=(), limit=4, mia_steps=0, systems=("stego-keyed-t", "shuffle", "dp-0.9"),
+                     models_dir=jscc_dir, attacks=("naive", "glassbox", "chosen"), key=kf, skip_missing=True,
+                     batch=2)
+    recs = evaluate(s, progress=False)
+    got = {(r["system"], r["receiver"], r["target"]) for r in recs}
+    assert ("stego-keyed-t", "bob", "private") in got and ("stego-keyed-t", "eve-glassbox", "private") in got
+    assert ("shuffle", "eve-glassbox", "private") in got and ("dp-0.9", "eve-naive", "private") in got
+    assert not any(r[1] == "eve-chosen" for r in got)  # no chosen-plaintext models here: skipped, not an error
+    assert all(r["n_images"] == 4 for r in recs if r["receiver"] in ("bob", "eve-glassbox"))
+    assert "Which Eve each scheme survives" in (tmp_path / "ev" / "security.md").read_text()
