@@ -270,6 +270,42 @@ def _key(path):
         raise click.BadParameter(str(e)) from None
 
 
+@cli.command("grc")
+@click.argument("flowgraph", required=False)
+@click.option("--print", "dry", is_flag=True, help="Print the command and environment instead of starting GRC.")
+def grc_cmd(flowgraph, dry):
+    """GNU Radio Companion with gr-stegsem's blocks, under this Python (the one that has torch).
+
+    FLOWGRAPH: a shipped flowgraph's name (e.g. sim_awgn) or a .grc file. GRC started from
+    /usr/bin/python3 cannot import the blocks (no torch there), and without GRC_BLOCKS_PATH it shows
+    them as missing: this sets both."""
+    import os
+    import shutil
+    import sys
+
+    from .flowgraphs import ROOT
+
+    args = []
+    if flowgraph:
+        p = Path(flowgraph)
+        if not p.suffix:
+            p = ROOT / "flowgraphs" / f"{flowgraph}.grc"
+        if not p.is_file():
+            raise click.BadParameter(f"no flowgraph {p}", param_hint="FLOWGRAPH")
+        args.append(str(p))
+    gui = shutil.which("gnuradio-companion")
+    if gui is None:
+        raise click.ClickException("gnuradio-companion not found (GNU Radio: bash tools/setup.sh)")
+    env = dict(os.environ)
+    env["GRC_BLOCKS_PATH"] = os.pathsep.join(x for x in (str(ROOT / "grc"), env.get("GRC_BLOCKS_PATH", "")) if x)
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(ROOT), env.get("PYTHONPATH", "")) if x)
+    cmd = [sys.executable, gui] + args
+    if dry:
+        click.echo(f"GRC_BLOCKS_PATH={env['GRC_BLOCKS_PATH']} PYTHONPATH={env['PYTHONPATH']} {' '.join(cmd)}")
+        return
+    os.execve(sys.executable, cmd, env)
+
+
 @cli.command("report")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--eve-snr", default=5.0, show_default=True, help="Eve's SNR of Table I and the security report (dB).")

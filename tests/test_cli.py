@@ -146,3 +146,15 @@ def test_module_entry_point():
     r = subprocess.run([sys.executable, "-m", "gr_stegsem", "eval", "--data", "/nonexistent", "--out", "/tmp/z",
                         "--systems", "deepjscc"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and r.stderr.strip().startswith("stegsem: error:") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_grc_launcher_uses_this_python_and_our_blocks(capsys):
+    import sys
+
+    from gr_stegsem.cli import main
+
+    assert main(["grc", "sim_awgn", "--print"]) == 0
+    out = capsys.readouterr().out
+    assert sys.executable in out and "GRC_BLOCKS_PATH=" in out and out.strip().endswith("flowgraphs/sim_awgn.grc")
+    assert main(["grc", "nosuch", "--print"]) == 2
+    assert "no flowgraph" in capsys.readouterr().err

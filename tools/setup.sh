@@ -17,6 +17,16 @@ if ! { command -v grcc >/dev/null && /usr/bin/python3 -c "import gnuradio.gr, gn
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gnuradio >/dev/null
 fi
 
+# GNU Radio Companion's GUI needs GTK 3's introspection data, which the --no-install-recommends
+# install leaves out; without it GRC stops with "Namespace Gtk not available". Only GRC needs it: a
+# failure here is a warning, not a failed set-up (the tests and grcc run without it).
+if ! /usr/bin/python3 -c "import gi; gi.require_version('Gtk', '3.0')" 2>/dev/null; then
+  echo "[setup] installing GTK 3 introspection for GNU Radio Companion (apt: gir1.2-gtk-3.0)"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 $SUDO apt-get install -y -qq \
+      --no-install-recommends gir1.2-gtk-3.0 >/dev/null; } \
+    || echo "[setup] warning: gir1.2-gtk-3.0 could not be installed; gnuradio-companion will not start"
+fi
+
 if [ ! -x $VENV/bin/python ]; then
   echo "[setup] creating $VENV (with system site-packages for GNU Radio)"
   /usr/bin/python3 -m venv --system-site-packages $VENV
