@@ -310,5 +310,6 @@ def write_outputs(records: list[dict], s: EvalSettings, grid: dict, chance: dict
     if any(r["receiver"].startswith("eve-") for r in records):
         (s.out / "security.md").write_text(report.security_markdown(records, s.eve_snr, chance))
         report.plot_security(records, s.out / "fig_security.png", chance)
+        report.plot_privacy_utility(records, s.out / "fig_privacy_utility.png", chance, eve_snr=s.eve_snr)
     if grid:
         report.visual_grid(grid, s.out / "fig5_grid.png", s.eve_snr)

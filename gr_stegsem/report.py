@@ -352,3 +352,50 @@ def plot_security(records: list[dict], path: Path, chance: dict | None = None) -
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def privacy_utility(records: list[dict], bob_snr: float = 10.0, eve_snr: float = 5.0) -> list[dict]:
+    """One point per scheme: Bob's private PSNR at ``bob_snr`` and the best image Eve's identification
+    rate and MS-SSIM at ``eve_snr`` (the Eve with the highest identification rate, then MS-SSIM)."""
+    out = []
+    for system in _systems(records):
+        bob = _pick(records, system=system, receiver="bob", target="private", snr_db=bob_snr)
+        eves = [r for r in _pick(records, system=system, target="private", snr_db=eve_snr)
+                if r["receiver"].startswith("eve-") and r.get("id_rate") is not None]
+        if not bob or not eves:
+            continue
+        best = max(eves, key=lambda r: (r["id_rate"], r["ms_ssim"] or 0))
+        out.append({"system": system, "bob_psnr": bob[0]["psnr"], "eve": best["receiver"][4:],
+                    "id_rate": best["id_rate"], "ms_ssim": best["ms_ssim"], "n_images": best["n_images"]})
+    return out
+
+
+def plot_privacy_utility(records: list[dict], path: Path, chance: dict | None = None, bob_snr: float = 10.0,
+                         eve_snr: float = 5.0) -> None:
+    """Bob's private PSNR at ``bob_snr`` vs the strongest Eve's identification rate (left) and MS-SSIM
+    (right) at ``eve_snr``, one marker per scheme, labelled with that Eve."""
+    pts = privacy_utility(records, bob_snr, eve_snr)
+    if not pts:
+        return
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    markers = "osD^v<>pPX*h"
+    for i, p in enumerate(pts):
+        for ax, key in zip(axes, ("id_rate", "ms_ssim")):
+            ax.plot(p[key], p["bob_psnr"], markers[i % len(markers)], ms=7, color=f"C{i % 10}",
+                    label=f"{label(p['system'])} ({_eve_title(p['eve'])})")
+    if chance:
+        axes[0].axvline(chance["id_rate"], ls="--", color="grey", lw=1, label="chance")
+        if chance.get("ms_ssim") is not None:
+            axes[1].axvline(chance["ms_ssim"], ls="--", color="grey", lw=1)
+    for ax, what in zip(axes, ("identification rate of the strongest Eve", "MS-SSIM of the strongest Eve")):
+        ax.set_xlabel(f"{what} at {eve_snr:g} dB (lower: more private)")
+        ax.set_ylabel(f"Bob's private PSNR at {bob_snr:g} dB")
+        ax.grid(alpha=0.3)
+    n = pts[0]["n_images"]
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7)
+    fig.suptitle(f"Privacy vs utility, every scheme against its strongest measured Eve (n = {n} images)")
+    fig.tight_layout(rect=(0, 0.16, 1, 0.95))
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

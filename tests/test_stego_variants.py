@@ -192,3 +192,9 @@ def test_eval_runs_keyed_and_seed004_schemes_with_a_key(jscc_dir, tiny_images, t
     assert not any(r[1] == "eve-chosen" for r in got)  # no chosen-plaintext models here: skipped, not an error
     assert all(r["n_images"] == 4 for r in recs if r["receiver"] in ("bob", "eve-glassbox"))
     assert "Which Eve each scheme survives" in (tmp_path / "ev" / "security.md").read_text()
+    from gr_stegsem.report import privacy_utility
+
+    pts = privacy_utility(recs, bob_snr=10.0, eve_snr=10.0)
+    assert {p["system"] for p in pts} == {"stego-keyed-t", "shuffle", "dp-0.9"}
+    assert all(p["eve"] in ("naive", "glassbox") for p in pts)
+    assert (tmp_path / "ev" / "fig_privacy_utility.png").stat().st_size > 0
