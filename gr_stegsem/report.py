@@ -382,6 +382,8 @@ def plot_privacy_utility(records: list[dict], path: Path, chance: dict | None = 
     markers = "osD^v<>pPX*h"
     for i, p in enumerate(pts):
         for ax, key in zip(axes, ("id_rate", "ms_ssim")):
+            if p[key] is None:  # MS-SSIM is not defined for images of 160 px or less
+                continue
             ax.plot(p[key], p["bob_psnr"], markers[i % len(markers)], ms=7, color=f"C{i % 10}",
                     label=f"{label(p['system'])} ({_eve_title(p['eve'])})")
     if chance:
