@@ -155,6 +155,28 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
+@train.command("ibal")
+@click.option("--init", "jscc_init", default="models/deepjscc-bcr12", show_default=True, type=click.Path(),
+              help="The DeepJSCC model the codec starts from.")
+@click.option("--data", multiple=True, required=True, type=click.Path(file_okay=False))
+@click.option("--beta", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Weight of the adversarial hinge.")
+@click.option("--tau", type=click.FloatRange(min=0, min_open=True), default=0.06, show_default=True,
+              help="Adversary MSE (images in [0, 1]) beyond which the codec is no longer rewarded.")
+@click.option("--batch", default=16, show_default=True)
+@click.option("--lr", default=2e-4, show_default=True)
+@common
+def train_ibal_cmd(jscc_init, data, beta, tau, batch, lr, out, crop, steps, seed, snr, workers, save_every, resume,
+                   preload, minutes):
+    """IBAL: DeepJSCC fine-tuned against an inversion adversary (seed 004's Scheme 3; scheme ibal-*)."""
+    from .train.ibal import train_ibal
+
+    last = train_ibal(jscc_init, list(data), out, beta=beta, tau=tau, crop=crop, batch=batch, steps=steps, lr=lr,
+                      seed=seed, snr_range=_snr_range(snr), workers=workers, save_every=save_every, resume=resume,
+                      preload=preload, minutes=minutes)
+    click.echo(f"wrote {out}.safetensors: {last}")
+
+
 @train.command("eve")
 @click.argument("kind")
 @click.option("--scheme", default="stego-l3_2", show_default=True,

@@ -198,3 +198,21 @@ def test_eval_runs_keyed_and_seed004_schemes_with_a_key(jscc_dir, tiny_images, t
     assert {p["system"] for p in pts} == {"stego-keyed-t", "shuffle", "dp-0.9"}
     assert all(p["eve"] in ("naive", "glassbox") for p in pts)
     assert (tmp_path / "ev" / "fig_privacy_utility.png").stat().st_size > 0
+
+
+def test_ibal_training_and_scheme(jscc_dir, tiny_images):
+    from gr_stegsem.schemes.ibal import IBALScheme
+    from gr_stegsem.train.ibal import train_ibal
+
+    last = train_ibal(jscc_dir / "deepjscc-bcr12", [str(tiny_images)], jscc_dir / "ibal-t", crop=32, batch=4, steps=4,
+                      workers=0, save_every=2)
+    assert {"bob_psnr", "eve_psnr", "adv_mse"} <= set(last)
+    state = torch.load(jscc_dir / "ibal-t.state.pt", weights_only=True)
+    assert any(k.startswith("adversary.") for k in state["model"])
+    s = schemes.load("ibal-t", jscc_dir)
+    assert isinstance(s, IBALScheme) and not s.is_plain and read_info(jscc_dir / "ibal-t")["kind"] == "deepjscc"
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(s.plain_equivalent(None, x), schemes.load("deepjscc", jscc_dir).encode(x))
+    assert s.bob(s.alice(None, x), (32, 32))["private"].shape == x.shape
+    with pytest.raises(ValueError, match="beta > 0"):
+        train_ibal(jscc_dir / "deepjscc-bcr12", [str(tiny_images)], jscc_dir / "ibal-x", beta=0, steps=1)
