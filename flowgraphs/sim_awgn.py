@@ -26,6 +26,12 @@ from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
 
 
+def snipfcn_report_losses(self):
+    stegsem_fg.exit_on_loss(self)
+
+
+def snippets_main_after_stop(tb):
+    snipfcn_report_losses(tb)
 
 
 class sim_awgn(gr.top_block):
@@ -62,11 +68,12 @@ class sim_awgn(gr.top_block):
         self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = [1.0 + 0.0j]
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.in_flight = in_flight = 4
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.eve_scheme = eve_scheme = stegsem_fg.eve_scheme(inn_model)
         self.eve_noise = eve_noise = stegsem_channel.noise_voltage(snr_eve)
         self.eve_models = eve_models = stegsem_fg.models_folder(inn_model)
-        self.burst_len = burst_len = stegsem_fg.burst_samples(jscc_model, size, guard)
+        self.burst_len = burst_len = stegsem_fg.burst_samples(jscc_model, size, guard, host, private)
         self.bob_noise = bob_noise = stegsem_channel.noise_voltage(snr_bob)
 
         ##################################################
@@ -75,9 +82,9 @@ class sim_awgn(gr.top_block):
 
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, 'packet_len')
         self.to_stream.set_min_output_buffer((2 * burst_len))
-        self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True)
+        self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
+        self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard, max_len=burst_len)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
@@ -119,6 +126,8 @@ class sim_awgn(gr.top_block):
         ##################################################
         self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
+        self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
         self.msg_connect((self.bob_rx, 'pdus'), (self.extract, 'in'))
         self.msg_connect((self.embed, 'out'), (self.framer, 'in'))
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
@@ -150,6 +159,7 @@ class sim_awgn(gr.top_block):
     def set_host(self, host):
         self.host = host
         self.set_host_ref(stegsem_fg.reference(self.host, 'host'))
+        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard, self.host, self.private))
 
     def get_private(self):
         return self.private
@@ -157,13 +167,14 @@ class sim_awgn(gr.top_block):
     def set_private(self, private):
         self.private = private
         self.set_private_ref(stegsem_fg.reference(self.private, 'private'))
+        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard, self.host, self.private))
 
     def get_size(self):
         return self.size
 
     def set_size(self, size):
         self.size = size
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard, self.host, self.private))
 
     def get_snr_bob(self):
         return self.snr_bob
@@ -184,7 +195,7 @@ class sim_awgn(gr.top_block):
 
     def set_jscc_model(self, jscc_model):
         self.jscc_model = jscc_model
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard, self.host, self.private))
 
     def get_torch_threads(self):
         return self.torch_threads
@@ -271,7 +282,7 @@ class sim_awgn(gr.top_block):
 
     def set_guard(self, guard):
         self.guard = guard
-        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard))
+        self.set_burst_len(stegsem_fg.burst_samples(self.jscc_model, self.size, self.guard, self.host, self.private))
 
     def get_zoo_prefix(self):
         return self.zoo_prefix
@@ -292,6 +303,12 @@ class sim_awgn(gr.top_block):
 
     def set_private_ref(self, private_ref):
         self.private_ref = private_ref
+
+    def get_in_flight(self):
+        return self.in_flight
+
+    def set_in_flight(self, in_flight):
+        self.in_flight = in_flight
 
     def get_host_ref(self):
         return self.host_ref
@@ -398,7 +415,7 @@ def main(top_block_cls=sim_awgn, options=None):
     def sig_handler(sig=None, frame=None):
         tb.stop()
         tb.wait()
-
+        snippets_main_after_stop(tb)
         sys.exit(0)
 
     signal.signal(signal.SIGINT, sig_handler)
@@ -407,7 +424,7 @@ def main(top_block_cls=sim_awgn, options=None):
     tb.start()
 
     tb.wait()
-
+    snippets_main_after_stop(tb)
 
 if __name__ == '__main__':
     main()

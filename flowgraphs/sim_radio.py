@@ -27,6 +27,12 @@ from gr_stegsem.phy import blocks as stegsem_phy
 from gr_stegsem.phy import radio as stegsem_phy_radio
 
 
+def snipfcn_report_losses(self):
+    stegsem_fg.exit_on_loss(self)
+
+
+def snippets_main_after_stop(tb):
+    snipfcn_report_losses(tb)
 
 
 class sim_radio(gr.top_block):
@@ -67,6 +73,7 @@ class sim_radio(gr.top_block):
         self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = stegsem_phy_radio.multipath_taps(multipath != 0)
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.in_flight = in_flight = 4
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.guard = guard = 16
         self.eve_scheme = eve_scheme = stegsem_fg.eve_scheme(inn_model)
@@ -80,10 +87,10 @@ class sim_radio(gr.top_block):
         ##################################################
 
         self.tx_rec = stegsem_phy.sigmf_sink((record + '_tx') if record else '', 1e6, 0, 'gr-stegsem tx')
-        self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True)
+        self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
-        self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True)
+        self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
@@ -126,6 +133,8 @@ class sim_radio(gr.top_block):
         ##################################################
         self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
+        self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
         self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
         self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
@@ -323,6 +332,12 @@ class sim_radio(gr.top_block):
     def set_private_ref(self, private_ref):
         self.private_ref = private_ref
 
+    def get_in_flight(self):
+        return self.in_flight
+
+    def set_in_flight(self, in_flight):
+        self.in_flight = in_flight
+
     def get_host_ref(self):
         return self.host_ref
 
@@ -451,7 +466,7 @@ def main(top_block_cls=sim_radio, options=None):
     def sig_handler(sig=None, frame=None):
         tb.stop()
         tb.wait()
-
+        snippets_main_after_stop(tb)
         sys.exit(0)
 
     signal.signal(signal.SIGINT, sig_handler)
@@ -460,7 +475,7 @@ def main(top_block_cls=sim_radio, options=None):
     tb.start()
 
     tb.wait()
-
+    snippets_main_after_stop(tb)
 
 if __name__ == '__main__':
     main()

@@ -62,10 +62,10 @@ class zmq_alice(gr.top_block):
         ##################################################
 
         self.pub = zeromq.pub_sink(gr.sizeof_gr_complex, 1, address, 100, True, hwm, '', True)
-        self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0)
+        self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
-        self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0)
+        self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
 

@@ -36,15 +36,19 @@ class FlowgraphError(ValueError):
 
 
 # --- used inside the generated flowgraphs (GRC variables) ---------------------------------------
-def burst_samples(jscc_model: str, size: int, guard: int) -> int:
-    """Samples of one burst (k symbols + 2 guards) for images up to max(size, 512) px per side.
+def burst_samples(jscc_model: str, size: int, guard: int, *images: str) -> int:
+    """Samples of one burst (k symbols + 2 guards) for images up to max(side, 512) px per side.
 
-    k comes from the DeepJSCC model's configuration (its JSON) when it can be read, else from the
-    shipped bcr 1/12 (k = 4 * ceil(side/4)^2). ``pdu_to_tagged_stream`` writes a whole burst at once;
-    the flowgraphs set its minimum output buffer to twice this (with room for exactly one burst GNU
-    Radio 3.10.5 stalls: 'Buffer too small for min_noutput_items').
+    ``side`` is ``size``; with ``size`` 0 (each file keeps its own size) it is the largest side among
+    the ``images`` (the image sources' ``paths``: files or folders, '' = the embedded 256 px default),
+    read from the file headers, at most :data:`gr_stegsem.images.MAX_SIDE`. k comes from the DeepJSCC
+    model's configuration (its JSON) when it can be read, else from the shipped bcr 1/12
+    (k = 4 * ceil(side/4)^2). ``pdu_to_tagged_stream`` writes a whole burst at once; the flowgraphs
+    set its minimum output buffer to twice this (with room for exactly one burst GNU Radio 3.10.5
+    stalls: 'Buffer too small for min_noutput_items'), and the burst framer drops (and logs) a longer
+    burst instead of stalling the stream.
     """
-    side = max(int(size), MIN_BURST_SIDE)
+    side = max(int(size) if int(size) > 0 else largest_side(images), MIN_BURST_SIDE)
     k = 4 * math.ceil(side / 4) ** 2
     try:
         from .blocks._base import DEFAULT_JSCC, model_path
@@ -56,6 +60,33 @@ def burst_samples(jscc_model: str, size: int, guard: int) -> int:
     except Exception:  # noqa: BLE001 - a missing model is reported by the blocks, with its name
         pass
     return int(k) + 2 * int(guard)
+
+
+def largest_side(paths) -> int:
+    """The largest image side (px) among image files / folders ``paths`` ('' = the embedded 256 px
+    default image), from the headers; unreadable or oversized files are skipped (the image source
+    reports them) and the result is at most ``MAX_SIDE``."""
+    from .images import EXTENSIONS, MAX_SIDE, list_images, open_image
+
+    side = 0
+    for p in paths:
+        if not str(p or "").strip():
+            side = max(side, 256)  # blocks.files.DEFAULT_SIZE
+            continue
+        path = Path(str(p)).expanduser()
+        try:
+            files = list_images(path) if path.is_dir() else [path] if path.suffix.lower() in EXTENSIONS else []
+        except (OSError, ValueError):
+            continue
+        for f in files:
+            try:
+                with open_image(f) as im:
+                    w, h = im.size
+            except (OSError, ValueError):
+                continue
+            if max(w, h) <= MAX_SIDE:
+                side = max(side, w, h)
+    return side
 
 
 def reference(path: str, role: str) -> str:
@@ -144,10 +175,73 @@ def records(tb) -> dict[str, list[dict]]:
 
 
 @dataclass
+class Losses:
+    """What a flowgraph with Alice and Bob in it lost: frames Alice offered (files her image sources
+    read, skipped ones included) against the frames Bob's private image sink received, and every
+    block that dropped something (name, count, the last reason). Eve's drops (e.g. eve_mia when
+    busy) are listed but are not losses of the link."""
+
+    offered: int
+    decoded: int
+    drops: list = field(default_factory=list)  # (block attribute, count, last reason)
+    graph: str = "flowgraph"
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.offered - self.decoded)
+
+    def summary(self) -> str:
+        """One line: how many frames got through, how many were lost and where."""
+        head = f"{self.graph}: {self.decoded} of {self.offered} frames decoded by Bob"
+        if self.lost:
+            head += f", {self.lost} lost"
+        if not self.drops:
+            return head
+        why = "; ".join(f"{name} dropped {n} (last: {' '.join(str(r).split())[:160]})" for name, n, r in self.drops)
+        return f"{head} - {why}"
+
+
+def losses(tb, graph: str = "flowgraph") -> Losses | None:
+    """The :class:`Losses` of a built (run) flowgraph, or None when it has no image source and no
+    Bob private image sink in it (e.g. zmq_alice, a receiver on its own)."""
+    from .blocks import image_source
+
+    sources = [v for v in vars(tb).values() if isinstance(v, image_source)]
+    bob = image_sinks(tb).get("bob_private_sink")
+    if not sources or bob is None:
+        return None
+    offered = max(s.n_out + s.n_dropped for s in sources)
+    decoded = len({r["frame_id"] for r in bob.records})
+    drops = []
+    for name, blk in sorted(vars(tb).items()):
+        n = getattr(blk, "n_dropped", 0)
+        if isinstance(n, int) and n > 0:
+            drops.append((name, n, getattr(blk, "last_error", "")))
+        t = getattr(blk, "n_ack_timeouts", 0)
+        if isinstance(t, int) and t > 0:
+            drops.append((name, t, f"frames not acknowledged within {blk.ack_timeout:g} s"))
+    return Losses(offered, decoded, drops, graph)
+
+
+def exit_on_loss(tb, graph: str | None = None) -> None:
+    """For a generated flowgraph's main (a GRC 'main_after_stop' snippet): print the run's
+    :func:`losses` summary and exit with status 1 when Bob did not get every frame."""
+    import sys
+
+    loss = losses(tb, graph or type(tb).__name__)
+    if loss is None:
+        return
+    print(loss.summary(), file=sys.stderr if loss.lost else sys.stdout, flush=True)
+    if loss.lost:
+        raise SystemExit(1)
+
+
+@dataclass
 class RunResult:
     finished: bool  # True when the flowgraph ended by itself (False: stopped at the timeout/until)
     seconds: float
     records: dict = field(default_factory=dict)
+    losses: Losses | None = None  # for a flowgraph with Alice and Bob (sim_awgn, sim_radio)
 
 
 def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> RunResult:
@@ -175,15 +269,27 @@ def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> Run
         if not finished:
             tb.stop()
             waiter.join(30.0)
-    return RunResult(finished, time.monotonic() - t0, records(tb))
+    return RunResult(finished, time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
 
 
-def run_sim(timeout: float | None = 600.0, **params) -> RunResult:
-    """Build and run ``sim_awgn`` to its end (bounded by ``timeout`` s); raises if it did not end."""
+class FramesLost(FlowgraphError):
+    """A batch run ended without some of its frames; ``result`` holds what it did get."""
+
+    def __init__(self, message: str, result: RunResult):
+        super().__init__(message)
+        self.result = result
+
+
+def run_sim(timeout: float | None = 600.0, allow_loss: bool = False, **params) -> RunResult:
+    """Build and run ``sim_awgn`` to its end (bounded by ``timeout`` s); raises if it did not end,
+    and (unless ``allow_loss``) :class:`FramesLost`, naming how many frames and where, when Bob did
+    not receive every frame Alice offered."""
     tb = build("sim_awgn", **params)
     res = run(tb, timeout=timeout)
     if not res.finished:
         raise FlowgraphError(f"sim_awgn did not finish within {timeout:g} s; stopped")
+    if res.losses is not None and res.losses.lost and not allow_loss:
+        raise FramesLost(res.losses.summary(), res)
     return res
 
 

@@ -67,7 +67,10 @@ class StegoSystem(Scheme):
         name = "deepjscc"
         klass = cls
         if inn_path is not None:
-            info = read_info(inn_path)
+            try:
+                info = read_info(inn_path)
+            except CheckpointError:  # a missing or broken model: load_model below names the problem
+                info = {}
             if info.get("kind") == "stego-cnn" and not getattr(cls, "cnn", False):
                 from .schemes.cnn_stego import CNNStegoScheme  # the non-invertible baseline
 

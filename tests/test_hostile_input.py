@@ -491,3 +491,143 @@ def test_frame_ids_outside_int64_are_dropped_in_one_line(frame_id, needle, tmp_p
         return  # the watch client takes an integral double (3.0) as 3, as it always did
     with pytest.raises(ValueError, match="frame_id"):  # the same bound in the watch client
         parse_message(image_message({"frame_id": bad_id, "height": 4, "width": 5}, np.zeros((4, 5, 3), np.uint8)))
+
+
+# --- 7 and 3: sim_awgn with large images (size 0) and with image folders --------------------------------------
+@pytest.fixture()
+def tiny_link(tmp_path):
+    """Tiny random models and the sim_awgn parameters that use them (no MIA, naive Eve only)."""
+    from tests.conftest import write_tiny_models
+
+    (tmp_path / "models").mkdir()
+    m = write_tiny_models(tmp_path / "models", "jscc", ("inn",))
+    return {"jscc_model": m["jscc"], "inn_model": m["inn"], "mia_steps": 0, "attacker": "naive",
+            "out": str(tmp_path / "out")}
+
+
+def test_size_0_sizes_the_stream_for_the_largest_file(tmp_path, tiny_link, gnuradio):
+    """sim_awgn --size 0 with images over 512 px used to stall ('Buffer too small for min_noutput_items')
+    and then hang: the stream buffer is now sized from the files' headers and the frame arrives."""
+    from gr_stegsem import flowgraphs as fgs
+    from gr_stegsem.models.deepjscc import num_symbols
+
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (520, 560, 3), dtype=np.uint8)).save(big)
+    cfg = DeepJSCCConfig(**TINY_JSCC)
+    assert fgs.burst_samples(tiny_link["jscc_model"], 0, 16, str(big), "") == num_symbols(560, 560, cfg) + 32
+    assert fgs.burst_samples(tiny_link["jscc_model"], 0, 16, str(tmp_path), "") == num_symbols(560, 560, cfg) + 32
+    assert fgs.burst_samples(tiny_link["jscc_model"], 0, 16, "", "") == num_symbols(512, 512, cfg) + 32
+    res = fgs.run_sim(timeout=120, host=str(big), private=str(big), size=0, **tiny_link)
+    assert res.losses.lost == 0 and res.losses.decoded == 1
+    assert [r["frame_id"] for r in res.records["bob_private_sink"]] == [0]
+
+
+def test_a_burst_too_long_for_the_stream_is_dropped_and_the_run_fails(tiny_link, gnuradio):
+    """A burst longer than the stream buffer is dropped by the framer (logged), the flowgraph still ends,
+    and the run reports the lost frame and where (run_sim raises FramesLost)."""
+    from gr_stegsem import flowgraphs as fgs
+
+    tb = fgs.build("sim_awgn", size=32, **tiny_link)
+    tb.framer.max_len = 100  # shorter than any 32 px burst: as a burst the buffer cannot take
+    res = fgs.run(tb, timeout=60)
+    assert res.finished and res.losses.lost == 1
+    text = res.losses.summary()
+    assert "0 of 1 frames decoded by Bob, 1 lost" in text and "framer dropped 1" in text
+    assert "exceed the longest burst" in text and "\n" not in text
+
+
+def corrupt_image(path: Path) -> Path:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really" * 10)
+    return path
+
+
+def test_sim_awgn_script_exits_1_naming_the_lost_frames(tmp_path, tiny_link, gnuradio):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    bad = str(corrupt_image(tmp_path / "bad.png"))
+    args = [sys.executable, str(ROOT / "flowgraphs" / "sim_awgn.py"), "--host", bad, "--private", bad,
+            "--size", "32", "--jscc-model", tiny_link["jscc_model"], "--inn-model", tiny_link["inn_model"],
+            "--mia-steps", "0", "--attacker", "naive", "--out", tiny_link["out"]]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, env={**__import__("os").environ,
+                                                                                "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "sim_awgn: 0 of 1 frames decoded by Bob, 1 lost" in r.stderr and "bad.png" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_demo_exits_non_zero_when_frames_are_lost(tmp_path, tiny_link, capsys, gnuradio):
+    bad = str(corrupt_image(tmp_path / "bad.png"))
+    code = main(["demo", "--host", bad, "--size", "32", "--jscc-model", tiny_link["jscc_model"],
+                 "--inn-model", tiny_link["inn_model"], "--mia-steps", "0", "--attacker", "naive",
+                 "--out", str(tmp_path / "d"), "--timeout", "120"])
+    err = one_line_error(capsys, code, "0 of 1 frames decoded by Bob, 1 lost")
+    assert "host_src dropped 1" in err and "bad.png" in err
+
+
+def test_sim_awgn_paces_a_folder_and_loses_nothing(tmp_path, tiny_link, gnuradio):
+    """Case 3: with a folder the sources used to post every frame at once and inn_embed dropped most of
+    them (100 tiny images: 3 decoded, exit 0). Paced (at most in_flight frames unacknowledged by Bob's
+    sink) every frame arrives; unpaced, whatever is lost (timing-dependent: 97 of 100 in one run, none in
+    another) is counted and named."""
+    from gr_stegsem import flowgraphs as fgs
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(100):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"i{i:03d}.png")
+    params = dict(host=str(folder), private=str(folder), size=32, **tiny_link)
+    tb = fgs.build("sim_awgn", **params)
+    res = fgs.run(tb, timeout=120)
+    assert res.finished and res.losses.offered == 100 and res.losses.lost == 0, res.losses.summary()
+    assert sorted(r["frame_id"] for r in res.records["bob_private_sink"]) == list(range(100))
+    assert 1 <= tb.host_src.max_in_flight <= tb.in_flight and tb.private_src.max_in_flight <= tb.in_flight
+    assert tb.host_src.n_ack_timeouts == 0 and tb.embed.n_unpaired == 0
+
+    tb = fgs.build("sim_awgn", **params)  # the same without pacing: the flood of case 3
+    tb.host_src.window = tb.private_src.window = 0
+    res = fgs.run(tb, timeout=120)
+    loss = res.losses
+    assert res.finished and loss.offered == 100 and loss.lost == 100 - loss.decoded
+    if loss.lost:
+        assert f"{loss.lost} lost" in loss.summary() and "embed dropped" in loss.summary()
+
+
+def test_image_source_window_waits_for_acks_and_times_out(tmp_path, gnuradio):
+    gr, blocks, pmt = gnuradio
+    from gr_stegsem.blocks import image_source
+
+    for i in range(6):
+        Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(tmp_path / f"{i}.png")
+    with pytest.raises(ValueError, match="window"):
+        image_source(str(tmp_path), window=-1)
+    src = image_source(str(tmp_path), window=2, ack_timeout=1.0)
+    tb = gr.top_block()
+    dbg = blocks.message_debug()
+    tb.msg_connect(src, "out", dbg, "store")
+    tb.start()
+
+    def count_after(t):
+        time.sleep(t)
+        return dbg.num_messages()
+
+    def ack(fid):
+        fid = fid if isinstance(fid, pmt.pmt_base) else pmt.from_long(fid)
+        meta = pmt.dict_add(pmt.make_dict(), pmt.intern("frame_id"), fid)
+        src.to_basic_block()._post(pmt.intern("ack"), pmt.cons(meta, pmt.init_u8vector(0, [])))
+
+    try:
+        assert count_after(0.4) == 2  # two in flight, no ack yet
+        ack(pmt.from_uint64(2 ** 64 - 1))  # a malformed ack is ignored, not a drop
+        ack(0)
+        assert count_after(0.3) == 3
+        ack(2)  # frames 1 and 2 are done
+        assert count_after(0.3) == 5
+        assert count_after(1.2) == 6 and src.n_ack_timeouts >= 1  # nobody acks: the window opens after 1 s
+    finally:
+        tb.stop()
+        tb.wait()
+    assert src.n_dropped == 0 and src.max_in_flight == 2

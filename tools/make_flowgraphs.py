@@ -157,15 +157,26 @@ def common_vars(g: Graph) -> None:
     g.var("private_ref", "stegsem_fg.reference(private, 'private')")
 
 
+IN_FLIGHT = 4  # frames a paced image source may have in flight (sim flowgraphs: Bob's sink acknowledges)
+
+
 def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool = False,
-          amplitude: str = "1.0") -> str:
+          amplitude: str = "1.0", paced: bool = False) -> str:
     """Two image sources -> DeepJSCC encoders -> INN embedding -> burst framer -> tagged stream, or
-    (phy) -> the OFDM PHY transmitter. Returns the stream output."""
+    (phy) -> the OFDM PHY transmitter. Returns the stream output.
+
+    ``paced``: the sources keep at most ``in_flight`` frames in flight, acknowledged on their 'ack'
+    port (:func:`bob` with ``ack`` connects Bob's private image sink's 'done' there), so a folder
+    of images never floods the chain (and inn_embed's partner timeout never drops a frame)."""
     if not phy:
-        g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard)")
+        # with size 0 the largest image file sets the burst (and so the stream buffer) length
+        g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard, host, private)")
+    if paced:
+        g.var("in_flight", str(IN_FLIGHT))
     for i, role in enumerate(("host", "private")):
         g.block(f"{role}_src", "gr_stegsem_image_source", (0, row + i), paths=role, repeat=loop, size="size",
-                role=q(role), interval=interval, done=done)
+                role=q(role), interval=interval, done=done, window="in_flight" if paced else "0",
+                ack_timeout="30.0")
         g.block(f"{role}_enc", "gr_stegsem_jscc_encoder", (1, row + i), model_path="jscc_model", threads="torch_threads")
         g.connect(f"{role}_src.out", f"{role}_enc.in")
         g.connect(f"{role}_enc.out", f"embed.{role}")
@@ -209,8 +220,9 @@ def rx_front(g: Graph, name: str, cell, phy: bool) -> str:
     return f"{name}.pdus"
 
 
-def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool = False) -> None:
-    """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB)."""
+def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool = False, ack: bool = False) -> None:
+    """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB).
+    ``ack``: his private image sink acknowledges each frame to Alice's paced image sources."""
     rx_out = rx_front(g, "bob_rx", (col, row + 0.5), phy)
     g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
             inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads", secure="secure != 0",
@@ -226,6 +238,9 @@ def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool
         g.connect(f"bob_{role}_dec.out", f"bob_{role}_sink.in")
         if publish:
             g.connect(f"bob_{role}_dec.out", "bob_pub.in")
+    if ack:  # the end of Bob's chain paces Alice (the private frame is there in both modes)
+        g.connect("bob_private_sink.done", "host_src.ack")
+        g.connect("bob_private_sink.done", "private_src.ack")
     if publish:
         g.block("bob_pub", "zeromq_pub_msg_sink", (col + 3, row + 2), address="publish", timeout="100",
                 bind="True")
@@ -272,6 +287,12 @@ def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = 
                 bind="True")
 
 
+def report_losses(g: Graph) -> None:
+    """A main_after_stop snippet: the script prints how many frames Bob got and exits 1 if any was lost."""
+    g.block("report_losses", "snippet", (0, 2.5), section="main_after_stop", priority="0",
+            code="stegsem_fg.exit_on_loss(self)")
+
+
 def impairments(g: Graph) -> None:
     g.param("freq_offset", "eng_float", "0.0", "channel frequency offset (cycles/sample; no PHY corrects it)")
     g.param("epsilon", "eng_float", "1.0", "channel timing (resampling) ratio; 1.0 = aligned bursts")
@@ -290,7 +311,11 @@ SIM_NOTE = """sim_awgn: the whole secure semantic link in one flowgraph (ideal, 
 Alice: two image sources (host, private; no file = the embedded default images) -> DeepJSCC encoders
 -> INN embedding (secure=0: plain DeepJSCC, the private symbols are sent) -> burst framer (16 zero
 guard samples each side) -> PDU to tagged stream (packet_len; its minimum output buffer holds two
-512x512 bursts) -> fan-out to two channels.channel_model: Bob's (noise from snr_bob) and Eve's (snr_eve).
+bursts of the largest image: size, or with size 0 the largest file, at least 512x512; a longer burst
+is dropped by the framer, logged) -> fan-out to two channels.channel_model: Bob's (noise from snr_bob)
+and Eve's (snr_eve). The image sources are paced: at most in_flight (4) frames on the way, each
+acknowledged by Bob's private image sink ('done' -> the sources' 'ack'), so a folder of images never
+floods the chain.
 Noise voltage = sqrt(10^(-SNR/10)) (gr_stegsem.channel.noise_voltage: Es/N0 on unit-power symbols).
 Noise seeds: Bob 2*seed+1, Eve 2*seed+2 (distinct, never 0 = time-seeded).
 Receivers: burst_to_pdu (delay -3: channel_model's resampler shift) -> Bob: INN extraction
@@ -301,6 +326,8 @@ inversion, mia_steps, 0 = off) -> image sinks eve_naive / eve_mia (vs the privat
 freq_offset, epsilon and taps are channel impairments that no PHY corrects here: freq_offset rotates
 the symbols; epsilon != 1.0 or a multi-tap channel shifts the bursts against their tags.
 The flowgraph ends by itself when the images are done (sources with done=True); files go to 'out'.
+At the end the script prints how many frames Bob decoded; when any was lost it names the blocks that
+dropped frames and why, and exits with status 1.
 
 """ + EVE_ZOO_NOTE
 
@@ -348,13 +375,14 @@ def sim_awgn() -> Graph:
     impairments(g)
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate)")
     common_vars(g)
-    tx = alice(g, loop="False", interval="0.0", done="True", row=0)
+    tx = alice(g, loop="False", interval="0.0", done="True", row=0, paced=True)
     b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5))
     e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5))
     g.connect(tx, b)
     g.connect(tx, e)
-    bob(g, b, 6, 0)
+    bob(g, b, 6, 0, ack=True)
     eve(g, e, 6, 3, mia_queue="64")
+    report_losses(g)
     return g
 
 
@@ -569,7 +597,9 @@ channel estimation, header CRC, pilot tracking, soft equalisation, reassembly; d
 that fraction of segments to show graceful degradation) -> Bob: INN extraction -> decoders -> sinks;
 Eve: naive decoding and the attacker (default mia) -> sinks. record = a path prefix: SigMF recordings of what
 Alice sends (PREFIX_tx), what Bob hears (PREFIX_bob) and what Eve hears (PREFIX_eve); replay them with
-replay_bob / replay_eve or 'stegsem replay'. Ends by itself when the images are done.
+replay_bob / replay_eve or 'stegsem replay'. Ends by itself when the images are done. The image sources
+are paced (at most in_flight = 4 frames on the way, acknowledged by Bob's private image sink); at the end
+the script prints how many frames Bob decoded and exits with status 1 (naming where) when any was lost.
 
 """ + EVE_ZOO_NOTE
 
@@ -586,7 +616,7 @@ def sim_radio() -> Graph:
     g.param("record", "str", "''", "SigMF recording prefix ('' = no recording)")
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA; segment drops)")
     common_vars(g)
-    tx = alice(g, loop="False", interval="0.0", done="True", row=0, phy=True)
+    tx = alice(g, loop="False", interval="0.0", done="True", row=0, phy=True, paced=True)
     b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5), phy=True)
     e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5), phy=True)
     g.connect(tx, b)
@@ -594,8 +624,9 @@ def sim_radio() -> Graph:
     recorder(g, "tx_rec", tx, "_tx", (5, 2))
     recorder(g, "bob_rec", b, "_bob", (6, 2))
     recorder(g, "eve_rec", e, "_eve", (6, 5))
-    bob(g, b, 6, 0, phy=True)
+    bob(g, b, 6, 0, phy=True, ack=True)
     eve(g, e, 6, 3, mia_queue="64", phy=True)
+    report_losses(g)
     return g
 
 

@@ -101,11 +101,13 @@ class burst_to_pdu(gr.sync_block):
         self._pending: list[tuple[int, int, object, int, int]] = []  # (data start, k, meta, tag offset, L)
         self.n_out = 0
         self.n_dropped = 0
+        self.last_error = ""  # the last reason for a drop
         self.n_outside = 0  # samples outside every tagged burst (ignored)
         self._covered = 0  # absolute end of the furthest burst seen (tag offset + packet_len)
 
     def _drop(self, why: str) -> None:
         self.n_dropped += 1
+        self.last_error = why
         try:
             self.logger.warn(f"burst dropped: {why}")
         except Exception:  # noqa: BLE001 - logging must never take the block down

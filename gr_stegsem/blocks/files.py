@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pmt
 
 from ..images import EXTENSIONS, list_images, load_image, save_image
 from ._base import PduBlock
-from .pdus import ROLES, image_pdu, metrics_pdu, parse_image_pdu, parse_score_pdu
+from .pdus import (FRAME_ID, MAX_FRAME_ID, ROLES, image_pdu, meta_int, meta_set, metrics_pdu, parse_image_pdu,
+                   parse_score_pdu, split_pdu)
 
 DEFAULT_SIZE = 256  # pixels per side of the embedded default images when size = 0
 DEFAULT_REFERENCE = "default:"  # image_sink reference prefix naming an embedded default image
@@ -49,14 +51,27 @@ class image_source(PduBlock):
         interval: seconds between frames (give one when looping, or the message queues grow).
         done: when not looping, tell the scheduler this block is finished after the last image
             (a message-only flowgraph can then end by itself).
+        window: pace the source to what downstream takes (0: off, post as fast as the files load):
+            at most ``window`` frames are in flight, i.e. posted and not yet acknowledged by a PDU
+            on the input ``ack`` whose meta ``frame_id`` is that frame's or a later one (connect
+            the last block of the receive chain there, e.g. an image_sink's ``done``). Frames go
+            through the chain in order, so an ack for frame i frees frames <= i (a lost frame
+            never holds the window).
+        ack_timeout: seconds a frame may stay unacknowledged before it stops counting against the
+            window (logged; counted in ``n_ack_timeouts``), so a frame lost on the way cannot stall
+            the source.
     """
 
-    def __init__(self, paths="", loop=False, size=0, role="", interval=0.0, done=False):
+    def __init__(self, paths="", loop=False, size=0, role="", interval=0.0, done=False, window=0,
+                 ack_timeout=30.0):
         PduBlock.__init__(self, "stegsem_image_source")
         if role not in ("",) + ROLES:
             raise ValueError(f"image_source: role must be '', 'host' or 'private', got {role!r}")
         if int(size) < 0 or float(interval) < 0:
             raise ValueError("image_source: size (pixels) and interval (seconds) must be >= 0")
+        if int(window) < 0 or not float(ack_timeout) > 0:
+            raise ValueError(f"image_source: window must be >= 0 frames and ack_timeout > 0 s, got {window}, "
+                             f"{ack_timeout}")
         self.loop, self.size, self.role = bool(loop), int(size), role or None
         self.default_image = None  # (3, size, size) tensor when no paths are given
         if isinstance(paths, (str, os.PathLike)) and not str(paths).strip():
@@ -71,17 +86,53 @@ class image_source(PduBlock):
         else:
             self.files = image_files(paths)
         self.interval, self.done = float(interval), bool(done)
+        self.window, self.ack_timeout = int(window), float(ack_timeout)
+        self.n_ack_timeouts = 0  # frames that were never acknowledged within ack_timeout
+        self.max_in_flight = 0  # the most frames ever in flight at once (<= window when pacing)
+        self._unacked: dict[int, float] = {}  # frame id -> time it was posted
+        self._acks = threading.Condition()
         self.finished = threading.Event()  # set after the last frame (not looping) or on stop()
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self._output("out")
+        self._input("ack", self._ack)
+
+    def _ack(self, msg):
+        """A PDU on ``ack``: every frame up to its meta frame_id has been consumed downstream."""
+        try:
+            fid = meta_int(split_pdu(msg)[0], FRAME_ID, 0, MAX_FRAME_ID)
+        except ValueError as e:  # an ack is not a frame: a bad one is logged, not counted as a drop
+            self._warn(f"ignored a malformed ack: {e}")
+            return
+        with self._acks:
+            for f in [f for f in self._unacked if f <= fid]:
+                del self._unacked[f]
+            self._acks.notify_all()
+
+    def _wait_for_slot(self) -> bool:
+        """Block until fewer than ``window`` frames are in flight; False when the source is stopped."""
+        if not self.window:
+            return not self._halt.is_set()
+        with self._acks:
+            while not self._halt.is_set():
+                now = time.monotonic()
+                for fid, t in list(self._unacked.items()):
+                    if now - t > self.ack_timeout:
+                        del self._unacked[fid]
+                        self.n_ack_timeouts += 1
+                        self._warn(f"frame {fid}: not acknowledged within {self.ack_timeout:g} s; sending on")
+                if len(self._unacked) < self.window:
+                    return True
+                oldest = min(self._unacked.values())
+                self._acks.wait(min(0.5, max(0.01, oldest + self.ack_timeout - now)))
+        return False
 
     def _run(self):
         frame = 0
         try:
             while not self._halt.is_set():
                 for path in self.files:
-                    if self._halt.is_set():
+                    if not self._wait_for_slot():
                         return
                     try:
                         if self.default_image is not None:
@@ -95,6 +146,10 @@ class image_source(PduBlock):
                     except Exception as e:  # noqa: BLE001 - one bad file must not end the source
                         self._drop(f"skipping {path}: {e.__class__.__name__}: {e}")
                         continue
+                    if self.window:
+                        with self._acks:
+                            self._unacked[frame] = time.monotonic()
+                            self.max_in_flight = max(self.max_in_flight, len(self._unacked))
                     self._publish("out", pdu)
                     frame += 1
                     if self.interval and self._halt.wait(self.interval):
@@ -110,6 +165,8 @@ class image_source(PduBlock):
         PduBlock.start(self)
         self._halt.clear()
         self.finished.clear()
+        with self._acks:
+            self._unacked.clear()
         self._thread = threading.Thread(target=self._run, name="stegsem_image_source", daemon=True)
         self._thread.start()
         return True
@@ -117,6 +174,8 @@ class image_source(PduBlock):
     def stop(self):
         PduBlock.stop(self)
         self._halt.set()
+        with self._acks:
+            self._acks.notify_all()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -133,7 +192,8 @@ class image_sink(PduBlock):
     ``reference`` 'default:host' / 'default:private' is the embedded default image of that role
     (what an image_source with no paths sends), at the frame's size.
     ``records`` lists one dict per frame received: frame_id, role, path (None when ``save`` is
-    False) and the metrics.
+    False) and the metrics. After each frame (saved or not) it posts a small PDU on ``done`` (meta
+    frame_id and role, empty u8vector): the acknowledgement a paced image_source waits for.
 
     Args:
         folder: output folder (created).
@@ -170,9 +230,17 @@ class image_sink(PduBlock):
             self._metrics = metrics.all_metrics
         self._input("in", self._handle)
         self._output("metrics")
+        self._output("done")
 
     def _handle(self, msg):
         f = parse_image_pdu(msg)
+        try:
+            self._consume(f)
+        finally:  # acknowledged even when saving or the metrics failed: the frame left the chain
+            ack = meta_set(pmt.make_dict(), frame_id=f.frame_id, role=f.role)
+            self.message_port_pub(pmt.intern("done"), pmt.cons(ack, pmt.init_u8vector(0, [])))
+
+    def _consume(self, f):
         path = None
         if self.save:
             path = self.folder / f"{self.prefix}_{f.frame_id:05d}.png"

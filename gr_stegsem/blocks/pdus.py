@@ -18,6 +18,8 @@ Score PDU (a detecting Eve: eve_detect / eve_attack 'detect')
     ``score`` (double in [0, 1]: the probability that the frame hides an image), ``decision``
     (bool: score > threshold), ``threshold`` (double), and the symbol PDU's other meta keys.
 
+``frame_id`` is an integer in [0, 2^63 - 1] (``MAX_FRAME_ID``: a pmt long; a pmt uint64 is accepted
+up to that bound); anything else (a uint64 above it, a negative long, a double) makes the PDU malformed.
 Other meta keys are carried through by the blocks unchanged. Parsers raise ``ValueError`` with a
 message naming the problem; the blocks log it and drop the PDU.
 """
@@ -34,6 +36,7 @@ from ..images import MAX_SIDE
 from ..models.deepjscc import DeepJSCCConfig, STRIDE, from_complex, latent_shape
 
 FRAME_ID = "frame_id"
+MAX_FRAME_ID = 2 ** 63 - 1  # frame ids are pmt longs (int64) when a block sends them on
 HEIGHT = "height"
 WIDTH = "width"
 ROLE = "role"
@@ -280,7 +283,7 @@ def parse_image_pdu(pdu) -> ImageFrame:
     meta, vec = split_pdu(pdu)
     if not pmt.is_u8vector(vec):
         raise ValueError("image PDU vector must be a u8vector (RGB bytes)")
-    frame_id = meta_int(meta, FRAME_ID, 0)
+    frame_id = meta_int(meta, FRAME_ID, 0, MAX_FRAME_ID)
     h, w = _size(meta)
     n = pmt.length(vec)
     if n != h * w * 3:
@@ -317,7 +320,7 @@ def parse_symbol_pdu(pdu, config: DeepJSCCConfig | None = None) -> SymbolFrame:
     meta, vec = split_pdu(pdu)
     if not pmt.is_c32vector(vec):
         raise ValueError("symbol PDU vector must be a c32vector (complex channel symbols)")
-    frame_id = meta_int(meta, FRAME_ID, 0)
+    frame_id = meta_int(meta, FRAME_ID, 0, MAX_FRAME_ID)
     h, w = _size(meta)
     c = meta_int(meta, LATENT_C, 2)
     lh = meta_int(meta, LATENT_H, 1)
@@ -386,7 +389,7 @@ def parse_score_pdu(pdu) -> ScoreFrame:
     meta, vec = split_pdu(pdu)
     if not pmt.is_f32vector(vec) or pmt.length(vec) != 1:
         raise ValueError("score PDU vector must be an f32vector holding one score")
-    frame_id = meta_int(meta, FRAME_ID, 0)
+    frame_id = meta_int(meta, FRAME_ID, 0, MAX_FRAME_ID)
     score, threshold = _meta_float(meta, "score"), _meta_float(meta, "threshold")
     if not 0.0 <= score <= 1.0:
         raise ValueError(f"score PDU score {score} is outside [0, 1]")

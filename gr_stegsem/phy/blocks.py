@@ -28,8 +28,8 @@ import pmt
 from gnuradio import gr, pdu
 
 from ..blocks._base import PduBlock
-from ..blocks.pdus import (c32vector_from_numpy, c32vector_to_numpy, meta_get, meta_int, meta_set, parse_symbol_pdu,
-                           split_pdu, symbol_pdu, u8vector_from_numpy, u8vector_to_numpy)
+from ..blocks.pdus import (MAX_FRAME_ID, c32vector_from_numpy, c32vector_to_numpy, meta_get, meta_int, meta_set,
+                           parse_symbol_pdu, split_pdu, symbol_pdu, u8vector_from_numpy, u8vector_to_numpy)
 from .header import SegmentHeader, segment_plan
 from .ofdm import OfdmParams, OfdmReceiver, modulate
 from .segments import FrameInfo, Reassembler, split
@@ -141,7 +141,7 @@ def parse_segment_pdu(msg):
     meta, vec = split_pdu(msg)
     if not pmt.is_c32vector(vec):
         raise ValueError("segment PDU vector must be a c32vector (soft symbols)")
-    vals = {k: meta_int(meta, k, 0) for k in HEADER_KEYS}
+    vals = {k: meta_int(meta, k, 0, MAX_FRAME_ID) for k in HEADER_KEYS}  # all go on as pmt longs
     sec = meta_get(meta, "secure", pmt.PMT_F)
     keyed = meta_get(meta, "keyed", pmt.PMT_F)
     hdr = SegmentHeader(**vals, secure=pmt.to_bool(sec) if pmt.is_bool(sec) else False,

@@ -7,6 +7,8 @@ No GNU Radio here: :func:`write` and :func:`read` are used by the tests, by offl
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +34,26 @@ def meta_path(path) -> Path:
     return b.with_name(b.name + ".sigmf-meta")
 
 
+def check_sample_rate(value, where: str = "") -> float:
+    """``value`` as a sample rate in S/s: a finite number > 0 (not a bool, not text); ValueError in one
+    line otherwise (``where``: the file named in the message)."""
+    prefix = f"{where}: " if where else ""
+    if value is None:
+        raise ValueError(f"{prefix}core:sample_rate is missing (a SigMF recording must give its sample rate in S/s)")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{prefix}core:sample_rate must be a number of S/s, got {value!r:.40}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{prefix}core:sample_rate must be a finite number > 0 S/s, got {value!r}")
+    return float(value)
+
+
 def write_meta(path, sample_rate: float, center_freq: float | None = None, description: str = "",
                annotations=()) -> Path:
     """Write ``path.sigmf-meta`` for cf32_le samples (the data file is written separately, e.g. by a
     GNU Radio file sink). ``annotations``: (first sample, sample count, label) triples."""
     from sigmf import SigMFFile
 
-    if not sample_rate or sample_rate <= 0:
-        raise ValueError(f"sample rate must be > 0 S/s, got {sample_rate}")
+    sample_rate = check_sample_rate(sample_rate)
     meta = SigMFFile(data_file=None, skip_checksum=True, global_info={
         "core:datatype": DATATYPE, "core:sample_rate": float(sample_rate),
         "core:description": description or "gr-stegsem IQ recording", "core:recorder": "gr-stegsem"})
@@ -67,7 +81,8 @@ def write(path, samples, sample_rate: float, center_freq: float | None = None, d
 
 
 def read_info(path) -> dict:
-    """The recording's global fields and first capture; ValueError naming what is wrong."""
+    """The recording's global fields and first capture; ValueError naming what is wrong (a missing,
+    non-numeric, NaN/Inf, zero or negative ``core:sample_rate`` included)."""
     from sigmf import sigmffile
 
     m, d = meta_path(path), data_path(path)
@@ -78,12 +93,14 @@ def read_info(path) -> dict:
     try:
         rec = sigmffile.fromfile(str(base_path(path)), skip_checksum=True)
     except Exception as e:  # noqa: BLE001 - sigmf raises several types for a bad file
-        raise ValueError(f"{m}: not a valid SigMF recording ({e.__class__.__name__}: {e})") from None
+        why = " ".join(str(e).split())[:200]  # one line, whatever sigmf says
+        raise ValueError(f"{m}: not a valid SigMF recording ({e.__class__.__name__}: {why})") from None
     dtype = rec.get_global_field("core:datatype")
     if dtype != DATATYPE:
         raise ValueError(f"{m}: datatype {dtype!r} is not supported (gr-stegsem records and replays {DATATYPE})")
+    rate = check_sample_rate(rec.get_global_field("core:sample_rate"), str(m))
     caps = rec.get_captures()
-    return {"sample_rate": rec.get_global_field("core:sample_rate"),
+    return {"sample_rate": rate,
             "center_freq": caps[0].get("core:frequency") if caps else None,
             "description": rec.get_global_field("core:description"),
             "annotations": rec.get_annotations(), "samples": d.stat().st_size // 8}
