@@ -36,7 +36,7 @@ def snippets_main_after_stop(tb):
 
 class sim_awgn(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0, scheme=''):
         gr.top_block.__init__(self, "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -59,6 +59,7 @@ class sim_awgn(gr.top_block):
         self.freq_offset = freq_offset
         self.epsilon = epsilon
         self.seed = seed
+        self.scheme = scheme
 
         ##################################################
         # Variables
@@ -68,9 +69,11 @@ class sim_awgn(gr.top_block):
         self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = [1.0 + 0.0j]
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
+        self.inn_secure = inn_secure = secure != 0 and not stegsem_fg.link_transform(scheme)
+        self.inn_key = inn_key = '' if stegsem_fg.link_transform(scheme) else key
         self.in_flight = in_flight = 4
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
-        self.eve_scheme = eve_scheme = stegsem_fg.eve_scheme(inn_model)
+        self.eve_scheme = eve_scheme = scheme or stegsem_fg.eve_scheme(inn_model)
         self.eve_noise = eve_noise = stegsem_channel.noise_voltage(snr_eve)
         self.eve_models = eve_models = stegsem_fg.models_folder(inn_model)
         self.burst_len = burst_len = stegsem_fg.burst_samples(jscc_model, size, guard, host, private)
@@ -82,12 +85,14 @@ class sim_awgn(gr.top_block):
 
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, 'packet_len')
         self.to_stream.set_min_output_buffer((2 * burst_len))
+        self.scheme_tx = stegsem_blocks.scheme_tx(scheme=scheme, key_file=key, seed=seed)
+        self.scheme_rx = stegsem_blocks.scheme_rx(scheme=scheme, key_file=key, replay_window=65536)
         self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard, max_len=burst_len)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
+        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=inn_secure, key_file=inn_key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
@@ -106,7 +111,7 @@ class sim_awgn(gr.top_block):
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
         self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
+        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=inn_secure, key_file=inn_key)
         self.bob_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
@@ -128,8 +133,8 @@ class sim_awgn(gr.top_block):
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
-        self.msg_connect((self.bob_rx, 'pdus'), (self.extract, 'in'))
-        self.msg_connect((self.embed, 'out'), (self.framer, 'in'))
+        self.msg_connect((self.bob_rx, 'pdus'), (self.scheme_rx, 'in'))
+        self.msg_connect((self.embed, 'out'), (self.scheme_tx, 'in'))
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
         self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
@@ -147,6 +152,8 @@ class sim_awgn(gr.top_block):
         self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
         self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
         self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
+        self.msg_connect((self.scheme_rx, 'out'), (self.extract, 'in'))
+        self.msg_connect((self.scheme_tx, 'out'), (self.framer, 'in'))
         self.connect((self.bob_channel, 0), (self.bob_rx, 0))
         self.connect((self.eve_channel, 0), (self.eve_rx, 0))
         self.connect((self.to_stream, 0), (self.bob_channel, 0))
@@ -208,7 +215,7 @@ class sim_awgn(gr.top_block):
 
     def set_inn_model(self, inn_model):
         self.inn_model = inn_model
-        self.set_eve_scheme(stegsem_fg.eve_scheme(self.inn_model))
+        self.set_eve_scheme(self.scheme or stegsem_fg.eve_scheme(self.inn_model))
         self.set_eve_models(stegsem_fg.models_folder(self.inn_model))
 
     def get_key(self):
@@ -216,6 +223,7 @@ class sim_awgn(gr.top_block):
 
     def set_key(self, key):
         self.key = key
+        self.set_inn_key('' if stegsem_fg.link_transform(self.scheme) else self.key)
 
     def get_lost(self):
         return self.lost
@@ -228,6 +236,7 @@ class sim_awgn(gr.top_block):
 
     def set_secure(self, secure):
         self.secure = secure
+        self.set_inn_secure(self.secure != 0 and not stegsem_fg.link_transform(self.scheme))
 
     def get_mia_steps(self):
         return self.mia_steps
@@ -270,6 +279,15 @@ class sim_awgn(gr.top_block):
     def set_seed(self, seed):
         self.seed = seed
 
+    def get_scheme(self):
+        return self.scheme
+
+    def set_scheme(self, scheme):
+        self.scheme = scheme
+        self.set_inn_secure(self.secure != 0 and not stegsem_fg.link_transform(self.scheme))
+        self.set_inn_key('' if stegsem_fg.link_transform(self.scheme) else self.key)
+        self.set_eve_scheme(self.scheme or stegsem_fg.eve_scheme(self.inn_model))
+
     def get_zoo_attack(self):
         return self.zoo_attack
 
@@ -303,6 +321,18 @@ class sim_awgn(gr.top_block):
 
     def set_private_ref(self, private_ref):
         self.private_ref = private_ref
+
+    def get_inn_secure(self):
+        return self.inn_secure
+
+    def set_inn_secure(self, inn_secure):
+        self.inn_secure = inn_secure
+
+    def get_inn_key(self):
+        return self.inn_key
+
+    def set_inn_key(self, inn_key):
+        self.inn_key = inn_key
 
     def get_in_flight(self):
         return self.in_flight
@@ -404,13 +434,16 @@ def argument_parser():
     parser.add_argument(
         "--seed", dest="seed", type=intx, default=0,
         help="Set seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate) [default=%(default)r]")
+    parser.add_argument(
+        "--scheme", dest="scheme", type=str, default='',
+        help="Set '' = the INN model (secure 1) or plain DeepJSCC (secure 0); dp-<ε>, shuffle, shuffle-static = seed 004's defences on plain DeepJSCC (shuffles use 'key'); Eve's trained attacker attacks it [default=%(default)r]")
     return parser
 
 
 def main(top_block_cls=sim_awgn, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed, scheme=options.scheme)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

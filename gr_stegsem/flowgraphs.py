@@ -331,3 +331,10 @@ def sim_report(result: RunResult, snr_bob: float, snr_eve: float, frame: int = 0
                          "target": target, "psnr": rec["psnr"], "ms_ssim": rec["ms_ssim"], "lpips": rec["lpips"]})
     scores = [r for r in result.records.get("eve_score_sink", []) if r["frame_id"] == frame]
     return {"images": images, "metrics": rows, "scores": scores}
+
+
+def link_transform(scheme: str) -> str:
+    """The scheme switch of sim_awgn: 'dp', 'shuffle' or '' (:func:`gr_stegsem.blocks.defences.link_transform`)."""
+    from .blocks.defences import link_transform as lt
+
+    return lt(scheme)

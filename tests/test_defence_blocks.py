@@ -80,3 +80,54 @@ def test_shuffle_key_problems(tmp_path):
         (tmp_path / "bad.key").write_text("12")
         with pytest.raises(ValueError, match="64 hex digits"):
             cls(str(tmp_path / "bad.key"))
+
+
+# --- the scheme switch of sim_awgn ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_zoo(tmp_path_factory):
+    from tests.conftest import write_tiny_models
+
+    d = tmp_path_factory.mktemp("switch")
+    write_tiny_models(d)
+    keys.write_key(d / "k.key")
+    return d
+
+
+@pytest.mark.parametrize("scheme", ["shuffle", "shuffle-static", "dp-0.9"])
+def test_sim_awgn_runs_seed004_schemes(tiny_zoo, tmp_path, scheme):
+    """scheme=shuffle*: with the noise off Bob's image is plain DeepJSCC's, byte for byte (the key undoes
+    the order) while Eve's naive decoding is not; dp: Bob and Eve both get the noised frame."""
+    from PIL import Image
+
+    from gr_stegsem import flowgraphs as fgs
+    from gr_stegsem.images import tensor_to_array
+    from gr_stegsem.pipeline import transmit
+    from gr_stegsem.system import StegoSystem
+
+    inf = float("inf")
+    res = fgs.run_sim(timeout=60, size=32, jscc_model=str(tiny_zoo / "deepjscc-bcr12.safetensors"),
+                      inn_model=str(tiny_zoo / "stego-l3_2.safetensors"), mia_steps=0, out=str(tmp_path),
+                      scheme=scheme, key=str(tiny_zoo / "k.key"), snr_bob=inf, snr_eve=inf, attacker="naive")
+    bob = np.asarray(Image.open(res.records["bob_private_sink"][0]["path"]))
+    eve = np.asarray(Image.open(res.records["eve_naive_sink"][0]["path"]))
+    assert res.records["bob_host_sink"] == []  # plain DeepJSCC underneath: no host
+    plain = StegoSystem.load(tiny_zoo / "deepjscc-bcr12.safetensors")
+    off = transmit(plain, fgs.sent_image("", "host", 32), fgs.sent_image("", "private", 32), inf, inf, mia_steps=0)
+    if scheme.startswith("shuffle"):
+        assert np.array_equal(bob, tensor_to_array(off["images"]["bob/private"]))
+        assert not np.array_equal(eve, bob)
+    else:
+        assert np.array_equal(eve, bob)  # DP: no secret, Bob decodes what Eve decodes
+
+
+def test_scheme_switch_passes_other_schemes_and_checks_its_arguments(tmp_path):
+    z, pdu = _frame()
+    out = run_block(sb.scheme_tx(""), [("in", pdu)])["out"]
+    assert torch.equal(_latent(out[0]), z)
+    assert sb.scheme_rx("stego-keyed-l3_2").transform is None
+    with pytest.raises(ValueError, match="scheme_tx: key_file is required"):
+        sb.scheme_tx("shuffle")
+    with pytest.raises(ValueError, match="dp-<ε>"):
+        sb.scheme_tx("dp-x")
+    with pytest.raises(ValueError, match="privacy budget"):
+        sb.scheme_tx("dp-0")

@@ -161,13 +161,15 @@ IN_FLIGHT = 4  # frames a paced image source may have in flight (sim flowgraphs:
 
 
 def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool = False,
-          amplitude: str = "1.0", paced: bool = False) -> str:
+          amplitude: str = "1.0", paced: bool = False, switch: bool = False) -> str:
     """Two image sources -> DeepJSCC encoders -> INN embedding -> burst framer -> tagged stream, or
     (phy) -> the OFDM PHY transmitter. Returns the stream output.
 
     ``paced``: the sources keep at most ``in_flight`` frames in flight, acknowledged on their 'ack'
     port (:func:`bob` with ``ack`` connects Bob's private image sink's 'done' there), so a folder
-    of images never floods the chain (and inn_embed's partner timeout never drops a frame)."""
+    of images never floods the chain (and inn_embed's partner timeout never drops a frame).
+    ``switch``: a scheme_tx after the INN runs the 'scheme' parameter's transform (seed 004's DP noise
+    or shuffling on plain DeepJSCC; nothing for the INN schemes)."""
     if not phy:
         # with size 0 the largest image file sets the burst (and so the stream buffer) length
         g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard, host, private)")
@@ -181,10 +183,18 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool
         g.connect(f"{role}_src.out", f"{role}_enc.in")
         g.connect(f"{role}_enc.out", f"embed.{role}")
     g.block("embed", "gr_stegsem_inn_embed", (2, row + 0.5), jscc_path="jscc_model", inn_path="inn_model",
-            timeout="5.0", max_pending="64", threads="torch_threads", secure="secure != 0", key_file="key")
+            timeout="5.0", max_pending="64", threads="torch_threads", secure="inn_secure" if switch else "secure != 0",
+            key_file="inn_key" if switch else "key")
+    out = "embed.out"
+    if switch:
+        g.var("inn_secure", "secure != 0 and not stegsem_fg.link_transform(scheme)")  # dp/shuffle: plain DeepJSCC
+        g.var("inn_key", "'' if stegsem_fg.link_transform(scheme) else key")
+        g.block("scheme_tx", "gr_stegsem_scheme_tx", (2, row + 1.6), scheme="scheme", key_file="key", seed="seed")
+        g.connect("embed.out", "scheme_tx.in")
+        out = "scheme_tx.out"
     if phy:  # OFDM bursts with preamble, header and pilots (gr_stegsem.phy)
         g.block("phy_tx", "gr_stegsem_phy_tx", (3, row + 0.5), seg_len="seg_len", amplitude=amplitude)
-        g.connect("embed.out", "phy_tx.in")
+        g.connect(out, "phy_tx.in")
         return "phy_tx.0"
     g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard", max_len="burst_len")
     # a whole burst must fit into the tagged stream's output buffer (512x512 image: 65536 + 2 guards);
@@ -192,7 +202,7 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool
     # min_noutput_items'), two bursts work
     g.block("to_stream", "pdu_pdu_to_tagged_stream", (4, row + 0.5), type="complex", tag=q("packet_len"),
             minoutbuf="2 * burst_len")
-    g.connect("embed.out", "framer.in")
+    g.connect(out, "framer.in")
     g.connect("framer.out", "to_stream.pdus")
     return "to_stream.0"
 
@@ -220,13 +230,20 @@ def rx_front(g: Graph, name: str, cell, phy: bool) -> str:
     return f"{name}.pdus"
 
 
-def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool = False, ack: bool = False) -> None:
+def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool = False, ack: bool = False,
+        switch: bool = False) -> None:
     """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB).
-    ``ack``: his private image sink acknowledges each frame to Alice's paced image sources."""
+    ``ack``: his private image sink acknowledges each frame to Alice's paced image sources.
+    ``switch``: a scheme_rx before the INN undoes the 'scheme' parameter's transform."""
     rx_out = rx_front(g, "bob_rx", (col, row + 0.5), phy)
     g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
-            inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads", secure="secure != 0",
-            key_file="key")
+            inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads",
+            secure="inn_secure" if switch else "secure != 0", key_file="inn_key" if switch else "key")
+    if switch:
+        g.block("scheme_rx", "gr_stegsem_scheme_rx", (col + 1, row + 1.6), scheme="scheme", key_file="key",
+                replay_window="65536")
+        g.connect(rx_out, "scheme_rx.in")
+        rx_out = "scheme_rx.out"
     g.connect(src, "bob_rx.0")
     g.connect(rx_out, "extract.in")
     for i, role in enumerate(("host", "private")):
@@ -256,7 +273,10 @@ def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = 
     g.connect(src, "eve_rx.0")
     has_inn = "inn_model" in g.names()
     g.var("zoo_attack", "stegsem_fg.zoo_attack(attacker)")  # '' (off) for naive and mia
-    g.var("eve_scheme", "stegsem_fg.eve_scheme(inn_model)" if has_inn else "scheme")
+    if has_inn and "scheme" in g.names():  # sim_awgn: the scheme switch, else the INN model's scheme
+        g.var("eve_scheme", "scheme or stegsem_fg.eve_scheme(inn_model)")
+    else:
+        g.var("eve_scheme", "stegsem_fg.eve_scheme(inn_model)" if has_inn else "scheme")
     g.var("eve_models", f"stegsem_fg.models_folder({'inn_model' if has_inn else 'jscc_model'})")
     g.var("zoo_prefix", "'eve_' + (zoo_attack or 'attack')")
     g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="torch_threads")
@@ -375,12 +395,15 @@ def sim_awgn() -> Graph:
     impairments(g)
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate)")
     common_vars(g)
-    tx = alice(g, loop="False", interval="0.0", done="True", row=0, paced=True)
+    g.param("scheme", "str", "''", "'' = the INN model (secure 1) or plain DeepJSCC (secure 0); dp-<ε>, shuffle, "
+            "shuffle-static = seed 004's defences on plain DeepJSCC (shuffles use 'key'); Eve's trained attacker "
+            "attacks it")
+    tx = alice(g, loop="False", interval="0.0", done="True", row=0, paced=True, switch=True)
     b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5))
     e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5))
     g.connect(tx, b)
     g.connect(tx, e)
-    bob(g, b, 6, 0, ack=True)
+    bob(g, b, 6, 0, ack=True, switch=True)
     eve(g, e, 6, 3, mia_queue="64")
     report_losses(g)
     return g
