@@ -476,9 +476,11 @@ def _gnuradio():
 @_send_options
 @_model_options
 @click.option("--timeout", default=1800.0, show_default=True, help="Stop the flowgraph after this many seconds.")
+@click.option("--scheme", default="", help="Seed 004's defences instead of the INN: dp-<ε>, shuffle, shuffle-static "
+              "(the shuffles need --key).")
 @_attacker_option
 def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-             key_file, timeout, attacker):
+             key_file, timeout, scheme, attacker):
     """The main job: the GNU Radio flowgraph sim_awgn, headless, on the default images.
 
     Alice (DeepJSCC + INN, shipped models) sends over simulated AWGN channels to Bob (10 dB) and
@@ -490,25 +492,34 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     from .pipeline import write_report
 
     jscc, inn = _model_paths(model, jscc_model, inn_model)
-    keyed = not insecure and _keyed_model(inn)
-    if keyed != bool(key_file) and not insecure:
+    from .blocks.defences import link_transform
+
+    switch = link_transform(scheme)
+    if scheme and not switch:
+        raise click.BadParameter(f"{scheme!r} is not one of dp-<ε>, shuffle, shuffle-static (INN schemes: --model)",
+                                 param_hint="--scheme")
+    if switch == "shuffle" and not key_file:
+        raise click.UsageError(f"scheme {scheme} shuffles with a key: give it with --key FILE ('stegsem keygen FILE')")
+    keyed = not insecure and not switch and _keyed_model(inn)
+    if keyed != bool(key_file) and not insecure and not switch:
         raise click.UsageError(f"model {Path(inn).stem} is keyed: give the key with --key FILE ('stegsem keygen "
                                "FILE')" if keyed else f"--key is for keyed models; {Path(inn).stem} is not keyed")
     if attacker is None:  # against a keyed model, show the Eve that has every shipped file but not the key
         attacker = "glassbox" if keyed else "mia"
     eve = f"MIA {mia_steps} steps" if attacker == "mia" else f"Eve's attacker {attacker}"
+    what = scheme or ("plain DeepJSCC" if insecure else Path(inn).stem)
     click.echo(f"running flowgraphs/sim_awgn.py: Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB, "
-               f"{'plain DeepJSCC' if insecure else Path(inn).stem}, {size}x{size} px, {eve}")
+               f"{what}, {size}x{size} px, {eve}")
     res = fgs.run_sim(timeout=timeout, host=host or "", private=private or "", size=size, snr_bob=snr_bob,
                       snr_eve=snr_eve, jscc_model=jscc, inn_model=inn, secure=0 if insecure else 1,
                       mia_steps=mia_steps, attacker=attacker, out=str(out / "frames"), seed=seed,
-                      key=key_file if keyed else "")
+                      key=key_file if keyed or switch == "shuffle" else "", scheme=scheme)
     report = fgs.sim_report(res, snr_bob, snr_eve, attacker=attacker)
     if "bob/private" not in report["images"]:
         raise click.ClickException(f"the flowgraph ended after {res.seconds:.1f} s without Bob's image; "
                                    "see the log above")
     xh, xp = fgs.sent_image(host, "host", size), fgs.sent_image(private, "private", size)
-    title = (f"{'plain DeepJSCC' if insecure else Path(inn).stem} over GNU Radio (sim_awgn): "
+    title = (f"{what} over GNU Radio (sim_awgn): "
              f"Bob at {snr_bob:g} dB, Eve at {snr_eve:g} dB")
     grid = write_report(report, xh, xp, out, title)
     if report["scores"]:
