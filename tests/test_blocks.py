@@ -447,3 +447,18 @@ def test_eve_outputs_say_which_attack_and_mia_can_be_off(models, system, photos)
     assert run_block(off, [("in", con)], expect=1, timeout=0.3)["out"] == [] and off.n_dropped == 0
     with pytest.raises(ValueError, match=">= 0"):
         sb.eve_mia(models["jscc"], steps=-1)
+
+
+def test_sink_logs_name_the_sink(capfd, photos, tmp_path):
+    """Six image sinks in one flowgraph: each log line says which one (issue 14)."""
+    img = pdus.image_pdu(tensor(photos["arrays"][0]), 0)
+    sink = sb.image_sink(str(tmp_path), prefix="eve_mia", save=False, reference=str(photos["dir"] / "p0.png"))
+
+    def wait():
+        t0 = time.monotonic()
+        while not sink.records and time.monotonic() - t0 < 10:
+            time.sleep(0.01)
+
+    run_block(sink, [("in", img)], outs=(), expect=0, after=wait)
+    log = "".join(capfd.readouterr())
+    assert sink.records and "stegsem_image_sink eve_mia" in log

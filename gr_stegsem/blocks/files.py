@@ -203,7 +203,7 @@ class image_sink(PduBlock):
     """
 
     def __init__(self, folder, prefix="frame", reference="", save=True):
-        PduBlock.__init__(self, "stegsem_image_sink")
+        PduBlock.__init__(self, f"stegsem_image_sink {prefix}")  # logs say which sink: bob_private, eve_mia, ...
         self.folder = Path(str(folder)).expanduser()
         self.save = bool(save)
         if self.save:
@@ -280,7 +280,7 @@ class score_sink(PduBlock):
     COLUMNS = ("frame_id", "score", "decision", "threshold")
 
     def __init__(self, folder="", prefix="eve_detect"):
-        PduBlock.__init__(self, "stegsem_score_sink")
+        PduBlock.__init__(self, f"stegsem_score_sink {prefix}")
         if not prefix or "/" in prefix or os.sep in prefix:
             raise ValueError(f"score_sink: prefix must be a plain file name part, got {prefix!r}")
         folder = str(folder or "").strip()
