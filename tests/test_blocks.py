@@ -459,6 +459,6 @@ def test_sink_logs_name_the_sink(capfd, photos, tmp_path):
         while not sink.records and time.monotonic() - t0 < 10:
             time.sleep(0.01)
 
-    run_block(sink, [("in", img)], outs=(), expect=0, after=wait)
+    run_block(sink, [("in", img)], outs=("metrics",), expect=1, after=wait)
     log = "".join(capfd.readouterr())
     assert sink.records and "stegsem_image_sink eve_mia" in log
