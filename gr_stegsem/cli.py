@@ -595,11 +595,10 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
              f"listening on {params['address']}, images published on {params['publish']}")
     until = "sends once, then exits" if role == "alice" and once else "until Ctrl-C"
     click.echo(f"{role}: {where} ({until if not timeout else f'for up to {timeout:g} s'})")
-    try:
-        res = fgs.run(tb, timeout=timeout or None, until=progress, poll=0.1)
-    except KeyboardInterrupt:
-        click.echo(f"{role}: stopped")
-        return
+    res = fgs.run(tb, timeout=timeout or None, until=progress, poll=0.1)
+    if res.signal is not None:
+        progress(tb)
+        raise fgs.Stopped(res.signal)
     progress(tb)
     click.echo(f"{role}: {'finished' if res.finished else 'stopped'} after {res.seconds:.1f} s")
 
@@ -684,6 +683,8 @@ def replay_cmd(role, recording, jscc_model, inn_model, key_file, model, host, pr
         return False
 
     res = fgs.run(tb, timeout=timeout, until=progress, poll=0.2)
+    if res.signal is not None:
+        raise fgs.Stopped(res.signal)
     n = report(tb)
     if not res.finished:
         raise click.ClickException(f"the replay did not end within {timeout:g} s ({n} images so far)")
@@ -734,7 +735,28 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, CheckpointError, OSError) as e:
         click.echo(f"stegsem: error: {e}", err=True)
         return 2
+    except Exception as e:  # a flowgraph stopped by SIGINT / SIGTERM: one line, 128 + the signal
+        from .flowgraphs import Stopped
+
+        if not isinstance(e, Stopped):
+            raise
+        click.echo(f"stegsem: {e}", err=True)
+        return 128 + e.signum
     return 0
+
+
+def entry() -> int:
+    """The console script: :func:`main`, then, when a GNU Radio flowgraph ran in this process (and was
+    stopped and waited for), leave without Python's finalisation, whose teardown of GNU Radio's
+    blocks and scheduler threads aborted the process (C++ terminate, SIGSEGV) on Ctrl-C and at
+    --timeout."""
+    code = main()
+    fgs = sys.modules.get("gr_stegsem.flowgraphs")
+    if fgs is not None and getattr(fgs, "RAN_FLOWGRAPH", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -242,34 +242,68 @@ class RunResult:
     seconds: float
     records: dict = field(default_factory=dict)
     losses: Losses | None = None  # for a flowgraph with Alice and Bob (sim_awgn, sim_radio)
+    signal: int | None = None  # SIGINT / SIGTERM when a signal stopped it
+
+
+RAN_FLOWGRAPH = False  # set by run(): the CLI then leaves without Python's finalisation (see cli.entry)
 
 
 def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> RunResult:
     """Start ``tb``, wait until it ends by itself, ``until(tb)`` is true or ``timeout`` s passed; stop it.
 
-    The wait is bounded: at the timeout (or when ``until`` holds) the flowgraph is stopped.
-    KeyboardInterrupt stops it too and is re-raised.
+    The wait is bounded: at the timeout (or when ``until`` holds) the flowgraph is stopped. SIGINT
+    (Ctrl-C) and SIGTERM stop it the same way, in this loop (handlers installed for the run, in the
+    main thread): the scheduler is stopped and waited for before anything else happens, and
+    ``RunResult.signal`` says which signal it was (a KeyboardInterrupt raised anywhere inside GNU
+    Radio's Python callbacks is what aborted the process before).
     """
+    global RAN_FLOWGRAPH
+    import signal as _signal
+
+    got: list[int] = []
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (_signal.SIGINT, _signal.SIGTERM):
+            old[s] = _signal.signal(s, lambda signum, frame: got.append(signum))
     t0 = time.monotonic()
     waiter = threading.Thread(target=tb.wait, name="stegsem_flowgraph_wait", daemon=True)
-    tb.start()
-    waiter.start()
-    finished = False
+    RAN_FLOWGRAPH = True
     try:
-        while True:
-            if not waiter.is_alive():
-                finished = True
-                break
-            if until is not None and until(tb):
-                break
-            if timeout is not None and time.monotonic() - t0 > timeout:
-                break
-            waiter.join(poll)
+        tb.start()
+        waiter.start()
+        finished = False
+        try:
+            while True:
+                if got:
+                    break
+                if not waiter.is_alive():
+                    finished = True
+                    break
+                if until is not None and until(tb):
+                    break
+                if timeout is not None and time.monotonic() - t0 > timeout:
+                    break
+                waiter.join(poll)
+        finally:
+            if not finished:
+                tb.stop()
+                waiter.join(30.0)
     finally:
-        if not finished:
-            tb.stop()
-            waiter.join(30.0)
-    return RunResult(finished, time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
+        for s, h in old.items():
+            _signal.signal(s, h)
+    res = RunResult(finished, time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
+    res.signal = got[0] if got else None
+    return res
+
+
+class Stopped(Exception):
+    """A flowgraph run was stopped by SIGINT or SIGTERM (``signum``); the CLI exits 128 + signum."""
+
+    def __init__(self, signum: int):
+        import signal as _signal
+
+        self.signum = signum
+        super().__init__(f"stopped by {_signal.Signals(signum).name}")
 
 
 class FramesLost(FlowgraphError):
@@ -286,6 +320,8 @@ def run_sim(timeout: float | None = 600.0, allow_loss: bool = False, **params) -
     not receive every frame Alice offered."""
     tb = build("sim_awgn", **params)
     res = run(tb, timeout=timeout)
+    if res.signal is not None:
+        raise Stopped(res.signal)
     if not res.finished:
         raise FlowgraphError(f"sim_awgn did not finish within {timeout:g} s; stopped")
     if res.losses is not None and res.losses.lost and not allow_loss:

@@ -631,3 +631,44 @@ def test_image_source_window_waits_for_acks_and_times_out(tmp_path, gnuradio):
         tb.stop()
         tb.wait()
     assert src.n_dropped == 0 and src.max_in_flight == 2
+
+
+# --- issue 16, case 5: a real signal to a running flowgraph command ------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("sig, code", [("INT", 130), ("INT", 130), ("TERM", 143), (None, 0)])
+def test_signals_and_timeout_stop_zmq_alice_cleanly(tmp_path, sig, code):
+    """Ctrl-C (SIGINT) and SIGTERM on 'stegsem zmq alice' stop the flowgraph and exit 130 / 143 with
+    one line; --timeout exits 0 (before: C++ terminate, SIGABRT / SIGSEGV in 4 of 5 tries)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT, write_tiny_models
+
+    m = write_tiny_models(tmp_path)
+    cmd = [sys.executable, "-m", "gr_stegsem", "--threads", "1", "zmq", "alice", "--size", "32", "--interval", "0.2",
+           "--jscc-model", m["jscc"], "--inn-model", m["inn"], "--address", f"tcp://127.0.0.1:{_free_port()}"]
+    if sig is None:
+        cmd += ["--timeout", "3"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    if sig is not None:
+        t0 = time.monotonic()
+        line = ""
+        while "sent frame 1" not in line and time.monotonic() - t0 < 60:
+            line = p.stdout.readline()
+        p.send_signal(getattr(signal, f"SIG{sig}"))
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == code, err[-2000:]
+    assert "terminate" not in err and "Traceback" not in err and "Segmentation" not in err
+    if sig is not None:
+        assert err.strip().splitlines()[-1] == f"stegsem: stopped by SIG{sig}"
