@@ -130,6 +130,14 @@ def write_key(path, key: Key | None = None, force: bool = False) -> Key:
     return key
 
 
+def guessed(generator=None) -> Key:
+    """A key drawn from a torch generator: what an Eve without the key (or Bob with a wrong one) uses."""
+    import torch
+
+    g = generator or torch.Generator().manual_seed(0)
+    return Key(bytes(torch.randint(0, 256, (KEY_BYTES,), generator=g, dtype=torch.uint8).tolist()))
+
+
 def check_nonce(nonce) -> int:
     """A frame nonce as an int in [0, 2^64 - 1]; ValueError otherwise."""
     if isinstance(nonce, bool) or not isinstance(nonce, (int, np.integer)):

@@ -98,9 +98,7 @@ class KeyedStego(StegoSystem):
     def bob_without_secrets(self, y, size=None, lost=None, generator=None):
         """Bob's receiver with a key drawn at random (what Bob with a wrong key, or an Eve who has
         every shipped file and guesses the key, gets)."""
-        g = generator or torch.Generator().manual_seed(0)
-        guess = _keys.Key(bytes(torch.randint(0, 256, (32,), generator=g, dtype=torch.uint8).tolist()))
-        return self.bob(y, size, lost, generator, key=guess, nonce=0)
+        return self.bob(y, size, lost, generator, key=_keys.guessed(generator), nonce=0)
 
 
 

@@ -77,9 +77,7 @@ class ShuffleScheme(Scheme):
 
     def bob_without_secrets(self, y, size=None, lost=None, generator=None):
         """Bob's receiver with a random key guess (a wrong key)."""
-        g = generator or torch.Generator().manual_seed(0)
-        guess = _keys.Key(bytes(torch.randint(0, 256, (32,), generator=g, dtype=torch.uint8).tolist()))
-        return self.bob(y, size, key=guess, nonce=0)
+        return self.bob(y, size, key=_keys.guessed(generator), nonce=0)
 
     def cover(self, host):
         return self.encode(host)
