@@ -71,8 +71,7 @@ def test_keyed_chain_matches_the_scheme_and_numbers_frames(models, system, photo
     assert np.allclose(_vec(got["private"][0]), want, atol=1e-5)
 
 
-def test_keyed_extract_drops_a_container_without_nonce(models, system, photos):
-    a = photos["arrays"]
+def test_keyed_extract_drops_a_container_without_nonce(models, system):
     z = system.embed(system.encode(torch.rand(1, 3, 32, 32)), system.encode(torch.rand(1, 3, 32, 32)))
     bare = pdus.symbol_pdu(to_complex(z), 4, (32, 32), tuple(z.shape[1:]), secure=True)
     ex = sb.inn_extract(models["jscc"], models["keyed"], key_file=models["key"])
