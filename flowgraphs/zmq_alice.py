@@ -8,7 +8,7 @@
 # Title: gr-stegsem: Alice on a ZeroMQ link
 # Author: gr-stegsem
 # Copyright: GPL-3.0-or-later
-# Description: Alice: DeepJSCC + INN steganography of a host/private image pair, bursts published with their tags on a ZeroMQ PUB socket (default tcp://127.0.0.1:5555); loops with an interval
+# Description: Alice: DeepJSCC + INN steganography of a host/private image pair, OFDM bursts published as raw complex samples on a ZeroMQ PUB socket (default tcp://127.0.0.1:5555); loops with an interval
 # GNU Radio version: 3.10.5.1
 
 from gnuradio import gr
@@ -61,7 +61,7 @@ class zmq_alice(gr.top_block):
         # Blocks
         ##################################################
 
-        self.pub = zeromq.pub_sink(gr.sizeof_gr_complex, 1, address, 100, True, hwm, '', True)
+        self.pub = zeromq.pub_sink(gr.sizeof_gr_complex, 1, address, 100, False, hwm, '', True)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
@@ -182,7 +182,7 @@ class zmq_alice(gr.top_block):
 
 
 def argument_parser():
-    description = 'Alice: DeepJSCC + INN steganography of a host/private image pair, bursts published with their tags on a ZeroMQ PUB socket (default tcp://127.0.0.1:5555); loops with an interval'
+    description = 'Alice: DeepJSCC + INN steganography of a host/private image pair, OFDM bursts published as raw complex samples on a ZeroMQ PUB socket (default tcp://127.0.0.1:5555); loops with an interval'
     parser = ArgumentParser(description=description)
     parser.add_argument(
         "--host", dest="host", type=str, default='',

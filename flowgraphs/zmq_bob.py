@@ -72,7 +72,7 @@ class zmq_bob(gr.top_block):
         # Blocks
         ##################################################
 
-        self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
+        self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)

@@ -75,7 +75,7 @@ class zmq_eve(gr.top_block):
         # Blocks
         ##################################################
 
-        self.sub = zeromq.sub_source(gr.sizeof_gr_complex, 1, address, 100, True, (-1), '')
+        self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
@@ -103,8 +103,8 @@ class zmq_eve(gr.top_block):
         ##################################################
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve_attack, 'score'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve_attack, 'out'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
         self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))

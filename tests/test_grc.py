@@ -30,7 +30,7 @@ YAMLS = sorted(p for p in GRC.glob("*.block.yml") if p not in PHY_YAMLS)  # gr_s
 # sim_radio / replay_*, whose .grc use them
 MAKE = re.compile(r"^stegsem_blocks\.(\w+)\((.*)\)$", re.S)
 STRING_DTYPES = ("string", "file_open", "file_save", "dir_select")
-STREAM_BLOCKS = ("burst_to_pdu",)  # blocks with a stream port (the others are message-only)
+STREAM_BLOCKS = ("burst_to_pdu", "zmq_iq_source")  # blocks with a stream port (the others are message-only)
 
 
 @pytest.fixture(autouse=True)

@@ -262,3 +262,36 @@ def test_alice_bob_eve_and_watch_as_processes(model_files, tmp_path):
         assert again.is_file(), f"replay lacks {f.name}: {''.join(replay.out)[-800:]}"
         assert np.array_equal(np.asarray(Image.open(f)), np.asarray(Image.open(again))), f.name
     assert time.monotonic() - t0 < 90
+
+
+def test_iq_source_survives_bad_messages_on_a_real_socket():
+    """Issue 16, case 2: empty, 1-byte and 7-byte messages and then samples on a real ZeroMQ PUB: the
+    source logs and drops the bad ones and delivers the samples (zeromq.sub_source stopped for good)."""
+    import zmq
+
+    from gr_stegsem.blocks import zmq_iq_source
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.PUB)
+    pub.bind(address)
+    tb = gr.top_block()
+    src = zmq_iq_source(address, timeout=50)
+    sink = blocks.vector_sink_c()
+    tb.connect(src, sink)
+    tb.start()
+    try:
+        time.sleep(0.5)  # the subscription reaches the PUB
+        good = cvec(1000, 3).astype(np.complex64)
+        for m in (b"", b"\x01", b"\x00" * 7, good[:500].tobytes(), b"\x02" * 9, good[500:].tobytes()):
+            pub.send(m)
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        while len(sink.data()) < 1000 and time.monotonic() - t0 < 10:
+            time.sleep(0.02)
+    finally:
+        tb.stop()
+        tb.wait()
+        pub.close(0)
+    np.testing.assert_array_equal(np.asarray(sink.data(), np.complex64), good)
+    assert src.n_bad == 4 and src.n_messages == 6 and "not a whole number" in src.last_error

@@ -411,9 +411,10 @@ def sim_awgn() -> Graph:
 
 def zmq_alice() -> Graph:
     g = Graph("zmq_alice", "gr-stegsem: Alice on a ZeroMQ link",
-              f"Alice: DeepJSCC + INN steganography of a host/private image pair, bursts published with "
-              f"their tags on a ZeroMQ PUB socket (default {ZMQ_SAMPLES}); loops with an interval",
-              "zmq_alice: Alice's transmitter on a ZeroMQ PUB socket (complex samples, pass_tags).\n"
+              f"Alice: DeepJSCC + INN steganography of a host/private image pair, OFDM bursts published as raw "
+              f"complex samples on a ZeroMQ PUB socket (default {ZMQ_SAMPLES}); loops with an interval",
+              "zmq_alice: Alice's transmitter on a ZeroMQ PUB socket (raw complex64 samples, no tags: the\n"
+              "receivers' PHY finds the bursts by their preambles).\n"
               "With loop=1 she repeats the pair every 'interval' seconds (frame ids keep counting) so that\n"
               "receivers that join late still get whole bursts; loop=0 sends once and ends.\n\n" + ZMQ_NOTE_COMMON)
     image_params(g)
@@ -427,7 +428,7 @@ def zmq_alice() -> Graph:
     phy_params(g, rx=False)
     tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0, phy=True)
     g.block("pub", "zeromq_pub_sink", (5, 0.5), type="complex", vlen="1", address="address", timeout="100",
-            pass_tags="True", hwm="hwm", key="''", drop_on_hwm="True")
+            pass_tags="False", hwm="hwm", key="''", drop_on_hwm="True")
     g.connect(tx, "pub.0")
     return g
 
@@ -460,8 +461,10 @@ def zmq_receiver(who: str) -> Graph:
     g.param("record", "str", "''", "SigMF recording of what this receiver hears ('' = none)")
     g.param("seed", "intx", "0", f"seed (channel noise {'2*seed+1' if is_bob else '2*seed+2'})")
     common_vars(g)
-    g.block("sub", "zeromq_sub_source", (0, 0.5 if is_bob else 3.5), type="complex", vlen="1", address="address",
-            timeout="100", pass_tags="True", hwm="-1", key="''")
+    # raw samples (Alice's PUB without tags: the PHY receiver needs none), each message checked: GNU
+    # Radio's zeromq.sub_source ends its thread on one empty or odd-sized message (issue 16, case 2)
+    g.block("sub", "gr_stegsem_zmq_iq_source", (0, 0.5 if is_bob else 3.5), address="address", timeout="100",
+            hwm="-1")
     if is_bob:
         ch = channel(g, "bob", "snr_bob", "2 * seed + 1", (1, 0.5), phy=True)
         g.connect("sub.0", ch)

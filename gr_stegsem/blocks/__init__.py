@@ -20,8 +20,9 @@ from .channel import symbol_channel
 from .defences import dp_noise, feature_shuffle, feature_unshuffle, scheme_rx, scheme_tx
 from .eve import eve_attack, eve_chosen, eve_detect, eve_glassbox, eve_inversion, eve_mia, eve_naive, eve_surrogate
 from .files import image_sink, image_source, score_sink
+from .zmq_source import zmq_iq_source
 
 __all__ = ["image_source", "jscc_encoder", "inn_embed", "symbol_channel", "inn_extract", "jscc_decoder",
            "eve_naive", "eve_mia", "eve_attack", "eve_inversion", "eve_glassbox", "eve_chosen", "eve_surrogate",
            "eve_detect", "image_sink", "score_sink", "burst_framer", "burst_to_pdu", "dp_noise", "feature_shuffle",
-           "feature_unshuffle", "scheme_tx", "scheme_rx"]
+           "feature_unshuffle", "scheme_tx", "scheme_rx", "zmq_iq_source"]
