@@ -672,3 +672,47 @@ def test_signals_and_timeout_stop_zmq_alice_cleanly(tmp_path, sig, code):
     assert "terminate" not in err and "Traceback" not in err and "Segmentation" not in err
     if sig is not None:
         assert err.strip().splitlines()[-1] == f"stegsem: stopped by SIG{sig}"
+
+
+# --- issue 16, case 6: bounded queues under overload -------------------------------------------------
+def test_overloaded_block_drops_the_oldest_and_counts_them():
+    """Frames posted far faster than a block handles them: at most MAX_BACKLOG wait, the oldest are
+    dropped unprocessed and counted (n_overload), the newest are processed."""
+    import time
+
+    import pmt
+    from gnuradio import blocks as gr_blocks
+    from gnuradio import gr
+
+    from gr_stegsem.blocks._base import PduBlock
+
+    class slow(PduBlock):
+        def __init__(self):
+            PduBlock.__init__(self, "slow")
+            self.seen = []
+            self._input("in", self._handle)
+            self._output("out")
+
+        def _handle(self, msg):
+            time.sleep(0.01)
+            self.seen.append(pmt.to_long(msg))
+            self._publish("out", msg)
+
+    blk = slow()
+    tb = gr.top_block()
+    dbg = gr_blocks.message_debug()
+    tb.msg_connect((blk, "out"), (dbg, "store"))
+    tb.start()
+    try:
+        for i in range(300):
+            blk.to_basic_block()._post(pmt.intern("in"), pmt.from_long(i))
+        t0 = time.monotonic()
+        while blk.n_in < 300 and time.monotonic() - t0 < 30:
+            time.sleep(0.02)
+    finally:
+        tb.stop()
+        tb.wait()
+    assert blk.n_in == 300 and blk.n_overload + len(blk.seen) == 300
+    assert blk.n_overload >= 300 - blk.MAX_BACKLOG - 40  # a few may be handled while the posts go on
+    assert blk.seen[-1] == 299 and blk.seen == sorted(blk.seen)  # the newest got through, in order
+    assert "overload" in blk.last_error

@@ -22,13 +22,21 @@ class PduBlock(gr.basic_block):
     Every input handler is guarded: a malformed PDU or a failure while processing it is logged
     (``self.logger.warn``) and the PDU dropped; nothing is raised into the scheduler.
     ``n_in``/``n_out``/``n_dropped`` count PDUs; ``last_error`` holds the last reason for a drop.
+
+    Overload: when more than ``MAX_BACKLOG`` PDUs wait on an input (frames arrive faster than the
+    block processes them), the oldest is dropped unprocessed (``n_overload``; logged for the first
+    five and then every 100th), so a block's queue, and the process's memory, stay bounded and the
+    frames that are processed are recent ones. GNU Radio's own bound is 8192 messages per port.
     """
+
+    MAX_BACKLOG = 32
 
     def __init__(self, name: str, threads: int = 0):
         gr.basic_block.__init__(self, name=name, in_sig=None, out_sig=None)
         self.n_in = 0
         self.n_out = 0
         self.n_dropped = 0
+        self.n_overload = 0
         self.last_error = ""
         self._halted = False  # set by stop(): finish at once, do not wait for queued work
         self._n_done = 0  # 'done' messages received from upstream blocks
@@ -40,8 +48,18 @@ class PduBlock(gr.basic_block):
     def _input(self, port: str, handler) -> None:
         self.message_port_register_in(pmt.intern(port))
 
-        def guarded(msg, _port=port, _handler=handler):
+        key = pmt.intern(port)
+
+        def guarded(msg, _port=port, _handler=handler, _key=key):
             self.n_in += 1
+            waiting = self.nmsgs(_key)
+            if waiting > self.MAX_BACKLOG:  # overload: drop the oldest, keep the queue bounded
+                self.n_overload += 1
+                self.n_dropped += 1
+                self.last_error = f"overload: {waiting} PDUs waiting on '{_port}' (more than {self.MAX_BACKLOG})"
+                if self.n_overload <= 5 or self.n_overload % 100 == 0:
+                    self._warn(f"dropped (the oldest; {self.n_overload} so far): {self.last_error}")
+                return
             try:
                 _handler(msg)
             except ValueError as e:
