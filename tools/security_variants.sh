@@ -16,15 +16,15 @@ BASE=${BASE:-out/security}
 S=".venv/bin/stegsem --threads 1"
 [[ -f $KEY ]] || .venv/bin/stegsem keygen "$KEY"
 C="--data $D/faces/test --hosts $D/scenes/test --limit $N --eve-snr 5 --mia-steps 200 --mia-limit 8 --key $KEY"
-# two halves side by side, one thread each
-$S eval $C --out "$OUT/stego" --snrs 0,5,10,15,20 --eve-snrs 5 --attacks all --skip-missing \
-  --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2 > "$OUT.stego.log" 2>&1 &
+# two streams side by side, one thread each; the steganalysis vs Eve's SNR after the first
+{ $S eval $C --out "$OUT/stego" --snrs 0,5,10,15,20 --eve-snrs 5 --attacks all --skip-missing \
+    --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,dp-0.05 > "$OUT.stego.log" 2>&1
+  $S eval $C --out "$OUT/detect" --snrs 5 --eve-snrs 0,5,10,15,20 --attacks detect --mia-steps 0 \
+    --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,shuffle-static,shuffle,dp-0.9 > "$OUT.detect.log" 2>&1
+} &
 $S eval $C --out "$OUT/seed004" --snrs 0,5,10,15,20 --eve-snrs 5 --attacks all --skip-missing \
-  --systems dp-0.05,dp-0.1,dp-0.9,shuffle,shuffle-static > "$OUT.seed004.log" 2>&1 &
+  --systems dp-0.1,dp-0.9,shuffle,shuffle-static > "$OUT.seed004.log" 2>&1 &
 wait
-# steganalysis vs Eve's SNR
-$S eval $C --out "$OUT/detect" --snrs 5 --eve-snrs 0,5,10,15,20 --attacks detect --mia-steps 0 \
-  --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,shuffle-static,shuffle,dp-0.9
 .venv/bin/python - "$OUT" "$BASE" <<'PY'
 import json, shutil, sys
 from pathlib import Path
