@@ -49,7 +49,8 @@ def _paths(path: str | os.PathLike) -> tuple[Path, Path]:
     p = Path(path)
     if p.suffix in (".safetensors", ".json"):
         p = p.with_suffix("")
-    return p.with_suffix(".safetensors"), p.with_suffix(".json")
+    # appended, not with_suffix: a model name may hold a dot (eve-chosen-dp-0.9)
+    return p.parent / f"{p.name}.safetensors", p.parent / f"{p.name}.json"
 
 
 def sha256(path: str | os.PathLike) -> str:

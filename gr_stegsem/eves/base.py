@@ -61,7 +61,7 @@ class Eve:
         """This Eve's trained model against ``self.scheme``: the file's kind and the DeepJSCC (bandwidth
         ratio) it was trained for are checked before use; a missing file names the command that makes it."""
         path = self.model_path()
-        if not path.with_suffix(".safetensors").is_file():
+        if not path.parent.joinpath(f"{path.name}.safetensors").is_file():
             raise CheckpointError(f"no {self.title} model {path}.safetensors: train it with "
                                   f"'stegsem train eve {self.name} --scheme {self.scheme.name} --out {path}'")
         model = load_model(path, kind)

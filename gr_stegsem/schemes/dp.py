@@ -64,7 +64,9 @@ class DPScheme(Scheme):
     @torch.inference_mode()
     def privatize(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The DP mechanism on latents (B, C, h, w): clip, add Laplace(0, b), renormalise the power."""
-        u = torch.rand(z.shape, generator=generator or self._gen).to(z.device) - 0.5  # Laplace by inversion
+        # Laplace by inversion of U(-1/2, 1/2), kept off its ends (u = -1/2 gives an infinite sample;
+        # torch.rand draws 0 about once in 2^24 values, so in every few training batches)
+        u = torch.rand(z.shape, generator=generator or self._gen).clamp_(1e-7, 1 - 1e-7).to(z.device) - 0.5
         noise = -self.scale * torch.sign(u) * torch.log1p(-2 * u.abs())
         return normalize_power(z.clamp(-self.clip, self.clip) + noise)
 

@@ -113,8 +113,8 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
     safetensors (defaults to ``module``). Resumes from OUT.state.pt when present.
     """
     out = Path(settings.out)
-    state_path = out.with_suffix(".state.pt")
-    log_path = out.with_suffix(".csv")
+    state_path = out.parent / f"{out.name}.state.pt"  # appended: a name may hold a dot (dp-0.9)
+    log_path = out.parent / f"{out.name}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     opt = torch.optim.Adam(params, lr=settings.lr)
     step, wall = 0, 0.0
