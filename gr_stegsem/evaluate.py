@@ -139,7 +139,7 @@ def _systems(s: EvalSettings) -> dict[str, Scheme]:
     return out
 
 
-def _eves(s: EvalSettings, scheme: Scheme) -> dict[str, eves.Eve]:
+def _eves(s: EvalSettings, scheme: Scheme, key=None) -> dict[str, eves.Eve]:
     """The attacks of ``s.attacks`` that apply to ``scheme``, built (trained models loaded) up front."""
     out = {}
     for name in s.attacks:
@@ -154,7 +154,7 @@ def _eves(s: EvalSettings, scheme: Scheme) -> dict[str, eves.Eve]:
                 print(f"eval: no {cls.title} model against {scheme.name} ({path}): that Eve is skipped", flush=True)
                 continue
         out[name] = cls(scheme, s.models_dir, mia_steps=s.mia_steps, mia_lr=s.mia_lr, mia_tv=s.mia_tv, seed=s.seed,
-                        glassbox_lost=s.lost)
+                        glassbox_lost=s.lost, device_key=key)
     return out
 
 
@@ -191,15 +191,16 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     s.out = Path(s.out)
     s.out.mkdir(parents=True, exist_ok=True)
     systems = _systems(s)
-    attackers = {name: _eves(s, sys_) for name, sys_ in systems.items()}  # missing Eve models fail here
-    pairs = load_pairs(s)
-    if not pairs:
-        raise ValueError(f"no images in {s.data}")
     key = None  # the keyed schemes' key
     if any("key" in sys_.published().secrets for sys_ in systems.values()):
         from .keys import Key, load_key
 
         key = load_key(s.key) if s.key is not None else Key.generate()
+    # (a captured transmitter of an Eve runs under Alice's key: she queries it, never reads it)
+    attackers = {name: _eves(s, sys_, key) for name, sys_ in systems.items()}  # missing Eve models fail here
+    pairs = load_pairs(s)
+    if not pairs:
+        raise ValueError(f"no images in {s.data}")
     galleries = _galleries(pairs) if any(e.output == "image" for a in attackers.values() for e in a.values()) else {}
     eve_snrs = sorted(set(s.eve_snrs if s.eve_snrs is not None else s.snrs) | {s.eve_snr})
     mia_n = len(pairs) if s.mia_limit is None else min(s.mia_limit, len(pairs))

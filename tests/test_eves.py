@@ -34,7 +34,7 @@ def zoo(tiny_images, tmp_path_factory):
 
 
 def test_registries_list_every_scheme_and_attack(zoo):
-    assert eves.names() == ["naive", "mia", "inversion", "glassbox", "chosen", "surrogate", "detect"]
+    assert eves.names() == ["naive", "mia", "inversion", "glassbox", "chosen", "recover", "surrogate", "detect"]
     assert schemes.available(zoo) == ["deepjscc", "stego-l3_2", "stego-l3_4", "dp-0.05", "dp-0.1", "dp-0.9",
                                       "shuffle", "shuffle-static"]
     with pytest.raises(ValueError, match="unknown attack 'nosuch'"):

@@ -215,3 +215,19 @@ def test_ibal_training_and_scheme(jscc_dir, tiny_images):
     assert s.bob(s.alice(None, x), (32, 32))["private"].shape == x.shape
     with pytest.raises(ValueError, match="beta > 0"):
         train_ibal(jscc_dir / "deepjscc-bcr12", [str(tiny_images)], jscc_dir / "ibal-x", beta=0, steps=1)
+
+
+def test_order_recovery_breaks_a_static_shuffle_not_a_per_frame_one(jscc_dir):
+    """One noise-free chosen probe gives Eve a static order exactly; a per-frame order it does not."""
+    from gr_stegsem import eves, keys
+
+    k = keys.Key.generate()
+    x = torch.rand(2, 3, 32, 32)
+    rec = eves.get("recover")
+    assert rec.applies(schemes.load("shuffle", jscc_dir)) and not rec.applies(schemes.load("deepjscc", jscc_dir))
+    for name, broken in (("shuffle-static", True), ("shuffle", False)):
+        s = schemes.load(name, jscc_dir)
+        y = s.alice(None, x, key=k, nonce=7)  # noise-free: the order is all there is
+        got = rec(s, device_key=k).reconstruct(y, (32, 32))
+        bob = s.bob(y, (32, 32), key=k, nonce=7)["private"]
+        assert torch.allclose(got, bob, atol=1e-5) == broken

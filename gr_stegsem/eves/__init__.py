@@ -11,7 +11,7 @@ from .base import Eve
 
 __all__ = ["Eve", "get", "names", "build"]
 
-ORDER = ("naive", "mia", "inversion", "glassbox", "chosen", "surrogate", "detect")  # report order
+ORDER = ("naive", "mia", "inversion", "glassbox", "chosen", "recover", "surrogate", "detect")  # report order
 
 
 @lru_cache(maxsize=1)
