@@ -27,6 +27,9 @@ class OrderRecoveryEve(Eve):
 
     def __init__(self, scheme, models_dir=None, **options):
         super().__init__(scheme, models_dir, **options)
+        if getattr(scheme, "keyed", False) and options.get("device_key") is None:
+            raise ValueError("the order-recovery Eve queries a captured transmitter: it runs where one is "
+                             "simulated with Alice's key ('stegsem eval'), not on received samples alone")
         self._order = {}  # image size -> (source index of each received value, sign)
 
     def _probe(self, size):
