@@ -175,7 +175,8 @@ def _check_header(weights: Path, kind: str, expected: dict[str, tuple[int, ...]]
 def load_model(path: str | os.PathLike, kind: str | None = None) -> torch.nn.Module:
     """Load a model written by :func:`save_model` (safetensors only; pickles are refused)."""
     weights, meta = _paths(path)
-    if Path(path).suffix not in ("", ".safetensors", ".json"):
+    # a name may hold a dot (eve-chosen-dp-0.9): what is refused is a file that is not safetensors
+    if Path(path).suffix not in ("", ".safetensors", ".json") and not weights.is_file():
         raise CheckpointError(f"{path}: only .safetensors model files are accepted (no pickles)")
     if not weights.is_file():
         raise CheckpointError(f"model file not found: {weights}")

@@ -231,3 +231,15 @@ def test_order_recovery_breaks_a_static_shuffle_not_a_per_frame_one(jscc_dir):
         got = rec(s, device_key=k).reconstruct(y, (32, 32))
         bob = s.bob(y, (32, 32), key=k, nonce=7)["private"]
         assert torch.allclose(got, bob, atol=1e-5) == broken
+
+
+def test_model_names_may_hold_a_dot(tmp_path):
+    """eve-chosen-dp-0.9: saved, found and loaded under its full name (with_suffix would cut '.9')."""
+    from gr_stegsem.models.eve_nets import Detector, DetectorConfig
+
+    save_model(Detector(DetectorConfig(width=2)), tmp_path / "eve-detect-dp-0.9")
+    assert (tmp_path / "eve-detect-dp-0.9.safetensors").is_file() and (tmp_path / "eve-detect-dp-0.9.json").is_file()
+    assert load_model(tmp_path / "eve-detect-dp-0.9").config.width == 2
+    (tmp_path / "x.9").write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="only .safetensors"):
+        load_model(tmp_path / "x.9")
