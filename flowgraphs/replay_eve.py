@@ -245,7 +245,7 @@ def argument_parser():
         help="Set model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
         "--attacker", dest="attacker", type=str, default='mia',
-        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|recover|surrogate|detect) [default=%(default)r]")
     parser.add_argument(
         "--scheme", dest="scheme", type=str, default='stego-l3_2',
         help="Set scheme a trained attacker was made for (its models: jscc_model's folder) [default=%(default)r]")

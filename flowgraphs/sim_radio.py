@@ -427,7 +427,7 @@ def argument_parser():
         help="Set Eve's model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
         "--attacker", dest="attacker", type=str, default='mia',
-        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|recover|surrogate|detect) [default=%(default)r]")
     parser.add_argument(
         "--out", dest="out", type=str, default='out/sim_radio',
         help="Set output folder [default=%(default)r]")

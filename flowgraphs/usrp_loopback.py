@@ -414,7 +414,7 @@ def argument_parser():
         help="Set Eve's model inversion steps (0 = off) [default=%(default)r]")
     parser.add_argument(
         "--attacker", dest="attacker", type=str, default='mia',
-        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|surrogate|detect) [default=%(default)r]")
+        help="Set Eve's attacker besides naive decoding (naive|mia|inversion|glassbox|chosen|recover|surrogate|detect) [default=%(default)r]")
     parser.add_argument(
         "--loop", dest="loop", type=intx, default=1,
         help="Set 1 = repeat the images every interval, 0 = send once [default=%(default)r]")
