@@ -462,3 +462,16 @@ def test_sink_logs_name_the_sink(capfd, photos, tmp_path):
     run_block(sink, [("in", img)], outs=("metrics",), expect=1, after=wait)
     log = "".join(capfd.readouterr())
     assert sink.records and "stegsem_image_sink eve_mia" in log
+
+
+def test_image_sink_counts_frames_that_never_arrived(photos, tmp_path, capfd):
+    """Frames 0, 1, 3, 7 (and a late 2): 4 ids never arrived (2 counted, then 4, 5, 6 ... 2 came late:
+    not taken back, a late frame is not a gap), logged and summed at stop."""
+    sink = sb.image_sink(str(tmp_path), prefix="bob_private", save=False)
+    posts = [("in", pdus.image_pdu(tensor(photos["arrays"][0]), fid)) for fid in (0, 1, 3, 7, 2)]
+    run_block(sink, posts, outs=("done",), expect=5)
+    assert [r["frame_id"] for r in sink.records] == [0, 1, 3, 7, 2]
+    assert sink.n_missing == 4
+    log = "".join(capfd.readouterr())
+    assert "frames after 3 up to 7 never arrived (3; 4 missing so far)" in log
+    assert "5 frames received, 4 frame ids never arrived" in log

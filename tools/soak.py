@@ -134,9 +134,12 @@ def soak_zmq(a) -> dict:
     got = {who: len(set(re.findall(r"stegsem_image_sink (?:bob_private|eve_naive) :info: frame (\d+)", o)))
            for who, o in outs.items()}
     drops = re.findall(r"dropped: ([^\n]{0,120})", outs["bob"])
+    gone = re.findall(r"stegsem_image_sink bob_private :info: \d+ frames received, (\d+) frame ids never arrived",
+                      outs["bob"])
     return {"run": "zmq trio", "frames": a.frames, "size": a.size, "offered_rate_fps": round(1 / a.interval, 2),
             "sent": sent, "decoded_bob": got["bob"], "decoded_eve": got["eve"], "dropped": sent - got["bob"],
             "why": (drops[-1] if drops else ""), "bob_drop_lines": len(drops),
+            "bob_logged_missing": int(gone[-1]) if gone else None,
             "exit_codes": {"alice": alice.returncode, **{w: p.returncode for w, p in rx.items()}}, **smp.summary()}
 
 

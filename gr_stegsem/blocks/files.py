@@ -195,6 +195,11 @@ class image_sink(PduBlock):
     False) and the metrics. After each frame (saved or not) it posts a small PDU on ``done`` (meta
     frame_id and role, empty u8vector): the acknowledgement a paced image_source waits for.
 
+    Frames that never arrive are counted: a frame id that skips ahead of the last one (modulo the
+    PHY header's 2^16) adds the skipped ids to ``n_missing`` with a log line (the first five, then
+    every 100th), and stop() logs the totals, so a long-running receiver's log says how many frames
+    it lost upstream (on the link, in the PHY or in a dropping block) even where no block logged it.
+
     Args:
         folder: output folder (created).
         prefix: file name prefix.
@@ -222,6 +227,9 @@ class image_sink(PduBlock):
         else:
             self.references = image_files(ref) if ref else []
         self.records: list[dict] = []
+        self.n_missing = 0  # frame ids skipped between received frames
+        self._last_id = None
+        self._gaps = 0
         self._metrics = None
         if self.references:
             from .. import metrics
@@ -232,8 +240,27 @@ class image_sink(PduBlock):
         self._output("metrics")
         self._output("done")
 
+    def _count_gap(self, fid: int) -> None:
+        if self._last_id is not None:
+            step = (fid - self._last_id) % 65536
+            if 1 < step < 32768:  # ahead of the last one: the ids between never came (late or repeats: none)
+                self.n_missing += step - 1
+                self._gaps += 1
+                if self._gaps <= 5 or self._gaps % 100 == 0:
+                    self._warn(f"frames after {self._last_id} up to {fid} never arrived ({step - 1}; "
+                               f"{self.n_missing} missing so far)")
+        if self._last_id is None or 0 < (fid - self._last_id) % 65536 < 32768:
+            self._last_id = fid
+
+    def stop(self):
+        PduBlock.stop(self)
+        if self.records or self.n_missing:
+            self._info(f"{len(self.records)} frames received, {self.n_missing} frame ids never arrived")
+        return True
+
     def _handle(self, msg):
         f = parse_image_pdu(msg)
+        self._count_gap(f.frame_id)
         try:
             self._consume(f)
         finally:  # acknowledged even when saving or the metrics failed: the frame left the chain
