@@ -1,8 +1,9 @@
 """The zoo of secure-SemCom schemes: one module per paper, each under :class:`~.base.Scheme`.
 
 A scheme module defines ``PREFIX`` (the names it owns start with it; the longest matching prefix
-wins), ``match(name) -> bool``, ``load(name, models_dir) -> Scheme`` and
-``names(models_dir) -> list`` (the schemes it has model files for). ``stegsem eval``, the CLI
+wins) and ``load(name, models_dir) -> Scheme``; optionally ``match(name) -> bool`` (default: the
+name starts with ``PREFIX``), ``names(models_dir) -> list`` (the schemes it has model files for;
+default: every ``PREFIX*.safetensors`` there) and ``label(name)`` (its display name). ``stegsem eval``, the CLI
 and the blocks find schemes here by name, so a new module needs no change elsewhere.
 """
 from __future__ import annotations
@@ -42,10 +43,21 @@ def _models_dir(models_dir) -> Path:
     return Path(models_dir) if models_dir else MODELS_DIR
 
 
+def _matches(m, name: str) -> bool:
+    return m.match(name) if hasattr(m, "match") else name.startswith(m.PREFIX)
+
+
+def _names(m, d: Path) -> list[str]:
+    """A module's scheme names with model files in ``d``: its ``names``, or its PREFIX's model files."""
+    if hasattr(m, "names"):
+        return m.names(d)
+    return sorted(p.name[: -len(".safetensors")] for p in d.glob(f"{m.PREFIX}*.safetensors"))
+
+
 def _module_for(name: str):
     """The module that owns ``name``: of those that match it, the one with the longest ``PREFIX``
     (``stego-keyed-x`` belongs to the keyed module, not to the ``stego-`` one)."""
-    found = [m for m in modules() if m.match(name)]
+    found = [m for m in modules() if _matches(m, name)]
     return max(found, key=lambda m: len(getattr(m, "PREFIX", ""))) if found else None
 
 
@@ -58,7 +70,7 @@ def label(name: str) -> str | None:
 def available(models_dir=None) -> list[str]:
     """Every scheme name with model files in ``models_dir`` (default: the shipped ``models/``)."""
     d = _models_dir(models_dir)
-    return [n for m in modules() for n in m.names(d) if _module_for(n) is m]
+    return [n for m in modules() for n in _names(m, d) if _module_for(n) is m]
 
 
 def load(name: str, models_dir=None) -> Scheme:

@@ -22,6 +22,11 @@ def channels_last(t: torch.Tensor) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
 
 
+def variant_label(title: str, name: str, prefix: str) -> str:
+    """Display name of a model variant: 'Keyed stego (λ3=2)' for title 'Keyed stego', stego-keyed-l3_2."""
+    return f"{title} ({name[len(prefix):].replace('l3_', 'λ3=')})"
+
+
 @dataclass(frozen=True)
 class Published:
     """What a scheme makes public: every model an Eve holding gr-stegsem's files has, by role

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..system import StegoSystem
+from .base import variant_label
 from .deepjscc import JSCC_FILE
 
 ORDER = 4  # listing order in the zoo
@@ -27,16 +28,10 @@ class CNNStegoScheme(StegoSystem):
         return self.inn
 
 
-def names(models_dir: Path) -> list[str]:
-    return sorted(p.stem for p in models_dir.glob(f"{PREFIX}*.safetensors"))
-
 
 def label(name: str) -> str:
-    return f"CNN stego ({name[len(PREFIX):].replace('l3_', 'λ3=')})"
+    return variant_label("CNN stego", name, PREFIX)
 
-
-def match(name: str) -> bool:
-    return name.startswith(PREFIX)
 
 
 def load(name: str, models_dir: Path) -> CNNStegoScheme:

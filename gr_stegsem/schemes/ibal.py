@@ -32,12 +32,6 @@ class IBALScheme(StegoSystem):
         return self.public.encode(private)
 
 
-def names(models_dir: Path) -> list[str]:
-    return sorted(p.stem for p in models_dir.glob(f"{PREFIX}*.safetensors"))
-
-
-def match(name: str) -> bool:
-    return name.startswith(PREFIX)
 
 
 def label(name: str) -> str:

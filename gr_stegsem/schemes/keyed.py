@@ -20,7 +20,7 @@ import torch
 
 from .. import keys as _keys
 from ..system import StegoSystem
-from .base import Published
+from .base import Published, variant_label
 from .deepjscc import JSCC_FILE
 
 ORDER = 2  # listing order in the zoo
@@ -102,16 +102,10 @@ class KeyedStego(StegoSystem):
 
 
 
-def names(models_dir: Path) -> list[str]:
-    return sorted(p.stem for p in models_dir.glob(f"{PREFIX}*.safetensors"))
-
 
 def label(name: str) -> str:
-    return f"Keyed stego ({name[len(PREFIX):].replace('l3_', 'λ3=')})"
+    return variant_label("Keyed stego", name, PREFIX)
 
-
-def match(name: str) -> bool:
-    return name.startswith(PREFIX)
 
 
 def load(name: str, models_dir: Path) -> KeyedStego:

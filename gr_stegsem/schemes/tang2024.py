@@ -16,12 +16,6 @@ ORDER = 1  # listing order in the zoo
 PREFIX = "stego-"
 
 
-def names(models_dir: Path) -> list[str]:
-    return sorted(p.stem for p in models_dir.glob(f"{PREFIX}*.safetensors"))
-
-
-def match(name: str) -> bool:
-    return name.startswith(PREFIX)
 
 
 def load(name: str, models_dir: Path) -> StegoSystem:
