@@ -152,13 +152,38 @@ def model_path(path, default: str) -> Path:
     return default_model(default) if not p else Path(p).expanduser()
 
 
+def load_block_key(block: str, path: str):
+    """A block's key file -> Key; ValueError naming the block and the problem (never the key)."""
+    from ..keys import BadKey, load_key
+
+    try:
+        return load_key(Path(path).expanduser())
+    except BadKey as e:
+        raise ValueError(f"{block}: {e}") from None
+
+
+class Replayed(ValueError):
+    """A frame whose nonce was seen before (a replay or a reused nonce)."""
+
+
+def frame_nonce(f, guard, what: str) -> int:
+    """The nonce of frame ``f`` (a parsed symbol PDU) that ``guard`` (keys.ReplayGuard) has not seen:
+    ValueError when meta 'nonce' is missing, :class:`Replayed` when it repeats one."""
+    from .pdus import meta_nonce
+
+    nonce = meta_nonce(f.meta)
+    if nonce is None:
+        raise ValueError(f"frame {f.frame_id}: {what} needs its nonce (meta 'nonce' missing)")
+    if not guard.fresh(nonce):
+        raise Replayed(f"frame {f.frame_id}: nonce {nonce} was seen before (a replay or a reused nonce)")
+    return nonce
+
+
 def block_key(block: str, key_file, system):
     """The key of a keyed model from the block's ``key_file`` parameter (checked at construction).
 
     ValueError naming the block and the problem (never the key) for a keyed model without a key
     file, a key file with an unkeyed model, or a missing, unreadable or malformed file."""
-    from ..keys import BadKey, load_key
-
     path = str(key_file or "").strip()
     keyed = bool(getattr(system, "keyed", False))
     if keyed and not path:
@@ -167,12 +192,7 @@ def block_key(block: str, key_file, system):
     if not keyed and path:
         raise ValueError(f"{block}: key_file is set but model {system.name} is not keyed "
                          "(use a stego-keyed-* model, or leave key_file empty)")
-    if not path:
-        return None
-    try:
-        return load_key(Path(path).expanduser())
-    except BadKey as e:
-        raise ValueError(f"{block}: {e}") from None
+    return load_block_key(block, path) if path else None
 
 
 def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False) -> StegoSystem:

@@ -6,8 +6,8 @@ import torch
 from ..models.deepjscc import to_complex
 from ..models.inn import LOST_MODES
 from ..keys import ReplayGuard
-from ._base import PduBlock, block_key, load_system
-from .pdus import image_pdu, meta_nonce, parse_symbol_pdu, symbol_pdu
+from ._base import PduBlock, Replayed, block_key, frame_nonce, load_system
+from .pdus import image_pdu, parse_symbol_pdu, symbol_pdu
 
 
 class inn_extract(PduBlock):
@@ -67,12 +67,11 @@ class inn_extract(PduBlock):
             raise ValueError(f"frame {f.frame_id} is not a container (meta secure is not True)")
         nonce = None
         if self._key is not None:
-            nonce = meta_nonce(f.meta)
-            if nonce is None:
-                raise ValueError(f"frame {f.frame_id}: a keyed container needs its nonce (meta 'nonce' missing)")
-            if not self._replay.fresh(nonce):
+            try:
+                nonce = frame_nonce(f, self._replay, "a keyed container")
+            except Replayed as e:
                 self.n_replayed += 1
-                self._drop(f"frame {f.frame_id}: nonce {nonce} was seen before (a replay or a reused nonce)")
+                self._drop(str(e))
                 return
         with torch.inference_mode():
             zh, zp = self.system.extract(f.real_latent(), self.lost, self.generator)

@@ -14,8 +14,8 @@ from .. import keys
 from ..models.deepjscc import DeepJSCC, DeepJSCCConfig, to_complex
 from ..schemes.dp import CLIP, DPScheme
 from ..schemes.shuffle import ShuffleScheme
-from ._base import PduBlock
-from .pdus import meta_nonce, parse_symbol_pdu, symbol_pdu, with_nonce
+from ._base import PduBlock, Replayed, frame_nonce, load_block_key
+from .pdus import parse_symbol_pdu, symbol_pdu, with_nonce
 
 _NO_CODEC = DeepJSCC(DeepJSCCConfig(width1=1, width=1))  # the mechanisms below never run the codec
 
@@ -43,10 +43,7 @@ def _load_key(block: str, key_file):
     path = str(key_file or "").strip()
     if not path:
         raise ValueError(f"{block}: key_file is required (make a key with 'stegsem keygen FILE')")
-    try:
-        return keys.load_key(path)
-    except keys.BadKey as e:
-        raise ValueError(f"{block}: {e}") from None
+    return load_block_key(block, path)
 
 
 class _Shuffle:
@@ -63,10 +60,6 @@ class _Shuffle:
         return _pdu(f, self.scheme.shuffle(f.real_latent(), self.key, nonce), meta)
 
 
-class Replayed(ValueError):
-    """A frame whose nonce was seen before."""
-
-
 class _Unshuffle:
     def __init__(self, block: str, key_file, static, replay_window):
         self.key = _load_key(block, key_file)
@@ -76,13 +69,7 @@ class _Unshuffle:
         self.replay = keys.ReplayGuard(int(replay_window))
 
     def __call__(self, f):
-        nonce = None
-        if not self.scheme.static:
-            nonce = meta_nonce(f.meta)
-            if nonce is None:
-                raise ValueError(f"frame {f.frame_id}: a per-frame shuffle needs its nonce (meta 'nonce' missing)")
-            if not self.replay.fresh(nonce):
-                raise Replayed(f"frame {f.frame_id}: nonce {nonce} was seen before (a replay or a reused nonce)")
+        nonce = None if self.scheme.static else frame_nonce(f, self.replay, "a per-frame shuffle")
         return _pdu(f, self.scheme.unshuffle(f.real_latent(), self.key, nonce))
 
 
