@@ -634,14 +634,6 @@ def test_image_source_window_waits_for_acks_and_times_out(tmp_path, gnuradio):
 
 
 # --- issue 16, case 5: a real signal to a running flowgraph command ------------------------------
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("sig, code", [("INT", 130), ("INT", 130), ("TERM", 143), (None, 0)])
 def test_signals_and_timeout_stop_zmq_alice_cleanly(tmp_path, sig, code):
     """Ctrl-C (SIGINT) and SIGTERM on 'stegsem zmq alice' stop the flowgraph and exit 130 / 143 with
@@ -653,10 +645,11 @@ def test_signals_and_timeout_stop_zmq_alice_cleanly(tmp_path, sig, code):
     import time
 
     from tests.conftest import ROOT, write_tiny_models
+    from tests.test_zmq import free_port
 
     m = write_tiny_models(tmp_path)
     cmd = [sys.executable, "-m", "gr_stegsem", "--threads", "1", "zmq", "alice", "--size", "32", "--interval", "0.2",
-           "--jscc-model", m["jscc"], "--inn-model", m["inn"], "--address", f"tcp://127.0.0.1:{_free_port()}"]
+           "--jscc-model", m["jscc"], "--inn-model", m["inn"], "--address", f"tcp://127.0.0.1:{free_port()}"]
     if sig is None:
         cmd += ["--timeout", "3"]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))

@@ -18,14 +18,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 from .. import channel
 from ..checkpoint import load_model
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import from_complex, to_complex
 from ..models.eve_nets import Inverter, InverterConfig
-from .loop import LoopSettings, crop_batches, run, setup_distributed
+from .loop import LoopSettings, crop_batches, run, setup_distributed, through_frozen
 
 
 def train_ibal(jscc_init: str | Path, data: list[str], out: str | Path, *, beta: float = 1.0, tau: float = 0.06,
@@ -52,8 +51,7 @@ def train_ibal(jscc_init: str | Path, data: list[str], out: str | Path, *, beta:
         size = tuple(x.shape[-2:])
         bob = F.mse_loss(codec.decode(y, size), x)
         adv_loss = F.mse_loss(adv(y.detach(), size), x)  # the adversary's own step
-        frozen = {k: v.detach() for k, v in adv.named_parameters()}
-        eve = F.mse_loss(functional_call(adv, frozen, (y, size)), x)
+        eve = F.mse_loss(through_frozen(adv, y, size), x)
         loss = bob + beta * F.relu(tau - eve) + adv_loss
         return loss, {"bob_psnr": psnr_from_mse(bob.item()), "eve_psnr": psnr_from_mse(eve.item()),
                       "adv_mse": adv_loss.item(), "snr_db": snr}

@@ -29,7 +29,7 @@ from ..models.cnn_stego import CNNStego, CNNStegoConfig
 from ..models.eve_nets import Detector, DetectorConfig
 from ..models.inn import INNConfig, StegoINN
 from ..schemes.keyed import random_transforms, scramble, unscramble
-from .loop import LoopSettings, crop_batches, run, setup_distributed
+from .loop import LoopSettings, crop_batches, run, setup_distributed, through_frozen
 
 PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
 
@@ -71,15 +71,13 @@ class StegoLink(nn.Module):
         """Seed 001's GAN paradigm on the channel output: the discriminator learns to tell received
         containers (1) from received plain host symbols (0) at the same SNR; the INN's term is the
         non-saturating generator loss -log(1 - D(y)) through a frozen copy of D's weights."""
-        from torch.func import functional_call
         import torch.nn.functional as F
 
         cover = from_complex(channel.apply(to_complex(zh), snr_db, self.kind), tuple(zh.shape[1:]))
         logits = self.disc(torch.cat([y.detach(), cover]))
         labels = torch.cat([torch.ones(len(y)), torch.zeros(len(y))]).to(y.device)
         d_loss = F.binary_cross_entropy_with_logits(logits, labels)
-        frozen = {k: v.detach() for k, v in self.disc.named_parameters()}
-        g_logits = functional_call(self.disc, frozen, (y,))
+        g_logits = through_frozen(self.disc, y)
         g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.zeros_like(g_logits))
         acc = ((logits > 0).float() == labels).float().mean().detach()
         return {"disc": d_loss, "adv": g_loss, "disc_acc": acc}

@@ -83,6 +83,14 @@ def budget_steps(minutes: float, started: float, since: float, measured: int) ->
     return rate, steps_in(minutes * 60 - (now - started), rate)
 
 
+def through_frozen(module: torch.nn.Module, *args):
+    """``module(*args)`` with its weights detached: the gradient reaches the inputs only (a GAN's
+    generator step through its discriminator, the IBAL codec's step through its adversary)."""
+    from torch.func import functional_call
+
+    return functional_call(module, {k: v.detach() for k, v in module.named_parameters()}, args)
+
+
 def cosine_lr(step: int, total: int, lr: float, final_fraction: float = 0.1) -> float:
     """Cosine decay from lr to final_fraction*lr over total steps."""
     t = min(step / max(total, 1), 1.0)
