@@ -163,17 +163,19 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
               help="Weight of the adversarial hinge.")
 @click.option("--tau", type=click.FloatRange(min=0, min_open=True), default=0.06, show_default=True,
               help="Adversary MSE (images in [0, 1]) beyond which the codec is no longer rewarded.")
+@click.option("--adversary-init", type=click.Path(), default=None,
+              help="An eve-inverter model the adversary starts from (e.g. models/eve-inversion); default: fresh.")
 @click.option("--batch", default=16, show_default=True)
 @click.option("--lr", default=2e-4, show_default=True)
 @common
-def train_ibal_cmd(jscc_init, data, beta, tau, batch, lr, out, crop, steps, seed, snr, workers, save_every, resume,
-                   preload, minutes):
+def train_ibal_cmd(jscc_init, data, beta, tau, adversary_init, batch, lr, out, crop, steps, seed, snr, workers,
+                   save_every, resume, preload, minutes):
     """IBAL: DeepJSCC fine-tuned against an inversion adversary (seed 004's Scheme 3; scheme ibal-*)."""
     from .train.ibal import train_ibal
 
     last = train_ibal(jscc_init, list(data), out, beta=beta, tau=tau, crop=crop, batch=batch, steps=steps, lr=lr,
                       seed=seed, snr_range=_snr_range(snr), workers=workers, save_every=save_every, resume=resume,
-                      preload=preload, minutes=minutes)
+                      preload=preload, minutes=minutes, adversary_init=adversary_init)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

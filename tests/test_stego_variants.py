@@ -217,6 +217,22 @@ def test_ibal_training_and_scheme(jscc_dir, tiny_images):
         train_ibal(jscc_dir / "deepjscc-bcr12", [str(tiny_images)], jscc_dir / "ibal-x", beta=0, steps=1)
 
 
+def test_ibal_codec_for_another_bandwidth_ratio_is_refused(jscc_dir, tmp_path):
+    """An ibal-* codec must have the public DeepJSCC's config (bandwidth ratio, widths): it is sent
+    where plain DeepJSCC symbols would be and compared with them."""
+    import shutil
+
+    from gr_stegsem.checkpoint import save_model
+    from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+
+    for f in jscc_dir.glob("deepjscc-bcr12.*"):
+        shutil.copy(f, tmp_path / f.name)
+    pub = read_info(tmp_path / "deepjscc-bcr12")["config"]
+    save_model(DeepJSCC(DeepJSCCConfig(**{**pub, "bcr": "1/6"})), tmp_path / "ibal-wide")
+    with pytest.raises(ValueError, match="ibal-wide.*not the public DeepJSCC"):
+        schemes.load("ibal-wide", tmp_path)
+
+
 def test_order_recovery_breaks_a_static_shuffle_not_a_per_frame_one(jscc_dir):
     """One noise-free chosen probe gives Eve a static order exactly; a per-frame order it does not."""
     from gr_stegsem import eves, keys

@@ -3,12 +3,12 @@
 # against them and against seed 004's shuffling and DP schemes (CPU, one thread per stream; every
 # run has a wall-clock budget and resumes from its OUT.state.pt).
 #   bash tools/train_stego_variants.sh STREAM [MODELS_DIR]
-# STREAM: keyed | covert | cnn | eves-a | eves-b (two streams side by side on two cores).
+# STREAM: keyed | covert | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
 # KEY: the key file of the captured transmitter for the keyed schemes' chosen-plaintext Eves
 # (made if absent; the measurement uses the same file: 'stegsem eval --key KEY').
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stream=${1:?usage: train_stego_variants.sh keyed|covert|cnn|eves-a|eves-b [MODELS_DIR]}
+stream=${1:?usage: train_stego_variants.sh keyed|covert|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
 M=${2:-models}
 D=${STEGSEM_DATA:-../shared/data}
 KEY=${KEY:-out/keys/measure.key}
@@ -34,6 +34,21 @@ cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128
   $S --threads 1 train inn $I --arch cnn --crop 64 --lr 3e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN_MIN:-18}
   $S --threads 1 train inn $I --arch cnn --crop 128 --lr 1e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN2_MIN:-12}
   ship stego-cnn-l3_2 ;;
+ibal)  # seed 004's IBAL: the public DeepJSCC fine-tuned against an inverter that starts from the closed-box
+  # Eve's, then its own adaptive Eves (a steganalyser from scratch, a fresh chosen-plaintext inverter).
+  # beta 1 collapses Bob with Eve (both ~15 dB after 200 steps: they decode the same symbols), hence 0.3.
+  b=${IBAL_BETA:-0.3}
+  $S --threads 1 train ibal --init $M/deepjscc-bcr12 --data $D/faces/train --adversary-init $M/eve-inversion \
+     --beta $b --crop 128 --workers 0 --steps 1000000 --out out/train/ibal-b$b --minutes ${IBAL_MIN:-30}
+  ship ibal-b$b
+  $S --threads 1 train eve detect --scheme ibal-b$b $E --out $M/eve-detect-ibal-b$b --minutes ${DET_MIN:-4}
+  $S --threads 1 train eve chosen --scheme ibal-b$b $E --out $M/eve-chosen-ibal-b$b --init $M/eve-inversion \
+     --lr 5e-4 --key "$KEY" --minutes ${CHO_MIN:-7} ;;
+eves-c)  # the chosen-plaintext inverters of the two smaller DP budgets
+  for s in ${CHOSEN_C:-dp-0.05 dp-0.1}; do
+    $S --threads 1 train eve chosen --scheme $s $E --out $M/eve-chosen-$s --init $M/eve-inversion --lr 5e-4 \
+       --key "$KEY" --minutes ${CHO_MIN:-7}
+  done ;;
 eves-a)  # steganalysers (from scratch) and chosen-plaintext inverters (from the closed-box one)
   for s in ${DETECT_A:-stego-covert-l3_2 stego-keyed-l3_2 shuffle-static shuffle dp-0.9}; do
     $S --threads 1 train eve detect --scheme $s $E --out $M/eve-detect-$s --minutes ${DET_MIN:-4}
