@@ -474,4 +474,4 @@ def test_image_sink_counts_frames_that_never_arrived(photos, tmp_path, capfd):
     assert sink.n_missing == 4
     log = "".join(capfd.readouterr())
     assert "frames after 3 up to 7 never arrived (3; 4 missing so far)" in log
-    assert "5 frames received, 4 frame ids never arrived" in log
+    assert "5 frames received, 4 frame ids never arrived (ids 0 to 7)" in log

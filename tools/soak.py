@@ -131,8 +131,9 @@ def soak_zmq(a) -> dict:
             outs[who] = p.communicate(timeout=120)[0]
         smp.stop = True
     sent = len(re.findall(r"alice: sent frame", a_out))
-    got = {who: len(set(re.findall(r"stegsem_image_sink (?:bob_private|eve_naive) :info: frame (\d+)", o)))
+    ids = {who: {int(i) for i in re.findall(r"stegsem_image_sink (?:bob_private|eve_naive) :info: frame (\d+)", o)}
            for who, o in outs.items()}
+    got = {who: len(v) for who, v in ids.items()}
     drops = re.findall(r"dropped: ([^\n]{0,120})", outs["bob"])
     gone = re.findall(r"stegsem_image_sink bob_private :info: \d+ frames received, (\d+) frame ids never arrived",
                       outs["bob"])
@@ -140,7 +141,17 @@ def soak_zmq(a) -> dict:
             "sent": sent, "decoded_bob": got["bob"], "decoded_eve": got["eve"], "dropped": sent - got["bob"],
             "why": (drops[-1] if drops else ""), "bob_drop_lines": len(drops),
             "bob_logged_missing": int(gone[-1]) if gone else None,
+            "bob_missing_ids": missing_ids(ids["bob"], sent),
             "exit_codes": {"alice": alice.returncode, **{w: p.returncode for w, p in rx.items()}}, **smp.summary()}
+
+
+def missing_ids(got: set[int], sent: int) -> dict:
+    """Ids 0..sent-1 that did not arrive, split into before the first received, between, after the last."""
+    if not got:
+        return {"before_first": sent, "between": 0, "after_last": 0}
+    lo, hi = min(got), max(got)
+    return {"before_first": lo, "between": sum(1 for i in range(lo, hi) if i not in got),
+            "after_last": max(0, sent - 1 - hi)}
 
 
 def main(argv=None) -> int:

@@ -197,8 +197,9 @@ class image_sink(PduBlock):
 
     Frames that never arrive are counted: a frame id that skips ahead of the last one (modulo the
     PHY header's 2^16) adds the skipped ids to ``n_missing`` with a log line (the first five, then
-    every 100th), and stop() logs the totals, so a long-running receiver's log says how many frames
-    it lost upstream (on the link, in the PHY or in a dropping block) even where no block logged it.
+    every 100th), and stop() logs the totals and the first and last id received, so a long-running
+    receiver's log says how many frames it lost upstream (on the link, in the PHY or in a dropping
+    block) even where no block logged it.
 
     Args:
         folder: output folder (created).
@@ -228,6 +229,7 @@ class image_sink(PduBlock):
             self.references = image_files(ref) if ref else []
         self.records: list[dict] = []
         self.n_missing = 0  # frame ids skipped between received frames
+        self._first_id = None
         self._last_id = None
         self._gaps = 0
         self._metrics = None
@@ -251,11 +253,14 @@ class image_sink(PduBlock):
                                f"{self.n_missing} missing so far)")
         if self._last_id is None or 0 < (fid - self._last_id) % 65536 < 32768:
             self._last_id = fid
+        if self._first_id is None:
+            self._first_id = fid
 
     def stop(self):
         PduBlock.stop(self)
         if self.records or self.n_missing:
-            self._info(f"{len(self.records)} frames received, {self.n_missing} frame ids never arrived")
+            self._info(f"{len(self.records)} frames received, {self.n_missing} frame ids never arrived "
+                       f"(ids {self._first_id} to {self._last_id})")
         return True
 
     def _handle(self, msg):
