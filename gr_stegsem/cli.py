@@ -297,23 +297,34 @@ def _key(path):
 @cli.command("grc")
 @click.argument("flowgraph", required=False)
 @click.option("--print", "dry", is_flag=True, help="Print the command and environment instead of starting GRC.")
-def grc_cmd(flowgraph, dry):
+@click.option("--register", "register", flag_value="add", default=None,
+              help="Add the block YAML folder to local_blocks_path in ~/.gnuradio/config.conf (GRC then finds the "
+                   "blocks without GRC_BLOCKS_PATH) and exit; tools/setup.sh does this.")
+@click.option("--unregister", "register", flag_value="remove", help="Take it out again and exit.")
+def grc_cmd(flowgraph, dry, register):
     """GNU Radio Companion with gr-stegsem's blocks, under this Python (the one that has torch).
 
     FLOWGRAPH: a shipped flowgraph's name (e.g. sim_awgn) or a .grc file. GRC started from
-    /usr/bin/python3 cannot import the blocks (no torch there), and without GRC_BLOCKS_PATH it shows
-    them as missing: this sets both."""
+    /usr/bin/python3 cannot import the blocks (no torch there), and without the block YAML on its
+    path it shows them as missing: this sets GRC_BLOCKS_PATH (and PYTHONPATH when run from a checkout).
+    The shipped flowgraphs and block YAML are the checkout's or the installed package's."""
     import os
     import shutil
     import sys
 
-    from .flowgraphs import ROOT
+    from .resources import flowgraphs_dir, grc_dir, python_path, register_grc
 
+    if register:
+        conf, changed = register_grc(remove=register == "remove")
+        verb = "added" if register == "add" else "removed"
+        click.echo(f"{verb} {grc_dir()} {'to' if register == 'add' else 'from'} local_blocks_path in {conf}"
+                   if changed else f"{conf}: nothing to change")
+        return
     args = []
     if flowgraph:
         p = Path(flowgraph)
         if not p.suffix:
-            p = ROOT / "flowgraphs" / f"{flowgraph}.grc"
+            p = flowgraphs_dir() / f"{flowgraph}.grc"
         if not p.is_file():
             raise click.BadParameter(f"no flowgraph {p}", param_hint="FLOWGRAPH")
         args.append(str(p))
@@ -321,11 +332,14 @@ def grc_cmd(flowgraph, dry):
     if gui is None:
         raise click.ClickException("gnuradio-companion not found (GNU Radio: bash tools/setup.sh)")
     env = dict(os.environ)
-    env["GRC_BLOCKS_PATH"] = os.pathsep.join(x for x in (str(ROOT / "grc"), env.get("GRC_BLOCKS_PATH", "")) if x)
-    env["PYTHONPATH"] = os.pathsep.join(x for x in (str(ROOT), env.get("PYTHONPATH", "")) if x)
+    env["GRC_BLOCKS_PATH"] = os.pathsep.join(x for x in (str(grc_dir()), env.get("GRC_BLOCKS_PATH", "")) if x)
+    shown = f"GRC_BLOCKS_PATH={env['GRC_BLOCKS_PATH']}"
+    if python_path() is not None:
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (str(python_path()), env.get("PYTHONPATH", "")) if x)
+        shown += f" PYTHONPATH={env['PYTHONPATH']}"
     cmd = [sys.executable, gui] + args
     if dry:
-        click.echo(f"GRC_BLOCKS_PATH={env['GRC_BLOCKS_PATH']} PYTHONPATH={env['PYTHONPATH']} {' '.join(cmd)}")
+        click.echo(f"{shown} {' '.join(cmd)}")
         return
     os.execve(sys.executable, cmd, env)
 

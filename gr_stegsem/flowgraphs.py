@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FLOWGRAPHS_DIR = ROOT / "flowgraphs"
-GRC_DIR = ROOT / "grc"
+from .resources import flowgraphs_dir, grc_dir
+
+FLOWGRAPHS_DIR = flowgraphs_dir()  # the checkout's flowgraphs/ or the installed package data
+GRC_DIR = grc_dir()
 NAMES = ("sim_awgn", "sim_radio", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice", "usrp_bob", "usrp_eve", "usrp_loopback",
          "replay_bob", "replay_eve")
 

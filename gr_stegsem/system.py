@@ -18,9 +18,10 @@ from . import attacks
 from .checkpoint import CheckpointError, load_model, read_info
 from .models.deepjscc import DeepJSCC, all_finite, check_images, normalize_power
 from .models.inn import FusedINN, StegoINN
+from .resources import models_dir
 from .schemes.base import Published, Scheme, channels_last as _cl
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MODELS_DIR = models_dir()  # the checkout's models/ or the installed package data (gr_stegsem.resources)
 
 
 def default_model(name: str) -> Path:

@@ -50,3 +50,8 @@ import torch, torchvision, lpips  # noqa: F401,E401
 from gr_stegsem.metrics import alexnet_backbone_path
 assert alexnet_backbone_path().is_file(), "LPIPS AlexNet backbone missing"
 PY
+
+# GNU Radio Companion finds gr-stegsem's block YAML (grc/) through [grc] local_blocks_path in
+# ~/.gnuradio/config.conf, written once here (survives re-installs; undo: stegsem grc --unregister).
+grc_reg=$($VENV/bin/stegsem grc --register) || echo "[setup] warning: GRC block path not registered"
+case "$grc_reg" in added*) echo "[setup] $grc_reg" ;; esac
