@@ -295,3 +295,32 @@ def test_iq_source_survives_bad_messages_on_a_real_socket():
         pub.close(0)
     np.testing.assert_array_equal(np.asarray(sink.data(), np.complex64), good)
     assert src.n_bad == 4 and src.n_messages == 6 and "not a whole number" in src.last_error
+    assert src.n_unread == 0
+
+
+def test_iq_source_counts_what_it_still_held_at_stop(capfd):
+    """A receiver stopped while samples wait in its socket (downstream slower than the sender): the
+    samples it never delivered are counted and logged at stop (issue 16: losses at a stop are said)."""
+    import zmq
+
+    from gr_stegsem.blocks import zmq_iq_source
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    pub = zmq.Context.instance().socket(zmq.PUB)
+    pub.bind(address)
+    tb = gr.top_block()
+    src = zmq_iq_source(address, timeout=50)
+    head = blocks.head(gr.sizeof_gr_complex, 1000)  # takes the first 1000 samples, then the graph stops
+    tb.connect(src, head, blocks.null_sink(gr.sizeof_gr_complex))
+    tb.start()
+    try:
+        time.sleep(0.5)
+        for _ in range(50):  # 500,000 samples: more than the stream buffers between source and head hold
+            pub.send(cvec(10000, 4).astype(np.complex64).tobytes())
+        time.sleep(0.3)
+    finally:
+        tb.stop()
+        tb.wait()
+        pub.close(0)
+    assert 300000 < src.n_unread <= 499000
+    assert f"stopped with {src.n_unread} samples not yet processed" in "".join(capfd.readouterr())

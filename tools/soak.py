@@ -135,6 +135,7 @@ def soak_zmq(a) -> dict:
            for who, o in outs.items()}
     got = {who: len(v) for who, v in ids.items()}
     drops = re.findall(r"dropped: ([^\n]{0,120})", outs["bob"])
+    unread = re.findall(r"stopped with (\d+) samples not yet processed", outs["bob"])
     gone = re.findall(r"stegsem_image_sink bob_private :info: \d+ frames received, (\d+) frame ids never arrived",
                       outs["bob"])
     return {"run": "zmq trio", "frames": a.frames, "size": a.size, "offered_rate_fps": round(1 / a.interval, 2),
@@ -142,7 +143,18 @@ def soak_zmq(a) -> dict:
             "why": (drops[-1] if drops else ""), "bob_drop_lines": len(drops),
             "bob_logged_missing": int(gone[-1]) if gone else None,
             "bob_missing_ids": missing_ids(ids["bob"], sent),
+            "bob_unread_at_stop": {"samples": int(unread[-1]) if unread else 0,
+                                   "frames_approx": round(int(unread[-1]) / frame_samples(a.size), 1) if unread else 0},
             "exit_codes": {"alice": alice.returncode, **{w: p.returncode for w, p in rx.items()}}, **smp.summary()}
+
+
+def frame_samples(size: int) -> int:
+    """Burst samples of one stego frame of size x size px on the PHY (default parameters)."""
+    sys.path.insert(0, str(ROOT))
+    from gr_stegsem.phy.blocks import frame_samples as of_frame
+    from gr_stegsem.phy.ofdm import OfdmParams
+
+    return of_frame(OfdmParams(), size)
 
 
 def missing_ids(got: set[int], sent: int) -> dict:

@@ -23,6 +23,10 @@ class zmq_iq_source(gr.sync_block):
     A message that is empty, not a whole number of complex64 samples or over 64 MiB is dropped, logged
     (the first few, then every 100th) and counted (``n_bad``); the stream goes on with the next one.
 
+    At stop, the samples not yet delivered (buffered, and still queued in the socket: a receiver
+    slower than the sender builds up a backlog there) are counted in ``n_unread`` and logged, so a
+    stopped receiver's log says that the frames in them were lost at its stop, not on the link.
+
     Args:
         address: the PUB to connect to, e.g. tcp://127.0.0.1:5555.
         timeout: milliseconds a work call waits for a message before returning no samples.
@@ -47,6 +51,7 @@ class zmq_iq_source(gr.sync_block):
         self._lock = threading.Lock()
         self.n_messages = 0
         self.n_bad = 0
+        self.n_unread = 0  # samples received or queued but not delivered when the flowgraph stopped
         self.last_error = ""
 
     def _bad(self, why: str) -> None:
@@ -96,8 +101,23 @@ class zmq_iq_source(gr.sync_block):
 
     def stop(self):
         with self._lock:
+            unread, queued = self._buf.size, 0
+            try:
+                while queued < 100000:  # what the socket still holds (bounded: the sender may still be sending)
+                    unread += len(self._sock.recv(zmq.NOBLOCK, copy=True)) // ITEM
+                    queued += 1
+            except zmq.ZMQError:  # Again: drained (or the socket is already closed)
+                pass
             try:
                 self._sock.close(0)
             except zmq.ZMQError:
+                pass
+            self._buf = np.zeros(0, np.complex64)
+        self.n_unread = int(unread)
+        if unread:
+            try:
+                self.logger.warn(f"stopped with {unread} samples not yet processed ({queued} messages still queued "
+                                 "in the socket): the frames in them are lost at this stop")
+            except Exception:  # noqa: BLE001
                 pass
         return True

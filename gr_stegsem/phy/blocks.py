@@ -253,9 +253,16 @@ class segment_drop(PduBlock):
         self._publish("out", msg)
 
 
-def max_frame_samples(p: OfdmParams, side: int = 512) -> int:
-    """Samples of one frame's bursts for a side x side image at bcr 1/12 (k = side^2 / 16 symbols)."""
-    return sum(p.burst_len(n) for _, n in segment_plan(side * side // 16, p.seg_len))
+def frame_samples(p: OfdmParams, side: int) -> int:
+    """Samples of one frame's bursts for a side x side image at bcr 1/12 (k = 3 side^2 / 12 = side^2 / 4
+    complex symbols)."""
+    return sum(p.burst_len(n) for _, n in segment_plan(side * side // 4, p.seg_len))
+
+
+def max_frame_samples(p: OfdmParams, side: int = 256) -> int:
+    """:func:`frame_samples` of a 256 x 256 frame (16,384 symbols, 5 bursts): the output buffer of
+    ``phy_tx`` holds two of them (a burst is written at once; larger frames are more bursts)."""
+    return frame_samples(p, side)
 
 
 class phy_tx(gr.hier_block2):
