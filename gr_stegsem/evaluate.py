@@ -8,8 +8,11 @@ over the images of one (system, receiver, target, SNR); receivers are 'bob' and 
 the closest (LPIPS) of the N private images of the run (chance 1/N). Detection records (receiver
 'eve-detect', target 'container') carry ``accuracy`` and ``auc`` over containers vs plain host
 symbols. ``chance.json`` holds each metric between unrelated (host, private) pairs: the level an
-Eve who learnt nothing reaches. Hosts are resized (bicubic) to the size of the private image they are paired with, since
-the INN needs equal latent shapes.
+Eve who learnt nothing reaches. Optional keys ``psnr_ci95``, ``ms_ssim_ci95`` and ``lpips_ci95``
+(absent in older results.json) hold the half-width of each mean's 95 % confidence interval over
+the images, t_{0.975, n-1} * sd / sqrt(n) (same unit as the metric; None for n < 2). Hosts are
+resized (bicubic) to the size of the private image they are paired with, since the INN needs equal
+latent shapes.
 """
 from __future__ import annotations
 
@@ -30,8 +33,9 @@ from .schemes import Scheme
 
 SYSTEMS = ("deepjscc", "stego-l3_2", "stego-l3_4")
 ATTACKS = ("naive", "mia")  # the paper's two; eves.names() lists them all
+METRICS = ("psnr", "ms_ssim", "lpips")
 FIELDS = ("system", "receiver", "target", "snr_db", "psnr", "ms_ssim", "lpips", "n_images", "id_rate",
-          "accuracy", "auc")
+          "accuracy", "auc") + tuple(f"{m}_ci95" for m in METRICS)
 
 
 @dataclass
@@ -59,30 +63,49 @@ class EvalSettings:
     skip_missing: bool = False  # a trained Eve without a model file against a scheme is skipped, not an error
 
 
+def ci95(sd: float, n: int) -> float | None:
+    """Half-width of the 95 % confidence interval of a mean of n values of sample standard deviation
+    ``sd`` (Student's t, n - 1 degrees of freedom); None for n < 2."""
+    from scipy.stats import t
+
+    return None if n < 2 or math.isnan(sd) else float(t.ppf(0.975, n - 1) * sd / math.sqrt(n))
+
+
 class _Acc:
-    """Sums per-image metrics per record key."""
+    """Sums (and sums of squares) of per-image metrics per record key."""
 
     def __init__(self):
         self.sums = defaultdict(lambda: defaultdict(float))
+        self.squares = defaultdict(lambda: defaultdict(float))
         self.counts = defaultdict(int)
 
     def add(self, key, metrics: dict[str, torch.Tensor]):
         n = next(iter(metrics.values())).numel()
         for name, v in metrics.items():
             self.sums[key][name] += float(v.double().sum())
+            self.squares[key][name] += float(v.double().pow(2).sum())
         self.counts[key] += n
+
+    def _ci95(self, key, name: str) -> float | None:
+        n, s = self.counts[key], self.sums[key][name]
+        if n < 2 or math.isnan(s):
+            return None
+        var = max(0.0, (self.squares[key][name] - s * s / n) / (n - 1))
+        return round(ci95(math.sqrt(var), n), 5)
 
     def records(self) -> list[dict]:
         out = []
         for key in sorted(self.sums, key=lambda k: (k[0], k[1], k[2], k[3])):
             n = self.counts[key]
             rec = dict(zip(FIELDS[:4], key))
-            for name in ("psnr", "ms_ssim", "lpips"):
+            for name in METRICS:
                 v = self.sums[key][name] / n
                 rec[name] = None if math.isnan(v) else round(v, 5)
             rec["n_images"] = n
             if "id_rate" in self.sums[key]:
                 rec["id_rate"] = round(self.sums[key]["id_rate"] / n, 5)
+            for name in METRICS:
+                rec[f"{name}_ci95"] = self._ci95(key, name)
             out.append(rec)
         return out
 
@@ -100,6 +123,12 @@ def detection_record(system: str, snr: float, pos: torch.Tensor, neg: torch.Tens
     return {"system": system, "receiver": "eve-detect", "target": "container", "snr_db": snr, "psnr": None,
             "ms_ssim": None, "lpips": None, "n_images": len(pos), "accuracy": round(acc, 5),
             "auc": round(auc(pos, neg), 5)}
+
+
+def _tile(metrics: dict[str, torch.Tensor]) -> dict:
+    """The first image's PSNR (dB) and MS-SSIM (None where too small) of per-image metrics."""
+    ms = float(metrics["ms_ssim"][0])
+    return {"psnr": float(metrics["psnr"][0]), "ms_ssim": None if math.isnan(ms) else ms}
 
 
 def load_pairs(s: EvalSettings) -> list[tuple[torch.Tensor, torch.Tensor | None, str]]:
@@ -207,6 +236,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     acc = _Acc()
     scores: dict[tuple, list] = defaultdict(lambda: ([], []))  # (system, snr) -> (containers, covers)
     grid: dict[str, torch.Tensor] = {}
+    tiles: dict[str, dict] = {}  # Fig. 5's tile -> its PSNR / MS-SSIM against its reference
     total = len(systems) * (len(eve_snrs) + len(s.snrs)) * len(pairs)
     bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)
     for name, sys_ in systems.items():
@@ -233,14 +263,22 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                     rec = sys_.bob(y, size, s.lost, g, key=key, nonce=first)
                     if in_grid:
                         grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
+                bob_m = {}  # Bob's per-image metrics, reused for Fig. 5's tiles
                 if snr in s.snrs:
-                    acc.add((name, "bob", "private", snr), all_metrics(rec["private"], xp))
+                    bob_m["private"] = all_metrics(rec["private"], xp)
+                    acc.add((name, "bob", "private", snr), bob_m["private"])
                     if "host" in rec:
-                        acc.add((name, "bob", "host", snr), all_metrics(rec["host"], xh))
+                        bob_m["host"] = all_metrics(rec["host"], xh)
+                        acc.add((name, "bob", "host", snr), bob_m["host"])
                     elif tx_host is not None:
                         yh = sys_.channel(tx_host, snr, s.channel, g)
                         acc.add((name, "bob", "host", snr), all_metrics(sys_.decode(yh, size), xh))
                     bar.update(len(chunk))
+                if in_grid:
+                    for k, img in rec.items():
+                        ref = xp if k == "private" else xh
+                        if ref is not None:
+                            tiles[f"{name}/bob/{k}"] = _tile(bob_m.get(k) or all_metrics(img[:1], ref[:1]))
                 if snr in eve_snrs:  # Eve: every attacker hears the same symbols
                     y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(nkey + 500_009))
                     for attack, eve in attackers[name].items():
@@ -262,6 +300,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                             acc.add((name, rx, "host", snr), all_metrics(img, xh[:m]))
                         if in_grid:
                             grid[f"{name}/{rx}"] = img[0]
+                            tiles[f"{name}/{rx}"] = _tile(metrics)
                     bar.update(len(chunk))
             if bi == 0:
                 grid["private"], grid["host"] = xp[0], (xh[0] if xh is not None else None)
@@ -271,7 +310,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     for (name, snr), (pos, neg) in sorted(scores.items()):
         records.append(detection_record(name, snr, torch.cat(pos), torch.cat(neg)))
     chance = chance_record(pairs) if galleries else None
-    write_outputs(records, s, grid, chance)
+    write_outputs(records, s, grid, chance, tiles=tiles)
     return records
 
 
@@ -290,11 +329,13 @@ def rerender(out: Path, eve_snr: float = 5.0) -> list[str]:
     if not isinstance(records, list) or not all(isinstance(r, dict) and set(FIELDS[:8]) <= set(r) for r in records):
         raise ValueError(f"{path}: not a list of evaluation records")
     write_outputs(records, EvalSettings(data=out, out=out, eve_snr=eve_snr), {}, chance, csv_json=False)
-    return [p.name for p in sorted(out.glob("*")) if p.suffix in (".md", ".png")]
+    return [p.name for p in sorted(out.glob("*")) if p.suffix in (".md", ".png", ".pdf")]
 
 
 def write_outputs(records: list[dict], s: EvalSettings, grid: dict, chance: dict | None = None,
-                  csv_json: bool = True) -> None:
+                  csv_json: bool = True, tiles: dict | None = None) -> None:
+    """results.{json,csv,md}, security.md and the figures (each as .png at 300 dpi and .pdf);
+    ``tiles``: Fig. 5's per-tile PSNR / MS-SSIM (see :func:`report.visual_grid`)."""
     from . import report
 
     if csv_json:
@@ -313,4 +354,4 @@ def write_outputs(records: list[dict], s: EvalSettings, grid: dict, chance: dict
         report.plot_security(records, s.out / "fig_security.png", chance)
         report.plot_privacy_utility(records, s.out / "fig_privacy_utility.png", chance, eve_snr=s.eve_snr)
     if grid:
-        report.visual_grid(grid, s.out / "fig5_grid.png", s.eve_snr)
+        report.visual_grid(grid, s.out / "fig5_grid.png", s.eve_snr, tiles=tiles)

@@ -51,26 +51,24 @@ def transmit(system: StegoSystem, host: torch.Tensor, private: torch.Tensor, snr
 
 
 def write_report(result: dict, host: torch.Tensor, private: torch.Tensor, out: Path, title: str) -> Path:
-    """PNG per image, a Fig. 5-style grid and metrics.md; returns the grid path."""
-    import matplotlib
+    """PNG per image, a Fig. 5-style grid (grid.png at 300 dpi and grid.pdf; each reconstruction with
+    its PSNR / MS-SSIM from ``result['metrics']`` below it) and metrics.md; returns the grid's PNG path."""
+    from . import report
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = report.pyplot()
     out.mkdir(parents=True, exist_ok=True)
     tiles = [("host (sent)", host), ("private (sent)", private)] + list(result["images"].items())
     for name, img in tiles:
         save_image(img, out / (name.split(" ")[0].replace("/", "_") + ".png"))
-    fig, axes = plt.subplots(1, len(tiles), figsize=(2.6 * len(tiles), 3))
+    fig, axes = plt.subplots(1, len(tiles), figsize=(1.9 * len(tiles), 3))
     for ax, (name, img) in zip(axes, tiles):
-        ax.imshow(img.clamp(0, 1).permute(1, 2, 0).numpy())
-        ax.set_title(name, fontsize=9)
-        ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        target = "host" if name.endswith("/host") else "private"  # Bob's host vs the host, the rest vs the private
+        row = next((r for r in result["metrics"] if r["receiver"] == name and r["target"] == target), None)
+        report.draw_tile(ax, img, name, row)
+    report.tile_layout(fig, title + "\nbelow each reconstruction: PSNR / MS-SSIM against its reference "
+                       "(the host for Bob's host, else the private image)")
     grid = out / "grid.png"
-    fig.savefig(grid, dpi=100)
-    plt.close(fig)
+    report.save_figure(fig, grid)
     lines = [f"# {title}", "", "| receiver | SNR (dB) | compared with | PSNR (dB) | MS-SSIM | LPIPS |",
              "|---|---|---|---|---|---|"]
     for r in result["metrics"]:

@@ -30,9 +30,10 @@ def test_console_script_installed():
 def test_eval_writes_records(tiny_images, tmp_path, small_models, monkeypatch):
     import gr_stegsem.report as report
 
-    shown = {}
+    shown, scores = {}, {}
     draw = report.visual_grid
-    monkeypatch.setattr(report, "visual_grid", lambda grid, path, snr: (shown.update(grid), draw(grid, path, snr)))
+    monkeypatch.setattr(report, "visual_grid", lambda grid, path, snr, tiles=None: (
+        shown.update(grid), scores.update(tiles or {}), draw(grid, path, snr, tiles=tiles)))
     out = tmp_path / "eval"
     code = main(["eval", "--data", str(tiny_images / "set0"), "--hosts", str(tiny_images / "set1"), "--out", str(out),
                  "--snrs", "0,10", "--eve-snr", "5", "--limit", "3", "--mia-steps", "3", "--mia-limit", "2",
@@ -59,10 +60,33 @@ def test_eval_writes_records(tiny_images, tmp_path, small_models, monkeypatch):
     assert all(r["ms_ssim"] is None for r in recs)  # 48 px images are too small for MS-SSIM
     for f in ("results.csv", "results.md", "fig3_bob.png", "fig4_eve.png", "fig5_grid.png"):
         assert (out / f).stat().st_size > 0
+    # every figure also as PDF, the PNGs at 300 dpi
+    from PIL import Image
+
+    for stem in ("fig3_bob", "fig4_eve", "fig5_grid", "fig_security", "fig_privacy_utility"):
+        assert (out / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        with Image.open(out / f"{stem}.png") as im:
+            assert im.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+    # 95 % CI half-widths over the images (t, n - 1 degrees of freedom); none for MS-SSIM at 48 px
+    for r in recs:
+        if r["receiver"] != "eve-detect":
+            assert r["psnr_ci95"] > 0 and r["lpips_ci95"] > 0 and r["ms_ssim_ci95"] is None
+    assert "psnr_ci95" in (out / "results.csv").read_text().splitlines()[0]
     # Fig. 5 shows Bob at Eve's SNR (5 dB) even though Bob's curve is measured at 0 and 10 dB only
     for system in ("deepjscc", "stego-l3_2", "stego-l3_4"):
         assert {f"{system}/bob", f"{system}/eve-naive", f"{system}/eve-mia"} <= set(shown)
     assert set(shown["stego-l3_2/bob"]) == {"host", "private"}
+    # ... each reconstruction with its PSNR against its reference (Bob's host: the host) below it
+    from gr_stegsem.metrics import psnr
+
+    for system in ("deepjscc", "stego-l3_2", "stego-l3_4"):
+        for k, img in shown[f"{system}/bob"].items():
+            ref = shown["host"] if k == "host" else shown["private"]
+            assert scores[f"{system}/bob/{k}"]["psnr"] == pytest.approx(float(psnr(img[None], ref[None])[0]), abs=1e-4)
+        for rx in ("eve-naive", "eve-mia"):
+            want = float(psnr(shown[f"{system}/{rx}"][None], shown["private"][None])[0])
+            assert scores[f"{system}/{rx}"]["psnr"] == pytest.approx(want, abs=1e-4)
+            assert scores[f"{system}/{rx}"]["ms_ssim"] is None
 
 
 def test_eval_takes_any_stego_model_in_the_models_folder(tiny_images, tmp_path, small_models):

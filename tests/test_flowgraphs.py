@@ -241,6 +241,7 @@ def test_demo_runs_the_flowgraph(models, tmp_path, monkeypatch, capsys):
     for rx in ("bob/host", "bob/private", "eve/naive", "eve/mia"):
         assert f"| {rx} |" in md
     assert (out / "grid.png").stat().st_size > 0 and (out / "frames" / "bob_private_00000.png").is_file()
+    assert (out / "grid.pdf").read_bytes()[:5] == b"%PDF-"  # the grid also as PDF
     # the no-security baseline: Bob gets the private image only
     assert main(["demo", "--size", "32", "--mia-steps", "0", "--insecure", "--out", str(tmp_path / "plain")]) == 0
     md = (tmp_path / "plain" / "metrics.md").read_text()
