@@ -198,7 +198,10 @@ def _galleries(pairs) -> dict[tuple, tuple[LPIPSGallery, dict]]:
 
 def chance_record(pairs) -> dict:
     """Each metric between unrelated images: host i vs private i (or private i+1 vs private i
-    without hosts); the identification rate's chance is the mean 1/N of the images' galleries."""
+    without hosts); the identification rate's chance is the mean 1/N of the images' galleries.
+    ``prior``: each metric of the mean of the run's other private images (of the same size) against
+    the image, what an Eve who learnt only the average face reaches without any information about
+    the frame (aligned faces share their coarse structure: MS-SSIM well above unrelated pairs')."""
     acc = _Acc()
     sizes = defaultdict(int)
     for xp, _, _ in pairs:
@@ -207,10 +210,20 @@ def chance_record(pairs) -> dict:
         other = xh if xh is not None else pairs[(i + 1) % len(pairs)][0]
         if other.shape == xp.shape:
             acc.add(("chance", "chance", "private", 0.0), all_metrics(other[None], xp[None]))
-    recs = acc.records()
-    rec = recs[0] if recs else {"psnr": None, "ms_ssim": None, "lpips": None, "n_images": 0}
-    rec = {k: rec[k] for k in ("psnr", "ms_ssim", "lpips", "n_images")}
+    by_size = defaultdict(list)
+    for xp, _, _ in pairs:
+        by_size[tuple(xp.shape[-2:])].append(xp)
+    for imgs in by_size.values():
+        if len(imgs) > 1:
+            x = torch.stack(imgs)
+            loo = (x.sum(0, keepdim=True) - x) / (len(imgs) - 1)  # each image's leave-one-out mean
+            acc.add(("prior", "prior", "private", 0.0), all_metrics(loo, x))
+    keys = ("psnr", "ms_ssim", "lpips", "n_images")
+    recs = {r["system"]: {k: r[k] for k in keys} for r in acc.records()}
+    rec = recs.get("chance", dict.fromkeys(keys[:3], None) | {"n_images": 0})
     rec["id_rate"] = round(sum(1.0 / sizes[tuple(xp.shape[-2:])] for xp, _, _ in pairs) / len(pairs), 5)
+    if "prior" in recs:
+        rec["prior"] = recs["prior"]
     return rec
 
 

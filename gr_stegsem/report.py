@@ -452,6 +452,10 @@ def security_markdown(records: list[dict], eve_snr: float, chance: dict | None =
     if chance:
         lines.append(f"| (chance) | unrelated pairs | {chance['n_images']} | {_fmt(chance['ms_ssim'])} | "
                      f"{_fmt(chance['lpips'])} | {_fmt(chance['psnr'], 2)} | {_pct(chance['id_rate'])} | – |")
+    if chance and chance.get("prior"):
+        p = chance["prior"]
+        lines.append(f"| (prior) | the mean of the other private images, the same for every frame | {p['n_images']} | "
+                     f"{_fmt(p['ms_ssim'])} | {_fmt(p['lpips'])} | {_fmt(p['psnr'], 2)} | – | – |")
     systems = _systems(records)
     for system in systems:
         for attack in _attacks(records):

@@ -182,3 +182,22 @@ def test_grc_launcher_uses_this_python_and_our_blocks(capsys):
     assert sys.executable in out and "GRC_BLOCKS_PATH=" in out and out.strip().endswith("flowgraphs/sim_awgn.grc")
     assert main(["grc", "nosuch", "--print"]) == 2
     assert "no flowgraph" in capsys.readouterr().err
+
+
+def test_chance_record_has_the_prior_of_the_mean_image():
+    """chance.json's 'prior': each image against the mean of the run's other private images of its
+    size (an Eve who knows only the average face); unrelated pairs stay the 'chance' level."""
+    import torch
+
+    from gr_stegsem.evaluate import chance_record
+    from gr_stegsem.metrics import psnr
+
+    torch.manual_seed(0)
+    xs = [torch.rand(3, 40, 40) for _ in range(4)]
+    hosts = [torch.rand(3, 40, 40) for _ in range(4)]
+    pairs = [(x, h, f"{i}.png") for i, (x, h) in enumerate(zip(xs, hosts))]
+    rec = chance_record(pairs + [(torch.rand(3, 24, 24), None, "lone.png")])
+    assert rec["prior"]["n_images"] == 4  # the lone 24 px image has no other image of its size
+    want = sum(float(psnr((sum(xs) - x)[None] / 3, x[None])) for x in xs) / 4
+    assert rec["prior"]["psnr"] == pytest.approx(want, abs=1e-3)
+    assert rec["n_images"] == 4 and rec["prior"]["psnr"] > rec["psnr"]  # the mean is closer than a random image
