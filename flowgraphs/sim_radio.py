@@ -86,7 +86,7 @@ class sim_radio(gr.top_block):
         # Blocks
         ##################################################
 
-        self.tx_rec = stegsem_phy.sigmf_sink((record + '_tx') if record else '', 1e6, 0, 'gr-stegsem tx')
+        self.tx_rec = stegsem_phy.sigmf_sink((record + '_tx') if record else '', 1e6, 0, 'sim_radio: what Alice sends (before the channels)', seg_len, 1.0)
         self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
@@ -95,7 +95,7 @@ class sim_radio(gr.top_block):
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
-        self.eve_rec = stegsem_phy.sigmf_sink((record + '_eve') if record else '', 1e6, 0, 'gr-stegsem eve')
+        self.eve_rec = stegsem_phy.sigmf_sink((record + '_eve') if record else '', 1e6, 0, 'sim_radio: what Eve hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_eve, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
         self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
@@ -114,7 +114,7 @@ class sim_radio(gr.top_block):
         self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
         self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
-        self.bob_rec = stegsem_phy.sigmf_sink((record + '_bob') if record else '', 1e6, 0, 'gr-stegsem bob')
+        self.bob_rec = stegsem_phy.sigmf_sink((record + '_bob') if record else '', 1e6, 0, 'sim_radio: what Bob hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_bob, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
@@ -135,6 +135,7 @@ class sim_radio(gr.top_block):
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
+        self.msg_connect((self.bob_rx, 'bursts'), (self.bob_rec, 'bursts'))
         self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
         self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
         self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
@@ -147,6 +148,7 @@ class sim_radio(gr.top_block):
         self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
+        self.msg_connect((self.eve_rx, 'bursts'), (self.eve_rec, 'bursts'))
         self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
         self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
         self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))

@@ -82,7 +82,7 @@ class usrp_alice(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
-        self.tx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
+        self.tx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'usrp_alice: what Alice sends to the USRP (TX gain %g dB, antenna %s)' % (gain, antenna), seg_len, amplitude)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
         self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.phy_tx = stegsem_phy.phy_tx(seg_len, amplitude)

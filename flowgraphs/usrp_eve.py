@@ -85,7 +85,7 @@ class usrp_eve(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
-        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'gr-stegsem ')
+        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, "usrp_eve: what Eve's USRP hears (RX gain %g dB, antenna %s)" % (gain, antenna), seg_len, amplitude)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
@@ -112,6 +112,7 @@ class usrp_eve(gr.top_block):
         self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
+        self.msg_connect((self.eve_rx, 'bursts'), (self.rx_rec, 'bursts'))
         self.connect((self.usrp, 0), (self.eve_rx, 0))
         self.connect((self.usrp, 0), (self.rx_rec, 0))
 

@@ -73,7 +73,7 @@ class zmq_bob(gr.top_block):
         ##################################################
 
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
-        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
+        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_bob: what Bob hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_bob, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.bob_pub = zeromq.pub_msg_sink(publish, 100, True)
@@ -98,6 +98,7 @@ class zmq_bob(gr.top_block):
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_private_dec, 'out'), (self.bob_pub, 'in'))
         self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
+        self.msg_connect((self.bob_rx, 'bursts'), (self.rx_rec, 'bursts'))
         self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
         self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
         self.connect((self.bob_channel, 0), (self.bob_rx, 0))

@@ -76,7 +76,7 @@ class zmq_eve(gr.top_block):
         ##################################################
 
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
-        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'gr-stegsem ')
+        self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_eve: what Eve hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_eve, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
@@ -115,6 +115,7 @@ class zmq_eve(gr.top_block):
         self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
         self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
+        self.msg_connect((self.eve_rx, 'bursts'), (self.rx_rec, 'bursts'))
         self.connect((self.eve_channel, 0), (self.eve_rx, 0))
         self.connect((self.eve_channel, 0), (self.rx_rec, 0))
         self.connect((self.sub, 0), (self.eve_channel, 0))

@@ -3,6 +3,7 @@ cut-off bursts, SigMF round trip."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -359,6 +360,11 @@ def test_sigmf_round_trip(tmp_path):
     y, info = sigmf_io.read(str(base) + ".sigmf-meta")
     assert np.array_equal(x, y) and info["sample_rate"] == 1e6 and info["center_freq"] == 2.45e9
     assert info["annotations"][0]["core:label"] == "burst"
+    from sigmf import validate as sigmf_validate
+
+    sigmf_validate.validate(json.loads(sigmf_io.meta_path(base).read_text()))  # the sigmf library's validator
+    with pytest.raises(ValueError, match="centre frequency"):
+        sigmf_io.write_meta(tmp_path / "nan", 1e6, float("nan"))
     (tmp_path / "bad.sigmf-meta").write_text((tmp_path / "rec.sigmf-meta").read_text().replace("cf32_le", "ci16_le"))
     (tmp_path / "bad.sigmf-data").write_bytes(b"\0" * 16)
     with pytest.raises(ValueError, match="not supported"):

@@ -14,7 +14,7 @@ import pmt  # noqa: E402
 from gnuradio import blocks, channels, gr  # noqa: E402
 
 from gr_stegsem import flowgraphs as fgs  # noqa: E402
-from gr_stegsem.blocks.pdus import pdu_meta, symbol_pdu  # noqa: E402
+from gr_stegsem.blocks.pdus import meta_set, pdu_meta, symbol_pdu  # noqa: E402
 from gr_stegsem.phy import blocks as phy  # noqa: E402
 from gr_stegsem.phy import radio  # noqa: E402
 from tests.conftest import write_tiny_models  # noqa: E402
@@ -101,8 +101,16 @@ def test_sim_radio_records_and_replay_gives_identical_images(models, tmp_path):
     assert res.finished
     (bob,) = res.records["bob_private_sink"]
     (eve,) = res.records["eve_naive_sink"]
-    for suffix in ("tx", "bob", "eve"):
-        assert (tmp_path / f"rec_{suffix}.sigmf-meta").is_file()
+    tx_meta, bob_meta, eve_meta = (validated(tmp_path / f"rec_{suffix}") for suffix in ("tx", "bob", "eve"))
+    assert tx_meta["annotations"] == [] and "sim_radio: what Alice sends" in tx_meta["global"]["core:description"]
+    for meta, who in ((bob_meta, "Bob"), (eve_meta, "Eve")):  # annotated by their own PHY receiver
+        ann = meta["annotations"]
+        labels = [f"frame 0 seg {i}" for i in range(ann[0]["stegsem:seg_count"])] if ann else None
+        assert [a["core:label"] for a in ann] == labels
+        assert all(abs(a["stegsem:cfo"] - 0.002) < 2e-4 for a in ann)  # sim_radio's default freq_offset
+        assert f"sim_radio: what {who} hears" in meta["global"]["core:description"]
+    assert "data Es/N0 12 dB" in bob_meta["global"]["core:description"]
+    assert all(abs(a["stegsem:snr_db"] - 12.0) < 2.0 for a in bob_meta["annotations"])
     rb = fgs.run(fgs.build("replay_bob", recording=str(tmp_path / "rec_bob"), inn_model=models["inn"],
                            out=str(tmp_path / "rb"), jscc_model=models["jscc"]), timeout=60)
     re_ = fgs.run(fgs.build("replay_eve", recording=str(tmp_path / "rec_eve"), out=str(tmp_path / "re"), **common),
@@ -272,3 +280,175 @@ def test_segment_pdus_carry_keyed_and_nonce():
         meta = pmt.dict_add(pmt.car(m0), pmt.intern(key), value)
         with pytest.raises(ValueError, match=match):
             phy.parse_segment_pdu(pmt.cons(meta, pmt.cdr(m0)))
+
+
+# --- SigMF recordings: one annotation per decoded burst ---------------------------------------------
+def validated(base, reader: bool = True) -> dict:
+    """The recording's metadata, checked by the sigmf library's validator (an undeclared extension
+    namespace, which sigmf only warns about today, fails too); ``reader``: also opened and validated
+    by sigmf's reader (which maps the data file: not while it is still empty)."""
+    import json
+    import warnings
+
+    from sigmf import sigmffile
+    from sigmf import validate as sigmf_validate
+
+    from gr_stegsem.phy import sigmf_io
+
+    meta = json.loads(sigmf_io.meta_path(base).read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sigmf_validate.validate(meta)
+        if reader:
+            sigmffile.fromfile(str(sigmf_io.base_path(base)), skip_checksum=True).validate()
+    return meta
+
+
+def _bursts(specs, gap=3000):
+    """Clean stream: gap zeros, then each burst followed by gap zeros; [(burst start, length)]."""
+    from gr_stegsem.phy import OfdmParams, modulate
+
+    p = OfdmParams()
+    parts, where, at = [np.zeros(gap, np.complex64)], [], gap
+    for i, h in enumerate(specs):
+        b = modulate(p, h, cvec(h.seg_len, 10 + i))
+        where.append((at + p.guard, b.size - 2 * p.guard))
+        parts += [b, np.zeros(gap, np.complex64)]
+        at += b.size + gap
+    return np.concatenate(parts), where
+
+
+def test_sigmf_sink_annotates_each_burst_phy_rx_decodes(tmp_path):
+    """Three bursts (frame 12 segments 0 and 1, keyed frame 13) with CFO 0.001 cycles/sample and a data
+    Es/N0 of 21 dB -> phy_rx and a sigmf_sink on the same stream, phy_rx's 'bursts' into the sink's:
+    one annotation per burst whose range holds that burst's energy, with its header fields, SNR and
+    CFO; the recording is the stream itself and validates."""
+    from gr_stegsem import __version__
+    from gr_stegsem.phy import OfdmParams, SegmentHeader, sigmf_io
+
+    hdr = [SegmentHeader(frame_id=12, seg_index=i, seg_count=2, seg_len=920, height=64, width=64, latent_c=4,
+                         latent_h=4, latent_w=230, secure=True) for i in range(2)]
+    hdr.append(SegmentHeader(frame_id=13, seg_index=0, seg_count=1, seg_len=460, height=32, width=32, latent_c=2,
+                             latent_h=4, latent_w=115, secure=True, keyed=True, nonce=2**63 + 9))
+    clean, where = _bursts(hdr)
+    cfo = 0.001
+    x = (clean * np.exp(2j * np.pi * cfo * np.arange(clean.size)) + 0.1 * cvec(clean.size, 4)).astype(np.complex64)
+    tb = gr.top_block()
+    src = blocks.vector_source_c(x.tolist(), False)
+    rx = phy.phy_rx(seg_len=920, timeout=0)
+    rec = phy.sigmf_sink(str(tmp_path / "rec"), 1e6, 0.0, "test: what the receiver hears", 920, 1.0, interval=0.05)
+    tb.connect(src, rx)
+    tb.connect(src, rec)
+    tb.msg_connect(rx, "bursts", rec, "bursts")
+    tb.run()
+    meta = validated(tmp_path / "rec")
+    data = np.fromfile(tmp_path / "rec.sigmf-data", np.complex64)
+    assert np.array_equal(data, x)  # the recording is the receiver's stream, sample for sample
+    g = meta["global"]
+    assert g["core:sample_rate"] == 1e6 and g["stegsem:seg_len"] == 920
+    for needle in ("test: what the receiver hears", "OFDM", "920 JSCC symbols", "1 MS/s", f"gr-stegsem {__version__}"):
+        assert needle in g["core:description"], needle
+    assert "core:frequency" not in meta["captures"][0]  # baseband: no RF centre frequency
+    ann = meta["annotations"]
+    assert [a["core:label"] for a in ann] == ["frame 12 seg 0", "frame 12 seg 1", "frame 13 seg 0"]
+    for a, h, (start, n) in zip(ann, hdr, where):
+        s, c = a["core:sample_start"], a["core:sample_count"]
+        assert abs(s - start) <= 2 and c == n, (s, c, start, n)
+        inside = np.sum(np.abs(clean[s:s + c]) ** 2)
+        assert inside >= 0.995 * np.sum(np.abs(clean[start:start + n]) ** 2)  # the burst's energy is in the range
+        assert np.mean(np.abs(data[s:s + c]) ** 2) > 20 * np.mean(np.abs(data[s - 60:s - 4]) ** 2)  # guard: noise
+        assert (a["stegsem:frame_id"], a["stegsem:seg_index"], a["stegsem:seg_count"], a["stegsem:seg_len"]) == \
+            (h.frame_id, h.seg_index, h.seg_count, h.seg_len)
+        assert a["stegsem:latent"] == [h.latent_c, h.latent_h, h.latent_w] and a["stegsem:width"] == h.width
+        assert abs(a["stegsem:snr_db"] - OfdmParams().data_snr_db(20.0)) < 2.0
+        assert abs(a["stegsem:cfo"] - cfo) < 1e-4 and a["stegsem:cfo_hz"] == pytest.approx(a["stegsem:cfo"] * 1e6)
+        assert a["stegsem:valid"] == 1.0
+        assert a["core:freq_lower_edge"] < a["stegsem:cfo_hz"] < a["core:freq_upper_edge"]
+    assert ann[2]["stegsem:keyed"] is True and ann[2]["stegsem:nonce"] == 2**63 + 9
+    assert ann[0]["stegsem:keyed"] is False and "stegsem:nonce" not in ann[0]
+    info = sigmf_io.read_info(tmp_path / "rec")  # the player's reader
+    assert info["center_freq"] is None and len(info["annotations"]) == 3
+
+
+def test_sigmf_recording_without_bursts_validates(tmp_path):
+    """Noise only through phy_rx into a recorder at 2.45 GHz: a valid recording, the centre frequency in
+    its capture, no annotations."""
+    tb = gr.top_block()
+    src = blocks.vector_source_c((0.1 * cvec(20000, 6)).tolist(), False)
+    rx = phy.phy_rx(seg_len=920, timeout=0)
+    rec = phy.sigmf_sink(str(tmp_path / "quiet"), 2e6, 2.45e9, "usrp_bob: what Bob's USRP hears", 920, 0.25)
+    tb.connect(src, rx)
+    tb.connect(src, rec)
+    tb.msg_connect(rx, "bursts", rec, "bursts")
+    tb.run()
+    meta = validated(tmp_path / "quiet")
+    assert meta["annotations"] == [] and meta["captures"][0]["core:frequency"] == 2.45e9
+    assert "centre frequency 2.45 GHz" in meta["global"]["core:description"]
+    assert "TX amplitude 0.25" in meta["global"]["core:description"] and meta["global"]["stegsem:amplitude"] == 0.25
+
+
+def _segment_pdu(fid: int, start, n: int = 64):
+    meta = meta_set(pmt.make_dict(), frame_id=fid, seg_index=0, seg_count=1, seg_len=n, height=8, width=8,
+                        latent_c=2, latent_h=4, latent_w=n // 4, secure=True, keyed=False,
+                        nonce=pmt.from_uint64(0), snr_db=9.5, cfo=-2e-4)
+    if start is not None:
+        meta = meta_set(meta, sample=pmt.from_uint64(start))
+    return pmt.cons(meta, pmt.init_c32vector(n, [1j] * n))
+
+
+def test_sigmf_meta_is_rewritten_while_running_and_at_stop(tmp_path):
+    """The annotator rewrites the .sigmf-meta while bursts come (a receiver killed now leaves these
+    annotations in a valid file), in sample order, and once more at stop; a segment PDU without its
+    first sample is dropped and logged."""
+    tb = gr.top_block()
+    src = blocks.throttle(gr.sizeof_gr_complex, 20000)  # a stream that goes on until stopped
+    rx = phy.phy_rx(seg_len=920, timeout=0)
+    rec = phy.sigmf_sink(str(tmp_path / "live"), 1e6, interval=0.05)
+    tb.connect(blocks.null_source(gr.sizeof_gr_complex), src, rx)
+    tb.connect(src, rec)
+    tb.msg_connect(rx, "bursts", rec, "bursts")
+    ann = rec.annotator
+    tb.start()
+    try:
+        for m in (_segment_pdu(4, 1400), _segment_pdu(3, 500), _segment_pdu(5, None)):
+            ann.to_basic_block()._post(pmt.intern("bursts"), m)
+        # before stop (what a killed receiver leaves; the buffered data file may still be empty)
+        assert wait_for(lambda: len(validated(tmp_path / "live", False)["annotations"]) == 2, 10)
+        on_disk = validated(tmp_path / "live", False)["annotations"]
+        assert [a["core:label"] for a in on_disk] == ["frame 3 seg 0", "frame 4 seg 0"]
+        assert on_disk[0]["stegsem:cfo_hz"] == -200.0 and on_disk[0]["stegsem:snr_db"] == 9.5
+        assert ann.n_dropped == 1 and "sample" in ann.last_error
+        ann.to_basic_block()._post(pmt.intern("bursts"), _segment_pdu(6, 1800))
+        assert wait_for(lambda: len(rec.writer) == 3 and rec.sink.nitems_read(0) > 5000, 10)  # bursts recorded
+    finally:
+        tb.stop()
+        tb.wait()
+    assert [a["stegsem:frame_id"] for a in validated(tmp_path / "live")["annotations"]] == [3, 4, 6]
+
+
+def test_burst_offsets_stay_absolute_after_a_receiver_error():
+    """ofdm_receiver resynchronises after an error in its first chunk: the 'sample' of a later burst is
+    still its index in the stream (what a recording of the stream annotates)."""
+    from gr_stegsem.phy import SegmentHeader
+
+    h = SegmentHeader(frame_id=1, seg_index=0, seg_count=1, seg_len=460, height=32, width=32, latent_c=2,
+                      latent_h=4, latent_w=115, secure=True)
+    clean, where = _bursts([h], gap=12000)
+    tb = gr.top_block()
+    src = blocks.vector_source_c((clean + 0.01 * cvec(clean.size, 8)).astype(np.complex64).tolist(), False)
+    rx = phy.ofdm_receiver(seg_len=460)
+    feed, calls = rx.rx.feed, []
+
+    def failing_once(x):
+        calls.append(len(x))
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return feed(x)
+
+    rx.rx.feed = failing_once
+    dbg = blocks.message_debug()
+    tb.connect(src, rx)
+    tb.msg_connect((rx, "segments"), (dbg, "store"))
+    tb.run()
+    assert len(calls) > 2 and calls[0] < where[0][0] and dbg.num_messages() == 1  # the error came before the burst
+    assert abs(pdu_meta(dbg.get_message(0))["sample"] - where[0][0]) <= 2

@@ -2,6 +2,7 @@
 Eve / the watch client as separate processes on loopback (bounded in time, free ports)."""
 from __future__ import annotations
 
+import json
 import os
 import queue
 import socket
@@ -248,6 +249,20 @@ def test_alice_bob_eve_and_watch_as_processes(model_files, tmp_path):
     lines = [ln for ln in watch.out if ln.startswith("frame ")]
     assert len(lines) == 2 and all("32x32" in ln for ln in lines)
     assert len(list((tmp_path / "watch").glob("*.png"))) == 2
+    # Bob's recording: one annotation per burst his PHY decoded, at the bursts' places in the file
+    from sigmf import validate as sigmf_validate
+
+    meta = json.loads((tmp_path / "bob_heard.sigmf-meta").read_text())
+    sigmf_validate.validate(meta)
+    assert "zmq_bob: what Bob hears" in meta["global"]["core:description"]
+    heard = np.fromfile(tmp_path / "bob_heard.sigmf-data", np.complex64)
+    ann = meta["annotations"]
+    assert {int(f.stem.rsplit("_", 1)[1]) for f in bob_files} <= {a["stegsem:frame_id"] for a in ann}
+    for a in ann:
+        s, c = a["core:sample_start"], a["core:sample_count"]
+        assert s + c <= heard.size and a["core:label"] == f"frame {a['stegsem:frame_id']} seg {a['stegsem:seg_index']}"
+        if s >= 64:  # the burst's power against the zero guard before it (Bob's channel noise only)
+            assert np.mean(np.abs(heard[s:s + c]) ** 2) > 3 * np.mean(np.abs(heard[s - 60:s - 4]) ** 2)
     # the same samples, replayed from Bob's SigMF recording, decode to the same bytes
     replay = Proc(["replay", "bob", str(tmp_path / "bob_heard"), "--jscc-model", jscc, "--inn-model", inn,
                    "--out", str(tmp_path / "replay"), "--timeout", "40"], env)

@@ -363,14 +363,14 @@ simply detects the next burst's preamble, a burst that lost samples is cut where
 matching and its missing symbols are zero-filled and flagged (phy_segments / phy_lost in the meta).
 Bob publishes his decoded image PDUs on {ZMQ_BOB}, Eve hers on {ZMQ_EVE} (zeromq.pub_msg_sink,
 pmt-serialised): 'stegsem watch ADDRESS' saves them as PNGs. record = a SigMF file of what the
-receiver hears (replay it with replay_bob / replay_eve)."""
+receiver hears, one annotation per burst its PHY decoded (replay it with replay_bob / replay_eve)."""
 
 USRP_NOTE_COMMON = """Over the air through the OFDM PHY (gr_stegsem.phy): Alice's PHY TX scales the unit-power bursts
 by 'amplitude' (DAC headroom) and the UHD sink sends each as a UHD burst (TSB tag packet_len); the
 receivers' PHY RX detects the bursts in the UHD source's continuous stream, corrects CFO and timing
 drift, equalises and reassembles (amplitude must match Alice's). A two-USRP and a one-USRP loopback
 procedure (frequencies, rates, gains, attenuators) are in flowgraphs/README.md. record = a SigMF file
-of the samples sent / heard."""
+of the samples sent / heard (centre frequency in the metadata; heard: one annotation per decoded burst)."""
 
 
 def link_params(g: Graph, snr_kind: str, out: str) -> None:
@@ -473,7 +473,8 @@ def zmq_receiver(who: str) -> Graph:
         ch = channel(g, "eve", "snr_eve", "2 * seed + 2", (1, 3.5), phy=True)
         g.connect("sub.0", ch)
         eve(g, ch, 2, 3, mia_queue="2", publish=True, phy=True)
-    recorder(g, "rx_rec", ch, "", (1, 2 if is_bob else 5))
+    recorder(g, "rx_rec", ch, "", (1, 2 if is_bob else 5), heard(f"zmq_{who}", who, "snr_bob" if is_bob else "snr_eve"),
+             bursts=f"{who}_rx.bursts")
     return g
 
 
@@ -513,7 +514,8 @@ def usrp_alice() -> Graph:
     tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0, phy=True, amplitude="amplitude")
     usrp_block(g, True, (5, 0.5))
     g.connect(tx, "usrp.0")
-    recorder(g, "tx_rec", tx, "", (5, 2), rate="samp_rate", freq="center_freq")
+    recorder(g, "tx_rec", tx, "", (5, 2), q("usrp_alice: what Alice sends to the USRP (TX gain %g dB, antenna %s)")
+             + " % (gain, antenna)", rate="samp_rate", freq="center_freq", amplitude="amplitude")
     return g
 
 
@@ -541,12 +543,17 @@ def usrp_receiver(who: str) -> Graph:
     common_vars(g)
     row = 0 if is_bob else 3
     usrp_block(g, False, (0, row + 0.5))
-    recorder(g, "rx_rec", "usrp.0", "", (0, row + 2), rate="samp_rate", freq="center_freq")
+    what = q(f"usrp_{who}: what {name}'s USRP hears (RX gain %g dB, antenna %s)") + " % (gain, antenna)"
+    recorder(g, "rx_rec", "usrp.0", "", (0, row + 2), what, rate="samp_rate", freq="center_freq",
+             bursts=f"{who}_rx.bursts", amplitude="amplitude")
     if is_bob:
         bob(g, "usrp.0", 1, row, phy=True)
     else:
         eve(g, "usrp.0", 1, row, mia_queue="2", phy=True)
     return g
+
+LOOPBACK_HEARD = "usrp_loopback: what the USRP hears (RX gain %g dB, antenna %s); bursts annotated by Bob's receiver"
+
 
 def usrp_loopback() -> Graph:
     g = Graph("usrp_loopback", "gr-stegsem: one-USRP loopback (OFDM PHY)",
@@ -583,8 +590,10 @@ def usrp_loopback() -> Graph:
     usrp_block(g, True, (4, 0.5), name="usrp_tx", gain="tx_gain", antenna="tx_antenna")
     g.connect(tx, "usrp_tx.0")
     usrp_block(g, False, (4, 3.5), name="usrp_rx", gain="rx_gain", antenna="rx_antenna")
-    recorder(g, "tx_rec", tx, "_tx", (4, 2), rate="samp_rate", freq="center_freq")
-    recorder(g, "rx_rec", "usrp_rx.0", "_rx", (5, 2), rate="samp_rate", freq="center_freq")
+    recorder(g, "tx_rec", tx, "_tx", (4, 2), q("usrp_loopback: what Alice sends (TX gain %g dB, antenna %s)")
+             + " % (tx_gain, tx_antenna)", rate="samp_rate", freq="center_freq", amplitude="amplitude")
+    recorder(g, "rx_rec", "usrp_rx.0", "_rx", (5, 2), q(LOOPBACK_HEARD) + " % (rx_gain, rx_antenna)",
+             rate="samp_rate", freq="center_freq", bursts="bob_rx.bursts", amplitude="amplitude")
     bob(g, "usrp_rx.0", 5, 3, phy=True)
     eve(g, "usrp_rx.0", 5, 6, mia_queue="2", phy=True)
     return g
@@ -605,11 +614,27 @@ def phy_impairments(g: Graph) -> None:
     g.var("taps", "stegsem_phy_radio.multipath_taps(multipath != 0)")
 
 
-def recorder(g: Graph, name: str, src: str, suffix: str, cell, rate: str = "1e6", freq: str = "0") -> None:
-    """An optional SigMF recorder of a stream: file 'record + suffix', nothing when record is ''."""
+def recorder(g: Graph, name: str, src: str, suffix: str, cell, what: str, rate: str = "1e6", freq: str = "0",
+             bursts: str = "", amplitude: str = "1.0") -> None:
+    """An optional SigMF recorder of a stream: file 'record + suffix', nothing when record is ''.
+
+    ``what``: Python code for the text of what is recorded (the recorder adds the PHY parameters, rate
+    and version to the description); ``bursts``: the message port of a PHY receiver of the same stream
+    (its decoded bursts become the recording's annotations); ``rate``/``freq``: S/s and Hz (0 = baseband,
+    the simulated and ZeroMQ links: no core:frequency)."""
     g.block(name, "gr_stegsem_sigmf_sink", cell, path=f"(record + {q(suffix)}) if record else ''", sample_rate=rate,
-            center_freq=freq, description=q(f"gr-stegsem {suffix.strip('_')}"))
+            center_freq=freq, description=what, seg_len="seg_len", amplitude=amplitude)
     g.connect(src, f"{name}.0")
+    if bursts:
+        g.connect(bursts, f"{name}.bursts")
+
+
+def heard(graph: str, who: str, snr: str) -> str:
+    """``what`` of a recorder of a receiver behind a simulated channel_model (the PHY impairments)."""
+    name = "Bob" if who == "bob" else "Eve"
+    text = (f"{graph}: what {name} hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g "
+            "cycles/sample, sample-clock offset %g ppm, multipath %s)")
+    return q(text) + f" % ({snr}, freq_offset, sco_ppm, 'on' if multipath else 'off')"
 
 
 SIM_RADIO_NOTE = """sim_radio: the secure semantic link through the OFDM PHY and an impaired radio channel.
@@ -622,8 +647,9 @@ offset sco_ppm (epsilon), 3-tap multipath (multipath=1). Receivers: PHY RX (dete
 channel estimation, header CRC, pilot tracking, soft equalisation, reassembly; drop > 0 throws away
 that fraction of segments to show graceful degradation) -> Bob: INN extraction -> decoders -> sinks;
 Eve: naive decoding and the attacker (default mia) -> sinks. record = a path prefix: SigMF recordings of what
-Alice sends (PREFIX_tx), what Bob hears (PREFIX_bob) and what Eve hears (PREFIX_eve); replay them with
-replay_bob / replay_eve or 'stegsem replay'. Ends by itself when the images are done. The image sources
+Alice sends (PREFIX_tx), what Bob hears (PREFIX_bob) and what Eve hears (PREFIX_eve), the last two with one
+annotation per burst their PHY receiver decoded; replay them with replay_bob / replay_eve or
+'stegsem replay'. Ends by itself when the images are done. The image sources
 are paced (at most in_flight = 4 frames on the way, acknowledged by Bob's private image sink); at the end
 the script prints how many frames Bob decoded and exits with status 1 (naming where) when any was lost.
 
@@ -647,9 +673,9 @@ def sim_radio() -> Graph:
     e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5), phy=True)
     g.connect(tx, b)
     g.connect(tx, e)
-    recorder(g, "tx_rec", tx, "_tx", (5, 2))
-    recorder(g, "bob_rec", b, "_bob", (6, 2))
-    recorder(g, "eve_rec", e, "_eve", (6, 5))
+    recorder(g, "tx_rec", tx, "_tx", (5, 2), q("sim_radio: what Alice sends (before the channels)"))
+    recorder(g, "bob_rec", b, "_bob", (6, 2), heard("sim_radio", "bob", "snr_bob"), bursts="bob_rx.bursts")
+    recorder(g, "eve_rec", e, "_eve", (6, 5), heard("sim_radio", "eve", "snr_eve"), bursts="eve_rx.bursts")
     bob(g, b, 6, 0, phy=True, ack=True)
     eve(g, e, 6, 3, mia_queue="64", phy=True)
     report_losses(g)

@@ -12,8 +12,10 @@ header of the frame.
 Segment PDU: c32vector of the segment's soft symbols; meta ``frame_id``, ``seg_index``, ``seg_count``,
 ``seg_len``, ``height``, ``width``, ``latent_c/h/w``, ``secure``, ``keyed`` (bool), ``nonce`` (uint64, 0
 when not keyed) (the header), ``snr_db`` (double, data Es/N0 estimate), ``cfo`` (double, cycles/sample),
-``valid`` (u8vector, 1 per symbol received), ``sample`` (uint64, the burst's first sample in the
-receiver's stream).
+``valid`` (u8vector, 1 per symbol received), ``sample`` (uint64, the burst's first sample -- the
+Schmidl & Cox symbol's cyclic prefix -- counted from the first sample of the receiver's input stream).
+``phy_rx`` passes them on at its ``bursts`` port; a ``sigmf_sink`` recording the same stream turns each
+into an annotation (its ``bursts`` port).
 Symbol PDU out of the reassembler: as :mod:`gr_stegsem.blocks.pdus`, plus ``phy_segments`` (u8vector:
 1 per segment that arrived), ``phy_lost`` (double: fraction of the frame's symbols zero-filled),
 ``snr_db`` (double: mean estimate over the received segments, dB) and, for a keyed frame only,
@@ -22,6 +24,7 @@ Symbol PDU out of the reassembler: as :mod:`gr_stegsem.blocks.pdus`, plus ``phy_
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pmt
@@ -110,6 +113,7 @@ class ofdm_receiver(gr.sync_block):
             raise ValueError(f"amplitude must be > 0, got {amplitude}")
         self.rx = OfdmReceiver(params(seg_len), threshold=threshold, equalizer=equalizer)
         self.scale = np.complex64(1.0 / float(amplitude))
+        self._origin = 0  # stream index of the receiver's sample 0 (moves on when it resynchronises)
         self.message_port_register_out(pmt.intern("segments"))
 
     @property
@@ -123,7 +127,8 @@ class ofdm_receiver(gr.sync_block):
                 self._post(seg)
         except Exception as e:  # noqa: BLE001 - never raise into the scheduler
             self.logger.warn(f"receiver error, resynchronising: {e.__class__.__name__}: {e}")
-            self.rx.reset()
+            self.rx.reset()  # counts samples from 0 again: from the sample after this chunk
+            self._origin = self.nitems_read(0) + len(x)
         return len(x)
 
     def _post(self, seg) -> None:
@@ -132,7 +137,7 @@ class ofdm_receiver(gr.sync_block):
                         keyed=bool(h.keyed), nonce=pmt.from_uint64(int(h.nonce)),
                         snr_db=float(seg.snr_db), cfo=float(seg.cfo))
         v = seg.valid.astype(np.uint8)
-        meta = meta_set(meta, valid=u8vector_from_numpy(v), sample=pmt.from_uint64(int(seg.start)))
+        meta = meta_set(meta, valid=u8vector_from_numpy(v), sample=pmt.from_uint64(self._origin + int(seg.start)))
         self.message_port_pub(pmt.intern("segments"), pmt.cons(meta, c32vector_from_numpy(seg.symbols)))
 
 
@@ -283,7 +288,9 @@ class phy_tx(gr.hier_block2):
 class phy_rx(gr.hier_block2):
     """OFDM burst samples (stream) -> symbol PDUs (message port ``out``) with loss flags and SNR.
 
-    ``drop`` > 0 drops that fraction of the received segments (seeded by ``seed``) before reassembly,
+    Port ``bursts``: the receiver's segment PDUs, one per decoded burst (before ``drop``), each with
+    its first sample's index in the input stream (meta ``sample``), for a :class:`sigmf_sink`'s
+    annotations. ``drop`` > 0 drops that fraction of the received segments (seeded by ``seed``) before reassembly,
     to measure graceful degradation."""
 
     def __init__(self, seg_len: int = 3680, threshold: float = 0.15, equalizer: str = "ummse",
@@ -291,9 +298,11 @@ class phy_rx(gr.hier_block2):
                  seed: int = 0):
         gr.hier_block2.__init__(self, "phy_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0))
         self.message_port_register_hier_out("out")
+        self.message_port_register_hier_out("bursts")
         self.receiver = ofdm_receiver(seg_len, threshold, equalizer, amplitude)
         self.reassembler = segment_reassembler(max_pending, timeout)
         self.connect(self, self.receiver)
+        self.msg_connect(self.receiver, "segments", self, "bursts")
         if float(drop) > 0:  # segment loss emulation between receiver and reassembler
             self.dropper = segment_drop(drop, seed)
             self.msg_connect(self.receiver, "segments", self.dropper, "in")
@@ -304,27 +313,111 @@ class phy_rx(gr.hier_block2):
         self.msg_connect(self.reassembler, "out", self, "out")
 
 
+class sigmf_annotator(PduBlock):
+    """Segment PDUs of a PHY receiver (port ``bursts``, meta ``sample`` = the burst's first sample in
+    the recorded stream) -> one annotation each (:func:`.sigmf_io.burst_annotation`) in the
+    recording's ``.sigmf-meta``, rewritten (atomically) at most every ``interval`` s while bursts come
+    -- slower when the file has grown: the writes take at most ~5 % of the time -- and at stop.
+    ``writer``: a :class:`.sigmf_io.MetaWriter`, or None (no recording: the PDUs are ignored)."""
+
+    def __init__(self, writer=None, sample_rate: float = 1e6, center_freq: float = 0.0, interval: float = 1.0):
+        PduBlock.__init__(self, "sigmf_annotator")
+        self.writer = writer
+        self.sample_rate = float(sample_rate)
+        self.center_freq = float(center_freq or 0.0)
+        self.interval = max(0.01, float(interval))
+        self._stop = threading.Event()
+        self._thread = None
+        self._input("bursts", self._handle)
+        self._hold_done()
+
+    def _handle(self, msg):
+        if self.writer is None:
+            return
+        from . import sigmf_io
+
+        meta = pmt.car(msg) if pmt.is_pair(msg) else pmt.PMT_NIL
+        start = meta_get(meta, "sample")
+        if start is None or not (pmt.is_uint64(start) or pmt.is_integer(start)):
+            raise ValueError("segment PDU without its burst's first sample (meta 'sample')")
+        hdr, _, valid, snr = parse_segment_pdu(msg)
+        c = meta_get(meta, "cfo")
+        cfo = pmt.to_double(c) if c is not None and pmt.is_real(c) else None
+        first = int(pmt.to_uint64(start)) if pmt.is_uint64(start) else int(pmt.to_long(start))
+        self.writer.add(sigmf_io.burst_annotation(first, hdr, snr, cfo, self.sample_rate, self.center_freq,
+                                                  None if valid is None else float(valid.mean())))
+
+    def _can_finish(self) -> bool:
+        return self._inputs_empty("bursts")
+
+    def _write(self) -> float:
+        """Rewrite the meta file; seconds it took (0 when it failed: logged)."""
+        t0 = time.monotonic()
+        try:
+            self.writer.write()
+        except OSError as e:
+            self._warn(f"could not write {self.writer.path}: {e}")
+            return 0.0
+        return time.monotonic() - t0
+
+    def _loop(self):
+        took = 0.0
+        while not self._stop.wait(max(self.interval, 20 * took)):
+            if self.writer.dirty:
+                took = self._write()
+
+    def start(self):
+        PduBlock.start(self)
+        if self.writer is not None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="stegsem_sigmf_meta", daemon=True)
+            self._thread.start()
+        return True
+
+    def stop(self):
+        PduBlock.stop(self)
+        if self.writer is not None:
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(10)
+            self._write()
+        return True
+
+
 class sigmf_sink(gr.hier_block2):
     """Records a complex stream as a SigMF recording ``path`` (.sigmf-data + .sigmf-meta).
 
     ``path`` '' records nothing (the samples go to a null sink), so a flowgraph can expose recording
-    as an optional parameter. Sample rate (S/s) and centre frequency (Hz) go into the metadata.
+    as an optional parameter. The metadata holds the sample rate (S/s), the centre frequency (Hz, in
+    the capture; 0 = baseband, left out) and a description (:func:`.sigmf_io.describe`: ``description``
+    says what is recorded; ``seg_len`` > 0 adds the PHY's numerology, segment length and the
+    transmitter's ``amplitude``). Message port ``bursts``: connect a :class:`phy_rx`'s ``bursts`` (a
+    receiver of this same stream) for one annotation per decoded burst; the meta file is written at
+    the start, while bursts come (every ``interval`` s at most) and at stop.
     """
 
-    def __init__(self, path: str = "", sample_rate: float = 1e6, center_freq: float = 0.0, description: str = ""):
+    def __init__(self, path: str = "", sample_rate: float = 1e6, center_freq: float = 0.0, description: str = "",
+                 seg_len: int = 0, amplitude: float = 1.0, interval: float = 1.0):
         gr.hier_block2.__init__(self, "sigmf_sink", gr.io_signature(1, 1, gr.sizeof_gr_complex), gr.io_signature(0, 0, 0))
         from gnuradio import blocks as grb
 
         from . import sigmf_io
 
+        self.message_port_register_hier_in("bursts")
         self.path = str(path or "").strip()
+        self.writer = None
         if self.path:
-            sigmf_io.write_meta(self.path, sample_rate, center_freq or None, description)
+            extra = {"stegsem:seg_len": int(seg_len), "stegsem:amplitude": float(amplitude)} if int(seg_len) > 0 else {}
+            text = sigmf_io.describe(description, seg_len, sample_rate, center_freq, amplitude)
+            self.writer = sigmf_io.MetaWriter(self.path, sample_rate, center_freq, text, extra)
+            self.writer.write(validate=True)
             self.sink = grb.file_sink(gr.sizeof_gr_complex, str(sigmf_io.data_path(self.path)), False)
             self.sink.set_unbuffered(False)
         else:
             self.sink = grb.null_sink(gr.sizeof_gr_complex)
+        self.annotator = sigmf_annotator(self.writer, sample_rate, center_freq, interval)
         self.connect(self, self.sink)
+        self.msg_connect(self, "bursts", self.annotator, "bursts")
 
 
 class sigmf_source(gr.hier_block2):
