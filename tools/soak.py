@@ -92,7 +92,7 @@ def soak_sim(a) -> dict:
         cmd = [PY, str(ROOT / "flowgraphs" / "sim_awgn.py"), "--host", str(host), "--private", str(private),
                "--size", str(a.size), "--mia-steps", "0", "--attacker", "naive", "--out", str(Path(tmp) / "out")]
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # read as it runs
                              env=dict(os.environ, OMP_NUM_THREADS="1"))
         smp = Sampler(p.pid)
         smp.start()
@@ -112,24 +112,33 @@ def soak_zmq(a) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     base = [PY, "-m", "gr_stegsem", "--threads", "1", "zmq"]
     with tempfile.TemporaryDirectory() as tmp:
+        # each process logs to a file: a pipe read only at the end fills up (64 KiB, ~280 frames of
+        # log lines) and then blocks the receiver's logging and with it its whole flowgraph
+        logs = {who: open(Path(tmp) / f"{who}.log", "w+") for who in ("alice", "bob", "eve")}
         rx = {who: subprocess.Popen(base + [who, "--size", str(a.size), "--address", addr, "--publish", pub,
                                             "--out", str(Path(tmp) / who)] + (["--attacker", "naive"] if who == "eve"
                                                                               else []),
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+                                    stdout=logs[who], stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
               for who, pub in (("bob", bob_pub), ("eve", eve_pub))}
         smp = Sampler(rx["bob"].pid)
         smp.start()
         time.sleep(5.0)  # the receivers load their models and subscribe
         alice = subprocess.Popen(base + ["alice", "--size", str(a.size), "--address", addr, "--interval",
                                          str(a.interval), "--timeout", str((a.frames - 0.5) * a.interval)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
-        a_out, _ = alice.communicate()
+                                 stdout=logs["alice"], stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+        alice.wait()
         time.sleep(a.drain)  # what is still queued at the receivers gets this long
-        outs = {}
-        for who, p in rx.items():
+        for p in rx.values():
             p.send_signal(signal.SIGINT)
-            outs[who] = p.communicate(timeout=120)[0]
+        for p in rx.values():
+            p.wait(timeout=120)
         smp.stop = True
+        texts = {}
+        for who, f in logs.items():
+            f.seek(0)
+            texts[who] = f.read()
+            f.close()
+    a_out, outs = texts.pop("alice"), texts
     sent = len(re.findall(r"alice: sent frame", a_out))
     ids = {who: {int(i) for i in re.findall(r"stegsem_image_sink (?:bob_private|eve_naive) :info: frame (\d+)", o)}
            for who, o in outs.items()}
