@@ -28,7 +28,7 @@ from gr_stegsem import keys, schemes  # noqa: E402
 from gr_stegsem.system import MODELS_DIR  # noqa: E402
 
 EPOCH_IMAGES = 22191
-DEFAULT = ("deepjscc,stego-l3_2,stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,dp-0.9,shuffle,shuffle-static")
+DEFAULT = ("deepjscc,stego-l3_2,stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,dp-0.9,shuffle,shuffle-static,ibal-b0.3")
 
 
 def flops(fn) -> int:
@@ -45,7 +45,7 @@ def train_time(name: str) -> str:
     """Minutes per epoch on this CPU from the model's JSON: its CPU run's wall time per step x steps per
     epoch at its batch (the mean over that run's crops; a GPU fine-tuning is not counted)."""
     info = MODELS_DIR / f"{'deepjscc-bcr12' if name == 'deepjscc' else name}.json"
-    if name != "deepjscc" and not name.startswith("stego-"):
+    if name != "deepjscc" and not name.startswith(("stego-", "ibal-")):
         return "– (no training: a fixed transform around the public codec)"
     d = json.loads(info.read_text())
     per_step = d["wall_time_s"] / d["steps"]

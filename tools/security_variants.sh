@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The security report of the keyed, covert and CNN steganography and of seed 004's DP and shuffling
-# schemes: every Eve of gr_stegsem/eves/ at Eve's 5 dB, Bob at 0-20 dB, on faces/test x scenes/test,
+# schemes (and IBAL): every Eve of gr_stegsem/eves/ at Eve's 5 dB, Bob at 0-20 dB, on faces/test x scenes/test,
 # plus steganalysis vs Eve's SNR (0-20 dB); merged with the report of tools/security_report.sh (BASE,
 # same images and noise seeds) into one table when that folder exists.
 #   bash tools/security_variants.sh [OUT] [N] [STAGE]   (default out/security-variants, N = 100)
@@ -25,11 +25,11 @@ stego() {
 }
 detect() {  # steganalysis vs Eve's SNR
   $S eval $C --out "$OUT/detect" --snrs 5 --eve-snrs 0,5,10,15,20 --attacks detect --mia-steps 0 \
-    --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,shuffle-static,shuffle,dp-0.9 > "$OUT.detect.log" 2>&1
+    --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,shuffle-static,shuffle,dp-0.9,ibal-b0.3 > "$OUT.detect.log" 2>&1
 }
 seed004() {
   $S eval $C --out "$OUT/seed004" --snrs 0,5,10,15,20 --eve-snrs 5 --attacks all --skip-missing \
-    --systems dp-0.1,dp-0.9,shuffle,shuffle-static > "$OUT.seed004.log" 2>&1
+    --systems dp-0.1,dp-0.9,shuffle,shuffle-static,ibal-b0.3 > "$OUT.seed004.log" 2>&1
 }
 mkdir -p "$(dirname "$OUT")"
 case $STAGE in
