@@ -3,7 +3,8 @@
 ``flowgraphs/*.grc`` are made by ``tools/make_flowgraphs.py`` and compiled by ``grcc`` into
 ``flowgraphs/*.py``, each holding a ``gr.top_block`` class named like the file. This module imports
 such a file by path, builds the class with keyword parameters (the GRC ``parameter`` blocks), runs it
-with a bounded wait and collects what its ``image_sink`` blocks received.
+with a bounded wait and collects what its ``image_sink`` blocks received; a qt_gui flowgraph
+(sim_radio_gui) runs in Qt's event loop instead (:func:`run_gui`).
 
 GNU Radio is imported lazily (inside the functions that need it); :func:`burst_samples` and
 :func:`reference` are used by the generated flowgraphs themselves (GRC variables).
@@ -22,7 +23,8 @@ from .resources import flowgraphs_dir, grc_dir
 FLOWGRAPHS_DIR = flowgraphs_dir()  # the checkout's flowgraphs/ or the installed package data
 GRC_DIR = grc_dir()
 NAMES = ("sim_awgn", "sim_radio", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice", "usrp_bob", "usrp_eve", "usrp_loopback",
-         "replay_bob", "replay_eve")
+         "replay_bob", "replay_eve", "sim_radio_gui")
+GUI_NAMES = ("sim_radio_gui",)  # qt_gui flowgraphs: build() makes the QApplication first; run them with run_gui()
 
 # ZeroMQ endpoints of the zmq_* flowgraphs (loopback; change with the 'address'/'publish' parameters)
 ZMQ_SAMPLES = "tcp://127.0.0.1:5555"  # Alice's PUB (bind): complex samples with packet_len tags
@@ -145,8 +147,11 @@ def load_class(name: str):
 def build(name: str, **params):
     """Construct flowgraph ``name`` with its GRC parameters; errors name the flowgraph.
 
-    A missing or unreadable model, image or reference raises here, before anything runs.
+    A missing or unreadable model, image or reference raises here, before anything runs. A qt_gui
+    flowgraph (:data:`GUI_NAMES`) gets the process's QApplication first (:func:`gui_app`).
     """
+    if name in GUI_NAMES:  # its top block is a QWidget: without a QApplication Qt would abort the process
+        gui_app()
     cls = load_class(name)
     try:
         return cls(**params)
@@ -293,6 +298,104 @@ def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> Run
         for s, h in old.items():
             _signal.signal(s, h)
     res = RunResult(finished, time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
+    res.signal = got[0] if got else None
+    return res
+
+
+def gui_app():
+    """The process's QApplication (made on the first call), for a qt_gui flowgraph (:data:`GUI_NAMES`).
+
+    FlowgraphError, one line, when PyQt5 or gr-qtgui cannot be imported or there is no display
+    (neither DISPLAY nor WAYLAND_DISPLAY, and no QT_QPA_PLATFORM such as 'offscreen'): Qt would
+    abort the process there."""
+    import os
+    import sys
+
+    try:
+        import sip  # noqa: F401  (the generated script wraps gr-qtgui's widgets with it)
+        from gnuradio import qtgui  # noqa: F401
+        from PyQt5 import Qt
+    except ImportError as e:
+        raise FlowgraphError(f"the Qt GUI flowgraphs need PyQt5, sip and gr-qtgui ({e}); apt: python3-pyqt5 "
+                             "python3-sip gnuradio (tools/setup.sh)") from None
+    app = Qt.QApplication.instance()
+    if app is None:
+        if not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+            raise FlowgraphError("no display for the Qt window: set DISPLAY, or QT_QPA_PLATFORM=offscreen for a "
+                                 "headless run (with a screenshot)")
+        app = Qt.QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "stegsem"])
+    global _QT_APP
+    _QT_APP = app  # kept for the process's life: Qt deletes a QApplication Python no longer references
+    return app
+
+
+_QT_APP = None
+
+
+def run_gui(tb, timeout: float | None = None, until=None, screenshot=None, poll: float = 0.05) -> RunResult:
+    """Start a built qt_gui flowgraph (its top block is its window), show it and run Qt's event loop
+    until the window is closed, ``until(tb)`` holds, ``timeout`` s passed or SIGINT / SIGTERM came;
+    then save the window as a PNG ``screenshot`` (when given and the window is still open) and
+    close it (which stops the flowgraph). ``finished`` is True when the user closed the window.
+    A flowgraph that ends by itself (loop=0) keeps its window, with the last images, open."""
+    global RAN_FLOWGRAPH
+    import signal as _signal
+
+    from PyQt5 import Qt
+
+    app = gui_app()
+    got: list[int] = []
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (_signal.SIGINT, _signal.SIGTERM):  # run by the timer's ticks (Python runs between them)
+            old[s] = _signal.signal(s, lambda signum, frame: got.append(signum))
+    state = {"closed": False, "error": None}
+    t0 = time.monotonic()
+
+    def tick():  # an exception must not leave a Qt slot (PyQt5 aborts the process): kept, raised below
+        try:
+            if not tb.isVisible():
+                state["closed"] = True
+            elif not (got or (until is not None and until(tb))
+                      or (timeout is not None and time.monotonic() - t0 > timeout)):
+                return
+        except Exception as e:  # noqa: BLE001
+            state["error"] = e
+        app.quit()
+
+    timer = Qt.QTimer()
+    timer.timeout.connect(tick)
+    RAN_FLOWGRAPH = True
+    try:
+        tb.start()
+        if not tb.settings.contains("geometry"):  # no size saved by an earlier run: fit the content
+            want = tb.top_widget.sizeHint()
+            w, h = want.width() + 40, want.height() + 40
+            if app.platformName() != "offscreen":  # (its virtual screen is a fixed 800 x 600)
+                screen = app.primaryScreen().availableGeometry()
+                w, h = min(w, screen.width()), min(h, screen.height())
+            tb.resize(w, h)
+        tb.show()
+        timer.start(max(1, int(poll * 1000)))
+        app.exec_()
+        timer.stop()
+        tb.stop()  # the state is final from here: the screenshot shows what the blocks last got
+        tb.wait()
+        if state["error"] is not None:
+            raise state["error"]
+        if screenshot and not state["closed"]:
+            app.processEvents()  # the repaints still queued
+            if not tb.grab().save(str(screenshot)):
+                raise FlowgraphError(f"could not write the screenshot {screenshot}")
+    finally:
+        if tb.isVisible():
+            tb.close()  # the generated closeEvent (saves the window's geometry; stop() and wait() again)
+        else:
+            tb.stop()
+            tb.wait()
+        for s, h in old.items():
+            _signal.signal(s, h)
+    res = RunResult(state["closed"], time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
     res.signal = got[0] if got else None
     return res
 

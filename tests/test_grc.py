@@ -58,6 +58,16 @@ def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+def make_call(doc: dict) -> str:
+    """The constructor call of a block's make template. A Qt GUI block's (image_view: a gui_hint
+    parameter) is a mako prelude, the call, then the lines that place its qwidget(): the call is
+    its first line after the prelude."""
+    make = doc["templates"]["make"].strip()
+    if any(p["dtype"] == "gui_hint" for p in doc["parameters"]):
+        make = re.sub(r"^<%.*?%>\\\n", "", make, flags=re.S).splitlines()[0]
+    return make
+
+
 def test_phy_yaml_templates_name_phy_blocks():
     from gr_stegsem.phy import blocks as phy_blocks
 
@@ -89,7 +99,7 @@ def test_yaml_schema_and_conventions(path):
             assert port["domain"] == "message" or (port["domain"] == "stream" and port["dtype"] == "complex")
         else:
             assert port["domain"] == "message"
-    m = MAKE.match(doc["templates"]["make"].strip())
+    m = MAKE.match(make_call(doc))
     assert m and m.group(1) == name
 
 
@@ -99,18 +109,21 @@ def _call(doc: dict, values: dict) -> str:
     for p in doc["parameters"]:
         v = values.get(p["id"], p.get("default", ""))
         code[p["id"]] = repr(str(v)) if p["dtype"] in STRING_DTYPES else str(v)
-    return re.sub(r"\$\{\s*(\w+)\s*\}", lambda m: code[m.group(1)], doc["templates"]["make"].strip())
+    return re.sub(r"\$\{\s*(\w+)\s*\}", lambda m: code[m.group(1)], make_call(doc))
 
 
 @pytest.mark.parametrize("path", YAMLS, ids=lambda p: p.name)
 def test_make_template_matches_block_class(path, env, tmp_path):
     doc = load(path)
-    name = MAKE.match(doc["templates"]["make"].strip()).group(1)
+    name = MAKE.match(make_call(doc)).group(1)
     cls = getattr(stegsem_blocks, name)
     params = {p["id"]: p for p in doc["parameters"]}
     make = doc["templates"]["make"]
-    for pid in params:  # every GRC parameter reaches the constructor
-        assert "${" + pid + "}" in make, f"{pid} unused in make"
+    for pid in params:  # every GRC parameter reaches the constructor (a GUI hint places the widget)
+        if params[pid]["dtype"] == "gui_hint":
+            assert "${gui_hint() % win}" in make and "self.${id}.qwidget()" in make
+            continue
+        assert "${" + pid + "}" in make_call(doc), f"{pid} unused in make"
     call = ast.parse(_call(doc, {}), mode="eval").body
     sig = inspect.signature(cls.__init__)
     bound = sig.bind(None, *[ast.unparse(a) for a in call.args], **{k.arg: ast.unparse(k.value) for k in call.keywords})

@@ -2,8 +2,8 @@
 """Generate the GNU Radio flowgraphs of gr-stegsem: ``flowgraphs/*.grc`` and, through ``grcc``, ``*.py``.
 
 Each flowgraph is described below in a few lines of Python (parameters, blocks, connections); this
-script writes the GRC YAML (file_format 1, no_gui, run) with a simple grid layout and a note block
-that explains it, then compiles it with ``grcc`` (our block YAML is found through
+script writes the GRC YAML (file_format 1, no_gui -- sim_radio_gui: qt_gui --, run) with a simple grid
+layout and a note block that explains it, then compiles it with ``grcc`` (our block YAML is found through
 ``GRC_BLOCKS_PATH=<repo>/grc``). Usage::
 
     .venv/bin/python tools/make_flowgraphs.py            # all, into flowgraphs/
@@ -50,6 +50,7 @@ class Graph:
     note: str  # the full explanation, shown as a note in GRC
     items: list = field(default_factory=list)  # (name, id, params, (x, y))
     connections: list = field(default_factory=list)
+    generate: str = "no_gui"  # GRC's generate_options: no_gui, or qt_gui (a Qt window with the GUI sinks)
     _n_params: int = 0
     _n_vars: int = 0
 
@@ -72,7 +73,7 @@ class Graph:
     def imports(self, name: str, text: str, cell: tuple[int, int]) -> None:
         self.items.append((name, "import", {"imports": text}, self._xy(cell)))
 
-    def block(self, name: str, id_: str, cell: tuple[float, float], **params) -> None:
+    def block(self, name: str, id_: str, cell: tuple[float, float], /, **params) -> None:  # params may hold 'name'
         self.items.append((name, id_, {k: str(v) for k, v in params.items()}, self._xy(cell)))
 
     def connect(self, src: str, dst: str) -> None:
@@ -93,7 +94,7 @@ class Graph:
             "options": {
                 "parameters": {"id": self.name, "title": self.title, "description": self.description,
                                "author": "gr-stegsem", "copyright": "GPL-3.0-or-later",
-                               "generate_options": "no_gui", "output_language": "python", "run_options": "run",
+                               "generate_options": self.generate, "output_language": "python", "run_options": "run",
                                "run": "True", "category": "[gr-stegsem]"},
                 "states": _states([8, 8]),
             },
@@ -656,30 +657,102 @@ the script prints how many frames Bob decoded and exits with status 1 (naming wh
 """ + EVE_ZOO_NOTE
 
 
-def sim_radio() -> Graph:
-    g = Graph("sim_radio", "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)",
-              "Secure semantic image transmission through the OFDM PHY over impaired simulated radio channels "
-              "(noise, CFO, sample-clock offset, multipath) to Bob and Eve; ends when the images are done",
-              SIM_RADIO_NOTE)
-    link_params(g, "data Es/N0", "out/sim_radio")
+def sim_radio(gui: bool = False) -> Graph:
+    """sim_radio, or with ``gui`` sim_radio_gui: the same link in a Qt window (:func:`gui_sinks`), Alice
+    looping over her images (loop, interval), Eve's attacker dropping frames while busy (queue of 2)."""
+    name = "sim_radio_gui" if gui else "sim_radio"
+    if gui:
+        g = Graph(name, "gr-stegsem: simulated radio link through the OFDM PHY, live in a Qt window",
+                  "sim_radio in a Qt GUI: Bob's and Eve's decoded images with PSNR / MS-SSIM, their equalised "
+                  "symbols, the spectrum, waterfall and waveform of what they hear; runs until the window is "
+                  "closed", SIM_RADIO_GUI_NOTE, generate="qt_gui")
+    else:
+        g = Graph("sim_radio", "gr-stegsem: simulated radio link through the OFDM PHY (Alice, Bob, Eve)",
+                  "Secure semantic image transmission through the OFDM PHY over impaired simulated radio channels "
+                  "(noise, CFO, sample-clock offset, multipath) to Bob and Eve; ends when the images are done",
+                  SIM_RADIO_NOTE)
+    link_params(g, "data Es/N0", f"out/{name}")
     phy_params(g)
     phy_impairments(g)
     g.param("drop", "eng_float", "0.0", "fraction of received segments dropped (graceful-degradation test)")
     g.param("record", "str", "''", "SigMF recording prefix ('' = no recording)")
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA; segment drops)")
+    if gui:
+        g.param("loop", "intx", "1", "1 = repeat the images every interval (a live view), 0 = send them once")
+        g.param("interval", "eng_float", "1.0", "seconds between image pairs when looping")
+        g.param("view_side", "intx", "256", "px per image in the image view (0 = the image's own size)")
     common_vars(g)
-    tx = alice(g, loop="False", interval="0.0", done="True", row=0, phy=True, paced=True)
+    if gui:
+        tx = alice(g, loop="loop != 0", interval="interval", done="loop == 0", row=0, phy=True, paced=True)
+    else:
+        tx = alice(g, loop="False", interval="0.0", done="True", row=0, phy=True, paced=True)
     b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5), phy=True)
     e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5), phy=True)
     g.connect(tx, b)
     g.connect(tx, e)
-    recorder(g, "tx_rec", tx, "_tx", (5, 2), q("sim_radio: what Alice sends (before the channels)"))
-    recorder(g, "bob_rec", b, "_bob", (6, 2), heard("sim_radio", "bob", "snr_bob"), bursts="bob_rx.bursts")
-    recorder(g, "eve_rec", e, "_eve", (6, 5), heard("sim_radio", "eve", "snr_eve"), bursts="eve_rx.bursts")
+    recorder(g, "tx_rec", tx, "_tx", (5, 2), q(f"{name}: what Alice sends (before the channels)"))
+    recorder(g, "bob_rec", b, "_bob", (6, 2), heard(name, "bob", "snr_bob"), bursts="bob_rx.bursts")
+    recorder(g, "eve_rec", e, "_eve", (6, 5), heard(name, "eve", "snr_eve"), bursts="eve_rx.bursts")
     bob(g, b, 6, 0, phy=True, ack=True)
-    eve(g, e, 6, 3, mia_queue="64", phy=True)
-    report_losses(g)
+    eve(g, e, 6, 3, mia_queue="2" if gui else "64", phy=True)
+    if gui:
+        gui_sinks(g, b, e)
+    else:
+        report_losses(g)
     return g
+
+
+SIM_RADIO_GUI_NOTE = """sim_radio_gui: sim_radio (see its note) in a Qt window (generate option QT GUI), live:
+
+image_view: Bob's host and private images and Eve's naive and attacker images as they arrive, each
+captioned with its frame id and the PSNR / MS-SSIM its image sink computed (connected to the view's
+port with the images). bob_const / eve_const: the equalised soft symbols of every burst the PHY
+receiver decoded (its 'bursts' PDUs; DeepJSCC symbols are analog: a cloud, not a QAM grid, that the
+noise widens). rx_freq: the spectrum of what Bob and Eve hear (100 of 128 carriers used; Eve's noise floor
+is higher), bob_waterfall: its waterfall, bob_time: Bob's received waveform, triggered on each burst's
+packet_len tag. samp_rate is nominal (1 MS/s, as the SigMF recordings): the simulation has no clock.
+Alice repeats her images every 'interval' seconds (loop=1; paced: at most in_flight = 4 frames on the
+way), until the window is closed; loop=0 sends them once and the window keeps the last images.
+
+""" + EVE_ZOO_NOTE
+
+GUI_ROW = 7  # the GUI sinks' row on the canvas (below Eve)
+
+
+def gui_sinks(g: Graph, bob_in: str, eve_in: str) -> None:
+    """The Qt GUI of sim_radio_gui: the image view (row 0 of the window), the two constellations and
+    the spectrum (row 1), Bob's waveform and waterfall (row 2). ``bob_in`` / ``eve_in``: what they hear."""
+    g.var("samp_rate", "1e6")  # nominal (the SigMF recorders' rate): the axes in Hz and s
+    g.block("view", "gr_stegsem_image_view", (0, GUI_ROW), captions="('Bob: host', 'Bob: private', 'Eve: naive', "
+            "'Eve: ' + attacker)", side="view_side", columns="4", gui_hint="0, 0, 1, 4")
+    panels = (("bob_host_dec", "bob_host_sink"), ("bob_private_dec", "bob_private_sink"),
+              ("eve_naive", "eve_naive_sink"), ("eve_mia", "eve_mia_sink"), ("eve_attack", "eve_attack_sink"))
+    for i, (src, sink) in enumerate(panels):  # the attacker's panel: mia's or the zoo's (one of them runs)
+        g.connect(f"{src}.out", f"view.in{min(i, 3)}")
+        g.connect(f"{sink}.metrics", f"view.in{min(i, 3)}")
+    for col, who in enumerate(("bob", "eve")):
+        g.block(f"{who}_const", "qtgui_const_sink_x", (1 + col, GUI_ROW), type="msg_complex",
+                name=repr(f"{who.capitalize()}: equalised symbols of each burst"), update_time="0.1",
+                xmin="-2", xmax="2", ymin="-2", ymax="2", autoscale="False", grid="True",
+                legend="False", color1='"blue"' if who == "bob" else '"red"', marker1="0", width1="1",
+                alpha1="0.4", gui_hint=f"1, {col}, 1, 1")
+        g.connect(f"{who}_rx.bursts", f"{who}_const.in")
+    common = dict(fftsize="1024", wintype="window.WIN_BLACKMAN_hARRIS", fc="0", bw="samp_rate",
+                  update_time="0.1")
+    g.block("rx_freq", "qtgui_freq_sink_x", (3, GUI_ROW), type="complex", name=q("What Bob and Eve hear"),
+            nconnections="2", average="0.2", ymin="-80", ymax="10", label1=q("Bob"), label2=q("Eve"),
+            color1='"blue"', color2='"red"', gui_hint="1, 2, 1, 2", **common)
+    g.block("bob_waterfall", "qtgui_waterfall_sink_x", (4, GUI_ROW), type="complex",
+            name=q("What Bob hears (waterfall)"), nconnections="1", int_min="-80", int_max="10",
+            gui_hint="2, 2, 1, 2", **common)
+    g.block("bob_time", "qtgui_time_sink_x", (5, GUI_ROW), type="complex", name=q("What Bob hears (bursts)"),
+            size="4096", srate="samp_rate", nconnections="1", ymin="-2", ymax="2", update_time="0.1",
+            tr_mode="qtgui.TRIG_MODE_TAG", tr_tag=q("packet_len"), tr_delay="0", entags="False",
+            label1=q("Re"), label2=q("Im"), gui_hint="2, 0, 1, 2")
+    g.connect(bob_in, "rx_freq.0")
+    g.connect(eve_in, "rx_freq.1")
+    g.connect(bob_in, "bob_waterfall.0")
+    g.connect(bob_in, "bob_time.0")
 
 
 def replay(who: str) -> Graph:
@@ -710,7 +783,8 @@ def replay(who: str) -> Graph:
 GRAPHS = {"sim_awgn": sim_awgn, "zmq_alice": zmq_alice, "zmq_bob": lambda: zmq_receiver("bob"),
           "zmq_eve": lambda: zmq_receiver("eve"), "usrp_alice": usrp_alice, "usrp_bob": lambda: usrp_receiver("bob"),
           "usrp_eve": lambda: usrp_receiver("eve"), "usrp_loopback": usrp_loopback,
-          "sim_radio": sim_radio, "replay_bob": lambda: replay("bob"), "replay_eve": lambda: replay("eve")}
+          "sim_radio": sim_radio, "replay_bob": lambda: replay("bob"), "replay_eve": lambda: replay("eve"),
+          "sim_radio_gui": lambda: sim_radio(gui=True)}
 
 
 # --- writing and compiling ------------------------------------------------------------------------------

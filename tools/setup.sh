@@ -36,6 +36,16 @@ if ! command -v Xvfb >/dev/null; then
     || echo "[setup] warning: xvfb could not be installed; the GRC GUI test will skip"
 fi
 
+# The Qt GUI flowgraph (sim_radio_gui, 'stegsem demo --gui') and its headless test need gr-qtgui's Python
+# side: PyQt5 and sip (Debian's gnuradio depends on them; a trimmed install may lack them). Qt's offscreen
+# platform (the test) comes with libqt5gui5. Optional: a warning only.
+if ! /usr/bin/python3 -c "from gnuradio import qtgui; from PyQt5 import Qt; import sip" 2>/dev/null; then
+  echo "[setup] installing PyQt5 for the Qt GUI flowgraph (apt: python3-pyqt5 python3-sip)"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 $SUDO apt-get install -y -qq \
+      --no-install-recommends python3-pyqt5 python3-sip >/dev/null; } \
+    || echo "[setup] warning: python3-pyqt5 could not be installed; sim_radio_gui and its test will not run"
+fi
+
 if [ ! -x $VENV/bin/python ]; then
   echo "[setup] creating $VENV (with system site-packages for GNU Radio)"
   /usr/bin/python3 -m venv --system-site-packages $VENV

@@ -9,7 +9,8 @@ Alice: image_source -> jscc_encoder (host, private) -> inn_embed -> symbol_chann
 Bob: inn_extract -> jscc_decoder -> image_sink; seed 004's defences: dp_noise, feature_shuffle /
 feature_unshuffle around the channel; Eve: eve_naive / eve_mia / eve_attack (any attack of the
 zoo; eve_inversion, eve_glassbox, eve_chosen, eve_surrogate with one fixed) -> image_sink, and the
-detector eve_detect (or eve_attack 'detect') -> score_sink.
+detector eve_detect (or eve_attack 'detect') -> score_sink. image_view shows decoded images and their
+image_sink's metrics live in a Qt widget (GRC qt_gui flowgraphs; PyQt5 is imported only for its widget).
 On a sample stream (flowgraphs/): inn_embed -> burst_framer -> pdu.pdu_to_tagged_stream -> channel
 (channels.channel_model, ZMQ, ...) -> burst_to_pdu -> inn_extract / eve_*.
 """
@@ -20,9 +21,10 @@ from .channel import symbol_channel
 from .defences import dp_noise, feature_shuffle, feature_unshuffle, scheme_rx, scheme_tx
 from .eve import eve_attack, eve_chosen, eve_detect, eve_glassbox, eve_inversion, eve_mia, eve_naive, eve_surrogate
 from .files import image_sink, image_source, score_sink
+from .gui import image_view
 from .zmq_source import zmq_iq_source
 
 __all__ = ["image_source", "jscc_encoder", "inn_embed", "symbol_channel", "inn_extract", "jscc_decoder",
            "eve_naive", "eve_mia", "eve_attack", "eve_inversion", "eve_glassbox", "eve_chosen", "eve_surrogate",
            "eve_detect", "image_sink", "score_sink", "burst_framer", "burst_to_pdu", "dp_noise", "feature_shuffle",
-           "feature_unshuffle", "scheme_tx", "scheme_rx", "zmq_iq_source"]
+           "feature_unshuffle", "scheme_tx", "scheme_rx", "zmq_iq_source", "image_view"]

@@ -353,6 +353,33 @@ def metrics_pdu(frame_id: int, values: dict, role: str | None = None):
     return pmt.cons(meta, pmt.init_u8vector(0, []))
 
 
+METRICS = ("psnr", "ms_ssim", "lpips")
+
+
+def is_metrics_pdu(pdu) -> bool:
+    """True for a metrics PDU (an empty u8vector with 'psnr' in the meta), False for anything else."""
+    if not pmt.is_pair(pdu):
+        return False
+    meta, vec = pmt.car(pdu), pmt.cdr(pdu)
+    return (pmt.is_u8vector(vec) and pmt.length(vec) == 0 and pmt.is_dict(meta)
+            and pmt.dict_has_key(meta, _key("psnr")))
+
+
+def parse_metrics_pdu(pdu) -> tuple[int, dict]:
+    """Metrics PDU -> (frame_id, {psnr, ms_ssim, lpips: float}); ValueError on anything malformed."""
+    meta, vec = split_pdu(pdu)
+    if not pmt.is_u8vector(vec) or pmt.length(vec) != 0:
+        raise ValueError("metrics PDU vector must be an empty u8vector")
+    frame_id = meta_int(meta, FRAME_ID, 0, MAX_FRAME_ID)
+    values = {}
+    for k in METRICS:
+        v = meta_get(meta, k)
+        if v is None or not pmt.is_number(v) or pmt.is_complex(v):
+            raise ValueError(f"metrics PDU meta lacks the number '{k}'")
+        values[k] = float(pmt.to_double(v))
+    return frame_id, values
+
+
 @dataclass
 class ScoreFrame:
     """A parsed score PDU (see the module docstring)."""
