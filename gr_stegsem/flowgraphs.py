@@ -254,11 +254,31 @@ class RunResult:
 RAN_FLOWGRAPH = False  # set by run(): the CLI then leaves without Python's finalisation (see cli.entry)
 
 
+DRAIN_S = 20.0  # seconds a stopped flowgraph gets to finish the frames in flight
+
+
+def _finish_sources(tb) -> bool:
+    """Ask the flowgraph's sources to end gracefully (ZeroMQ sample sources deliver what they hold,
+    image sources send no more frames; both then report done); True when there was one."""
+    from .blocks import image_source
+    from .blocks.zmq_source import zmq_iq_source
+
+    found = False
+    for blk in vars(tb).values():
+        if isinstance(blk, (zmq_iq_source, image_source)):
+            blk.finish()
+            found = True
+    return found
+
+
 def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> RunResult:
     """Start ``tb``, wait until it ends by itself, ``until(tb)`` is true or ``timeout`` s passed; stop it.
 
-    The wait is bounded: at the timeout (or when ``until`` holds) the flowgraph is stopped. SIGINT
-    (Ctrl-C) and SIGTERM stop it the same way, in this loop (handlers installed for the run, in the
+    The wait is bounded: at the timeout (or when ``until`` holds) the flowgraph is stopped. First its
+    sources end gracefully (image sources send no more frames, ZeroMQ sample sources deliver what
+    they hold; a socket's backlog is counted and logged) and it gets up to ``DRAIN_S`` s to finish
+    the frames in flight, so a stop loses none of them; a further SIGINT / SIGTERM stops it at once.
+    SIGINT (Ctrl-C) and SIGTERM stop it the same way, in this loop (handlers installed for the run, in the
     main thread): the scheduler is stopped and waited for before anything else happens, and
     ``RunResult.signal`` says which signal it was (a KeyboardInterrupt raised anywhere inside GNU
     Radio's Python callbacks is what aborted the process before).
@@ -292,6 +312,10 @@ def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> Run
                 waiter.join(poll)
         finally:
             if not finished:
+                if _finish_sources(tb):  # let the frames in flight through first (a second signal: at once)
+                    n, end = len(got), time.monotonic() + DRAIN_S
+                    while waiter.is_alive() and len(got) == n and time.monotonic() < end:
+                        waiter.join(0.05)
                 tb.stop()
                 waiter.join(30.0)
     finally:

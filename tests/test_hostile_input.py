@@ -668,7 +668,7 @@ def test_signals_and_timeout_stop_zmq_alice_cleanly(tmp_path, sig, code):
 
 
 # --- issue 16, case 6: bounded queues under overload -------------------------------------------------
-def test_overloaded_block_drops_the_oldest_and_counts_them():
+def test_overloaded_block_drops_the_oldest_and_counts_them(capfd):
     """Frames posted far faster than a block handles them: at most MAX_BACKLOG wait, the oldest are
     dropped unprocessed and counted (n_overload), the newest are processed."""
     import time
@@ -709,3 +709,53 @@ def test_overloaded_block_drops_the_oldest_and_counts_them():
     assert blk.n_overload >= 300 - blk.MAX_BACKLOG - 40  # a few may be handled while the posts go on
     assert blk.seen[-1] == 299 and blk.seen == sorted(blk.seen)  # the newest got through, in order
     assert "overload" in blk.last_error
+    # the total, said at stop (a receiver's log ends with its losses)
+    assert f"{blk.n_overload} PDUs dropped in this run ({blk.n_overload} for overload)" in "".join(capfd.readouterr())
+
+
+def test_a_stopped_flowgraph_finishes_its_frames_in_flight(tmp_path):
+    """Issue 16: stopping a run (timeout, until, Ctrl-C) first ends its sources gracefully and lets
+    the frames in flight through: a looping image source feeding a slow block; at the stop, every
+    frame the source sent reaches the end, none is cut off inside the graph."""
+    import time
+
+    import pmt
+    from gnuradio import blocks as gr_blocks
+    from gnuradio import gr
+
+    from gr_stegsem import flowgraphs as fgs
+    from gr_stegsem.blocks import image_source
+    from gr_stegsem.blocks._base import PduBlock
+
+    class slow(PduBlock):
+        def __init__(self, name):
+            PduBlock.__init__(self, name)
+            self.seen = []
+            self._input("in", self._handle)
+            self._output("out")
+            self._hold_done()
+
+        def _handle(self, msg):
+            time.sleep(0.04)
+            self.seen.append(pmt.to_long(pmt.dict_ref(pmt.car(msg), pmt.intern("frame_id"), pmt.PMT_NIL)))
+            self._publish("out", msg)
+
+        def _can_finish(self):
+            return self._inputs_empty("in")
+
+    class graph(gr.top_block):
+        def __init__(self):
+            gr.top_block.__init__(self)
+            self.src = image_source("", loop=True, size=16, role="private", interval=0.02)
+            self.first, self.last = slow("slow_first"), slow("slow_last")  # two stages, as decoder -> sink
+            self.msg_connect((self.src, "out"), (self.first, "in"))
+            self.msg_connect((self.first, "out"), (self.last, "in"))
+            self.msg_connect((self.last, "out"), (gr_blocks.message_debug(), "store"))
+
+    tb = graph()
+    t0 = time.monotonic()
+    res = fgs.run(tb, timeout=0.6)
+    sent = tb.src.n_out
+    assert not res.finished and sent > 20  # the source outran the chain (2x): a backlog at the stop ...
+    assert tb.last.seen == list(range(sent))  # ... and every frame it sent got through, in order
+    assert time.monotonic() - t0 < fgs.DRAIN_S

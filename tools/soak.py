@@ -143,18 +143,27 @@ def soak_zmq(a) -> dict:
     ids = {who: {int(i) for i in re.findall(r"stegsem_image_sink (?:bob_private|eve_naive) :info: frame (\d+)", o)}
            for who, o in outs.items()}
     got = {who: len(v) for who, v in ids.items()}
-    drops = re.findall(r"dropped: ([^\n]{0,120})", outs["bob"])
+    drops = {who: block_drops(t) for who, t in (("alice", a_out), *outs.items())}
     unread = re.findall(r"stopped with (\d+) samples not yet processed", outs["bob"])
     gone = re.findall(r"stegsem_image_sink bob_private :info: \d+ frames received, (\d+) frame ids never arrived",
                       outs["bob"])
     return {"run": "zmq trio", "frames": a.frames, "size": a.size, "offered_rate_fps": round(1 / a.interval, 2),
             "sent": sent, "decoded_bob": got["bob"], "decoded_eve": got["eve"], "dropped": sent - got["bob"],
-            "why": (drops[-1] if drops else ""), "bob_drop_lines": len(drops),
+            "why": "; ".join(f"{b}: {n} ({o} overload)" for b, (n, o, _) in drops["bob"].items()),
+            "dropped_by_block": {who: {b: {"dropped": n, "overload": o, "last": last} for b, (n, o, last) in d.items()}
+                                 for who, d in drops.items()},
             "bob_logged_missing": int(gone[-1]) if gone else None,
             "bob_missing_ids": missing_ids(ids["bob"], sent),
             "bob_unread_at_stop": {"samples": int(unread[-1]) if unread else 0,
                                    "frames_approx": round(int(unread[-1]) / frame_samples(a.size), 1) if unread else 0},
             "exit_codes": {"alice": alice.returncode, **{w: p.returncode for w, p in rx.items()}}, **smp.summary()}
+
+
+def block_drops(log: str) -> dict[str, tuple[int, int, str]]:
+    """Each block's stop line 'N PDUs dropped in this run (M for overload); last: ...' of one process's log."""
+    return {m.group(1): (int(m.group(2)), int(m.group(3)), m.group(4).strip())
+            for m in re.finditer(r"(?m)^(.*?) :warning: (\d+) PDUs dropped in this run \((\d+) for overload\); "
+                                 r"last: (.*)$", log)}
 
 
 def frame_samples(size: int) -> int:
@@ -167,7 +176,8 @@ def frame_samples(size: int) -> int:
 
 
 def missing_ids(got: set[int], sent: int) -> dict:
-    """Ids 0..sent-1 that did not arrive, split into before the first received, between, after the last."""
+    """Ids 0..sent-1 that did not arrive, split into before the first received, between, after the last
+    (Alice's frame ids: where her own blocks dropped frames under overload, ids beyond ``sent`` exist)."""
     if not got:
         return {"before_first": sent, "between": 0, "after_last": 0}
     lo, hi = min(got), max(got)

@@ -110,8 +110,13 @@ class PduBlock(gr.basic_block):
         return True
 
     def stop(self):
-        """Scheduler stop; subclasses that override it call ``PduBlock.stop(self)``."""
+        """Scheduler stop; subclasses that override it call ``PduBlock.stop(self)``. A block that dropped
+        PDUs in this run logs the total, how many for overload, and the last reason (a long-running
+        receiver's log ends with its losses)."""
         self._halted = True
+        if self.n_dropped:
+            self._warn(f"{self.n_dropped} PDUs dropped in this run ({self.n_overload} for overload); "
+                       f"last: {self.last_error}")
         return True
 
     def _inputs_empty(self, *ports: str) -> bool:

@@ -93,6 +93,8 @@ class image_source(PduBlock):
         self._acks = threading.Condition()
         self.finished = threading.Event()  # set after the last frame (not looping) or on stop()
         self._halt = threading.Event()
+        self._finishing = threading.Event()  # finish(): no more frames, then 'done'
+        self._wake = threading.Event()  # set by stop() and finish(): ends an interval's wait
         self._thread: threading.Thread | None = None
         self._output("out")
         self._input("ack", self._ack)
@@ -110,11 +112,12 @@ class image_source(PduBlock):
             self._acks.notify_all()
 
     def _wait_for_slot(self) -> bool:
-        """Block until fewer than ``window`` frames are in flight; False when the source is stopped."""
+        """Block until fewer than ``window`` frames are in flight; False when the source is stopped or
+        finishing."""
         if not self.window:
             return not self._halt.is_set()
         with self._acks:
-            while not self._halt.is_set():
+            while not self._halt.is_set() and not self._finishing.is_set():
                 now = time.monotonic()
                 for fid, t in list(self._unacked.items()):
                     if now - t > self.ack_timeout:
@@ -130,10 +133,10 @@ class image_source(PduBlock):
     def _run(self):
         frame = 0
         try:
-            while not self._halt.is_set():
+            while not self._halt.is_set() and not self._finishing.is_set():
                 for path in self.files:
-                    if not self._wait_for_slot():
-                        return
+                    if self._finishing.is_set() or not self._wait_for_slot():
+                        break
                     try:
                         if self.default_image is not None:
                             x = self.default_image
@@ -152,18 +155,28 @@ class image_source(PduBlock):
                             self.max_in_flight = max(self.max_in_flight, len(self._unacked))
                     self._publish("out", pdu)
                     frame += 1
-                    if self.interval and self._halt.wait(self.interval):
+                    if self.interval and self._wake.wait(self.interval) and self._halt.is_set():
                         return
                 if not self.loop:
                     break
-            if self.done and not self._halt.is_set():
+            if (self.done or self._finishing.is_set()) and not self._halt.is_set():
                 self._post(pmt.intern("system"), pmt.cons(pmt.intern("done"), pmt.from_long(1)))
         finally:
             self.finished.set()
 
+    def finish(self) -> None:
+        """Send no more frames and report done, so the flowgraph finishes the frames in flight (a
+        looping source's graceful end: Alice stopped at a timeout or by Ctrl-C)."""
+        self._finishing.set()
+        self._wake.set()
+        with self._acks:
+            self._acks.notify_all()
+
     def start(self):
         PduBlock.start(self)
         self._halt.clear()
+        self._finishing.clear()
+        self._wake.clear()
         self.finished.clear()
         with self._acks:
             self._unacked.clear()
@@ -174,6 +187,7 @@ class image_source(PduBlock):
     def stop(self):
         PduBlock.stop(self)
         self._halt.set()
+        self._wake.set()
         with self._acks:
             self._acks.notify_all()
         if self._thread is not None:

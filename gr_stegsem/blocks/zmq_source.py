@@ -23,6 +23,8 @@ class zmq_iq_source(gr.sync_block):
     A message that is empty, not a whole number of complex64 samples or over 64 MiB is dropped, logged
     (the first few, then every 100th) and counted (``n_bad``); the stream goes on with the next one.
 
+    :meth:`finish` ends the stream gracefully: the samples already received are delivered, then the
+    source reports done, so the flowgraph finishes the frames in flight (a receiver's Ctrl-C).
     At stop, the samples not yet delivered (buffered, and still queued in the socket: a receiver
     slower than the sender builds up a backlog there) are counted in ``n_unread`` and logged, so a
     stopped receiver's log says that the frames in them were lost at its stop, not on the link.
@@ -52,6 +54,7 @@ class zmq_iq_source(gr.sync_block):
         self.n_messages = 0
         self.n_bad = 0
         self.n_unread = 0  # samples received or queued but not delivered when the flowgraph stopped
+        self._finishing = False
         self.last_error = ""
 
     def _bad(self, why: str) -> None:
@@ -86,9 +89,16 @@ class zmq_iq_source(gr.sync_block):
             if self._buf.size >= 1 << 16:
                 return
 
+    def finish(self) -> None:
+        """Stop receiving: deliver what is buffered, then end the stream (the socket's backlog is
+        counted at stop)."""
+        self._finishing = True
+
     def work(self, input_items, output_items):
         out = output_items[0]
         with self._lock:
+            if self._finishing and self._buf.size == 0:
+                return -1  # WORK_DONE: the flowgraph finishes what is in flight
             if self._buf.size == 0:
                 try:
                     self._receive()
