@@ -50,9 +50,41 @@ def transmit(system: StegoSystem, host: torch.Tensor, private: torch.Tensor, snr
     return {"images": images, "metrics": rows}
 
 
-def write_report(result: dict, host: torch.Tensor, private: torch.Tensor, out: Path, title: str) -> Path:
+def plain_reference(jscc_path, host: torch.Tensor, private: torch.Tensor, snr_db: float, seed: int = 0) -> list[dict]:
+    """What plain DeepJSCC (the same public codec, no steganography) reaches on the same images over
+    AWGN at ``snr_db`` (Es/N0, dB): one metrics row per image (receiver 'plain DeepJSCC'), the
+    yardstick of the stego numbers on images far from the test set."""
+    plain = StegoSystem.load(jscc_path)
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    with torch.inference_mode():
+        for target, x in (("private", private), ("host", host)):
+            y = plain.channel(plain.alice(None, x[None]), snr_db, "awgn", g)
+            m = all_metrics(plain.bob(y, tuple(x.shape[-2:]))["private"], x[None])
+            rows.append({"receiver": "plain DeepJSCC", "snr_db": snr_db, "target": target,
+                         **{k: float(v[0]) for k, v in m.items()}})
+    return rows
+
+
+def reference_lines(result: dict, reference: list[dict]) -> list[str]:
+    """metrics.md's comparison: Bob's stego images against plain DeepJSCC on the same images."""
+    lines = ["", "Plain DeepJSCC on the same images and SNR (no hidden image; the yardstick for these images — "
+             "the README's tables average over the test faces, which the codec reproduces far better than "
+             "an arbitrary photo):", "", "| image | plain DeepJSCC PSNR (dB) | Bob (stego) PSNR (dB) | cost (dB) |",
+             "|---|---|---|---|"]
+    for r in reference:
+        want = (f"bob/{r['target']}", r["target"])
+        bob = next((m for m in result["metrics"] if (m["receiver"], m["target"]) == want), None)
+        got = f"{bob['psnr']:.2f} | {r['psnr'] - bob['psnr']:.2f}" if bob else "– | –"
+        lines.append(f"| {r['target']} | {r['psnr']:.2f} | {got} |")
+    return lines
+
+
+def write_report(result: dict, host: torch.Tensor, private: torch.Tensor, out: Path, title: str,
+                 reference: list[dict] | None = None) -> Path:
     """PNG per image, a Fig. 5-style grid (grid.png at 300 dpi and grid.pdf; each reconstruction with
-    its PSNR / MS-SSIM from ``result['metrics']`` below it) and metrics.md; returns the grid's PNG path."""
+    its PSNR / MS-SSIM from ``result['metrics']`` below it) and metrics.md (with ``reference``, the
+    :func:`plain_reference` rows beside Bob's); returns the grid's PNG path."""
     from . import report
 
     plt = report.pyplot()
@@ -74,5 +106,7 @@ def write_report(result: dict, host: torch.Tensor, private: torch.Tensor, out: P
     for r in result["metrics"]:
         ms = "–" if r["ms_ssim"] != r["ms_ssim"] else f"{r['ms_ssim']:.3f}"
         lines.append(f"| {r['receiver']} | {r['snr_db']:g} | {r['target']} | {r['psnr']:.2f} | {ms} | {r['lpips']:.3f} |")
+    if reference:
+        lines += reference_lines(result, reference)
     (out / "metrics.md").write_text("\n".join(lines) + "\n")
     return grid

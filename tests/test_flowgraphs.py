@@ -242,6 +242,25 @@ def test_demo_runs_the_flowgraph(models, tmp_path, monkeypatch, capsys):
         assert f"| {rx} |" in md
     assert (out / "grid.png").stat().st_size > 0 and (out / "frames" / "bob_private_00000.png").is_file()
     assert (out / "grid.pdf").read_bytes()[:5] == b"%PDF-"  # the grid also as PDF
+    # beside it, plain DeepJSCC on the same images at Bob's SNR, and the note on the embedded images
+    import torch
+
+    from gr_stegsem.metrics import psnr
+    from gr_stegsem.samples import default_image
+
+    bob = {c[1]: float(c[4]) for c in (r.split("|") for r in md.splitlines()) if c[1:2] in ([" bob/private "],
+                                                                                            [" bob/host "])}
+    ref = {c[1].strip(): [float(v) for v in c[2:5]] for c in (r.split("|") for r in md.splitlines())
+           if c[1:2] in ([" private "], [" host "])}
+    plain = system.StegoSystem.load(models["jscc"])
+    g = torch.Generator().manual_seed(0)
+    for role in ("private", "host"):
+        x = default_image(role, 32)[None]
+        want = float(psnr(plain.bob(plain.channel(plain.alice(None, x), 10.0, "awgn", g), (32, 32))["private"], x))
+        got, stego, cost = ref[role]
+        assert got == pytest.approx(want, abs=0.01) and stego == pytest.approx(bob[f" bob/{role} "], abs=0.01)
+        assert cost == pytest.approx(got - stego, abs=0.011)
+    assert "outside the training data" in text
     # the no-security baseline: Bob gets the private image only
     assert main(["demo", "--size", "32", "--mia-steps", "0", "--insecure", "--out", str(tmp_path / "plain")]) == 0
     md = (tmp_path / "plain" / "metrics.md").read_text()
