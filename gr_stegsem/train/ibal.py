@@ -56,8 +56,9 @@ def train_ibal(jscc_init: str | Path, data: list[str], out: str | Path, *, beta:
         return loss, {"bob_psnr": psnr_from_mse(bob.item()), "eve_psnr": psnr_from_mse(eve.item()),
                       "adv_mse": adv_loss.item(), "snr_db": snr}
 
-    info = {"ibal": {"beta": beta, "tau": tau}, "init": str(jscc_init), "data": [str(d) for d in data], "crop": crop,
-            "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "device": str(ddp.device)}
+    adv_from = None if adversary_init is None else str(adversary_init)
+    info = {"ibal": {"beta": beta, "tau": tau, "adversary_init": adv_from}, "init": str(jscc_init),
+            "data": [str(d) for d in data], "crop": crop, "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "device": str(ddp.device)}
     both = nn.ModuleDict({"codec": codec, "adversary": adv})
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
     return run(both, both.parameters(), step, settings, ddp, export=codec)
