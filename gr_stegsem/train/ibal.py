@@ -58,7 +58,8 @@ def train_ibal(jscc_init: str | Path, data: list[str], out: str | Path, *, beta:
 
     adv_from = None if adversary_init is None else str(adversary_init)
     info = {"ibal": {"beta": beta, "tau": tau, "adversary_init": adv_from}, "init": str(jscc_init),
-            "data": [str(d) for d in data], "crop": crop, "batch": batch, "lr": lr, "seed": seed, "snr_range_db": list(snr_range), "device": str(ddp.device)}
+            "data": [str(d) for d in data], "crop": crop, "batch": batch, "lr": lr, "seed": seed,
+            "snr_range_db": list(snr_range), "device": str(ddp.device)}
     both = nn.ModuleDict({"codec": codec, "adversary": adv})
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
     return run(both, both.parameters(), step, settings, ddp, export=codec)
