@@ -62,23 +62,17 @@ class replay_bob(gr.top_block):
         ##################################################
 
         self.player = stegsem_phy.sigmf_source(recording, False)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
-        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, amplitude, 2, 1.0, 0.0, seed)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
+        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=amplitude, max_pending=2, timeout=1.0, drop=0.0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
-        self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
-        self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
-        self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
-        self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
-        self.connect((self.player, 0), (self.bob_rx, 0))
+        self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
+        self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
+        self.connect((self.player, 0), (self.bob, 0))
 
 
     def get_recording(self):

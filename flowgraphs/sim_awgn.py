@@ -69,8 +69,6 @@ class sim_awgn(gr.top_block):
         self.zoo_prefix = zoo_prefix = 'eve_' + (zoo_attack or 'attack')
         self.taps = taps = [1.0 + 0.0j]
         self.private_ref = private_ref = stegsem_fg.reference(private, 'private')
-        self.inn_secure = inn_secure = secure != 0 and not stegsem_fg.link_transform(scheme)
-        self.inn_key = inn_key = '' if stegsem_fg.link_transform(scheme) else key
         self.in_flight = in_flight = 4
         self.host_ref = host_ref = stegsem_fg.reference(host, 'host')
         self.eve_scheme = eve_scheme = scheme or stegsem_fg.eve_scheme(inn_model)
@@ -85,22 +83,15 @@ class sim_awgn(gr.top_block):
 
         self.to_stream = pdu.pdu_to_tagged_stream(gr.types.complex_t, 'packet_len')
         self.to_stream.set_min_output_buffer((2 * burst_len))
-        self.scheme_tx = stegsem_blocks.scheme_tx(scheme=scheme, key_file=key, seed=seed)
-        self.scheme_rx = stegsem_blocks.scheme_rx(scheme=scheme, key_file=key, replay_window=65536)
         self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
         self.framer = stegsem_blocks.burst_framer(guard, max_len=burst_len)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=inn_secure, key_file=inn_key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
-        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -110,13 +101,10 @@ class sim_awgn(gr.top_block):
             block_tags=False)
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
-        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=inn_secure, key_file=inn_key)
+        self.eve = stegsem_blocks.eve_rx(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
         self.bob_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_channel = channels.channel_model(
             noise_voltage=bob_noise,
             frequency_offset=freq_offset,
@@ -124,36 +112,30 @@ class sim_awgn(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 1),
             block_tags=False)
+        self.bob = stegsem_blocks.bob_rx(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme=scheme, replay_window=65536, threads=torch_threads)
+        self.alice = stegsem_blocks.alice_tx(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme=scheme, seed=seed, timeout=5.0, max_pending=64, threads=torch_threads)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
-        self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.alice, 'out'), (self.framer, 'in'))
+        self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
+        self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
-        self.msg_connect((self.bob_rx, 'pdus'), (self.scheme_rx, 'in'))
-        self.msg_connect((self.embed, 'out'), (self.scheme_tx, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
-        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_attack, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_mia, 'in'))
-        self.msg_connect((self.eve_rx, 'pdus'), (self.eve_naive, 'in'))
-        self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
-        self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
+        self.msg_connect((self.bob_rx, 'pdus'), (self.bob, 'in'))
+        self.msg_connect((self.eve, 'attack'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve, 'attack'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
+        self.msg_connect((self.eve_rx, 'pdus'), (self.eve, 'in'))
         self.msg_connect((self.framer, 'out'), (self.to_stream, 'pdus'))
-        self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
-        self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
-        self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
-        self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
-        self.msg_connect((self.scheme_rx, 'out'), (self.extract, 'in'))
-        self.msg_connect((self.scheme_tx, 'out'), (self.framer, 'in'))
+        self.msg_connect((self.host_src, 'out'), (self.alice, 'host'))
+        self.msg_connect((self.private_src, 'out'), (self.alice, 'private'))
         self.connect((self.bob_channel, 0), (self.bob_rx, 0))
         self.connect((self.eve_channel, 0), (self.eve_rx, 0))
         self.connect((self.to_stream, 0), (self.bob_channel, 0))
@@ -223,7 +205,6 @@ class sim_awgn(gr.top_block):
 
     def set_key(self, key):
         self.key = key
-        self.set_inn_key('' if stegsem_fg.link_transform(self.scheme) else self.key)
 
     def get_lost(self):
         return self.lost
@@ -236,7 +217,6 @@ class sim_awgn(gr.top_block):
 
     def set_secure(self, secure):
         self.secure = secure
-        self.set_inn_secure(self.secure != 0 and not stegsem_fg.link_transform(self.scheme))
 
     def get_mia_steps(self):
         return self.mia_steps
@@ -284,8 +264,6 @@ class sim_awgn(gr.top_block):
 
     def set_scheme(self, scheme):
         self.scheme = scheme
-        self.set_inn_secure(self.secure != 0 and not stegsem_fg.link_transform(self.scheme))
-        self.set_inn_key('' if stegsem_fg.link_transform(self.scheme) else self.key)
         self.set_eve_scheme(self.scheme or stegsem_fg.eve_scheme(self.inn_model))
 
     def get_zoo_attack(self):
@@ -321,18 +299,6 @@ class sim_awgn(gr.top_block):
 
     def set_private_ref(self, private_ref):
         self.private_ref = private_ref
-
-    def get_inn_secure(self):
-        return self.inn_secure
-
-    def set_inn_secure(self, inn_secure):
-        self.inn_secure = inn_secure
-
-    def get_inn_key(self):
-        return self.inn_key
-
-    def set_inn_key(self, inn_key):
-        self.inn_key = inn_key
 
     def get_in_flight(self):
         return self.in_flight

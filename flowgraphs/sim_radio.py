@@ -88,20 +88,13 @@ class sim_radio(gr.top_block):
 
         self.tx_rec = stegsem_phy.sigmf_sink((record + '_tx') if record else '', 1e6, 0, 'sim_radio: what Alice sends (before the channels)', seg_len, 1.0)
         self.private_src = stegsem_blocks.image_source(private, loop=False, size=size, role='private', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
         self.host_src = stegsem_blocks.image_source(host, loop=False, size=size, role='host', interval=0.0, done=True, window=in_flight, ack_timeout=30.0)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
-        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
         self.eve_rec = stegsem_phy.sigmf_sink((record + '_eve') if record else '', 1e6, 0, 'sim_radio: what Eve hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_eve, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
-        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=64, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -111,14 +104,10 @@ class sim_radio(gr.top_block):
             block_tags=False)
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
-        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
-        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, drop, seed)
+        self.eve = stegsem_blocks.eve_rx_phy(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop)
         self.bob_rec = stegsem_phy.sigmf_sink((record + '_bob') if record else '', 1e6, 0, 'sim_radio: what Bob hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_bob, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_channel = channels.channel_model(
             noise_voltage=bob_noise,
             frequency_offset=freq_offset,
@@ -126,42 +115,35 @@ class sim_radio(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 1),
             block_tags=False)
+        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop)
+        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=1.0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
-        self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
+        self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.bob, 'bursts'), (self.bob_rec, 'bursts'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
-        self.msg_connect((self.bob_rx, 'bursts'), (self.bob_rec, 'bursts'))
-        self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
-        self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
-        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
-        self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
-        self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
-        self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
-        self.msg_connect((self.eve_rx, 'bursts'), (self.eve_rec, 'bursts'))
-        self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
-        self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
-        self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
-        self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
-        self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
-        self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
+        self.msg_connect((self.eve, 'attack'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve, 'attack'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve, 'bursts'), (self.eve_rec, 'bursts'))
+        self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
+        self.msg_connect((self.host_src, 'out'), (self.alice, 'host'))
+        self.msg_connect((self.private_src, 'out'), (self.alice, 'private'))
+        self.connect((self.alice, 0), (self.bob_channel, 0))
+        self.connect((self.alice, 0), (self.eve_channel, 0))
+        self.connect((self.alice, 0), (self.tx_rec, 0))
+        self.connect((self.bob_channel, 0), (self.bob, 0))
         self.connect((self.bob_channel, 0), (self.bob_rec, 0))
-        self.connect((self.bob_channel, 0), (self.bob_rx, 0))
+        self.connect((self.eve_channel, 0), (self.eve, 0))
         self.connect((self.eve_channel, 0), (self.eve_rec, 0))
-        self.connect((self.eve_channel, 0), (self.eve_rx, 0))
-        self.connect((self.phy_tx, 0), (self.bob_channel, 0))
-        self.connect((self.phy_tx, 0), (self.eve_channel, 0))
-        self.connect((self.phy_tx, 0), (self.tx_rec, 0))
 
 
     def get_host(self):

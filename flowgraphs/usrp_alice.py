@@ -84,23 +84,17 @@ class usrp_alice(gr.top_block):
         self.usrp.set_gain(gain, 0)
         self.tx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'usrp_alice: what Alice sends to the USRP (TX gain %g dB, antenna %s)' % (gain, antenna), seg_len, amplitude)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.phy_tx = stegsem_phy.phy_tx(seg_len, amplitude)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
+        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=amplitude)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
-        self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
-        self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
-        self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
-        self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
-        self.connect((self.phy_tx, 0), (self.tx_rec, 0))
-        self.connect((self.phy_tx, 0), (self.usrp, 0))
+        self.msg_connect((self.host_src, 'out'), (self.alice, 'host'))
+        self.msg_connect((self.private_src, 'out'), (self.alice, 'private'))
+        self.connect((self.alice, 0), (self.tx_rec, 0))
+        self.connect((self.alice, 0), (self.usrp, 0))
 
 
     def get_host(self):

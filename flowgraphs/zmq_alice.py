@@ -23,7 +23,6 @@ from gnuradio import zeromq
 from gr_stegsem import blocks as stegsem_blocks
 from gr_stegsem import channel as stegsem_channel
 from gr_stegsem import flowgraphs as stegsem_fg
-from gr_stegsem.phy import blocks as stegsem_phy
 
 
 
@@ -63,22 +62,16 @@ class zmq_alice(gr.top_block):
 
         self.pub = zeromq.pub_sink(gr.sizeof_gr_complex, 1, address, 100, False, hwm, '', True)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
-        self.private_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.phy_tx = stegsem_phy.phy_tx(seg_len, 1.0)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
-        self.host_enc = stegsem_blocks.jscc_encoder(jscc_model, threads=torch_threads)
-        self.embed = stegsem_blocks.inn_embed(jscc_model, inn_model, timeout=5.0, max_pending=64, threads=torch_threads, secure=secure != 0, key_file=key)
+        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=1.0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.embed, 'out'), (self.phy_tx, 'in'))
-        self.msg_connect((self.host_enc, 'out'), (self.embed, 'host'))
-        self.msg_connect((self.host_src, 'out'), (self.host_enc, 'in'))
-        self.msg_connect((self.private_enc, 'out'), (self.embed, 'private'))
-        self.msg_connect((self.private_src, 'out'), (self.private_enc, 'in'))
-        self.connect((self.phy_tx, 0), (self.pub, 0))
+        self.msg_connect((self.host_src, 'out'), (self.alice, 'host'))
+        self.msg_connect((self.private_src, 'out'), (self.alice, 'private'))
+        self.connect((self.alice, 0), (self.pub, 0))
 
 
     def get_host(self):

@@ -74,13 +74,9 @@ class zmq_bob(gr.top_block):
 
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_bob: what Bob hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_bob, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
-        self.extract = stegsem_blocks.inn_extract(jscc_model, inn_model, lost=lost, seed=seed, threads=torch_threads, secure=secure != 0, key_file=key)
-        self.bob_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.bob_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
-        self.bob_private_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
-        self.bob_host_dec = stegsem_blocks.jscc_decoder(jscc_model, threads=torch_threads)
         self.bob_channel = channels.channel_model(
             noise_voltage=bob_noise,
             frequency_offset=freq_offset,
@@ -88,20 +84,18 @@ class zmq_bob(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 1),
             block_tags=False)
+        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.bob_host_dec, 'out'), (self.bob_host_sink, 'in'))
-        self.msg_connect((self.bob_host_dec, 'out'), (self.bob_pub, 'in'))
-        self.msg_connect((self.bob_private_dec, 'out'), (self.bob_private_sink, 'in'))
-        self.msg_connect((self.bob_private_dec, 'out'), (self.bob_pub, 'in'))
-        self.msg_connect((self.bob_rx, 'out'), (self.extract, 'in'))
-        self.msg_connect((self.bob_rx, 'bursts'), (self.rx_rec, 'bursts'))
-        self.msg_connect((self.extract, 'host'), (self.bob_host_dec, 'in'))
-        self.msg_connect((self.extract, 'private'), (self.bob_private_dec, 'in'))
-        self.connect((self.bob_channel, 0), (self.bob_rx, 0))
+        self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
+        self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
+        self.msg_connect((self.bob, 'host'), (self.bob_pub, 'in'))
+        self.msg_connect((self.bob, 'private'), (self.bob_pub, 'in'))
+        self.msg_connect((self.bob, 'bursts'), (self.rx_rec, 'bursts'))
+        self.connect((self.bob_channel, 0), (self.bob, 0))
         self.connect((self.bob_channel, 0), (self.rx_rec, 0))
         self.connect((self.sub, 0), (self.bob_channel, 0))
 

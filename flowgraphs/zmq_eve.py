@@ -78,14 +78,11 @@ class zmq_eve(gr.top_block):
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_eve: what Eve hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_eve, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
-        self.eve_rx = stegsem_phy.phy_rx(seg_len, 0.15, equalizer, 1.0, 2, 1.0, 0.0, seed)
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)
         self.eve_naive_host = stegsem_blocks.image_sink(out, prefix='eve_naive_vs_host', reference=host_ref, save=False)
-        self.eve_naive = stegsem_blocks.eve_naive(jscc_model, threads=torch_threads)
         self.eve_mia_sink = stegsem_blocks.image_sink(out, prefix='eve_mia', reference=private_ref, save=True)
         self.eve_mia_host = stegsem_blocks.image_sink(out, prefix='eve_mia_vs_host', reference=host_ref, save=False)
-        self.eve_mia = stegsem_blocks.eve_mia(jscc_model, steps=mia_steps if attacker == 'mia' else 0, lr=0.05, seed=seed, queue_size=2, threads=torch_threads)
         self.eve_channel = channels.channel_model(
             noise_voltage=eve_noise,
             frequency_offset=freq_offset,
@@ -95,28 +92,25 @@ class zmq_eve(gr.top_block):
             block_tags=False)
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
-        self.eve_attack = stegsem_blocks.eve_attack(zoo_attack, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads)
+        self.eve = stegsem_blocks.eve_rx_phy(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0)
 
 
         ##################################################
         # Connections
         ##################################################
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_host, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_attack_sink, 'in'))
-        self.msg_connect((self.eve_attack, 'score'), (self.eve_pub, 'in'))
-        self.msg_connect((self.eve_attack, 'out'), (self.eve_pub, 'in'))
-        self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_host, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_mia_sink, 'in'))
-        self.msg_connect((self.eve_mia, 'out'), (self.eve_pub, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_host, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_naive_sink, 'in'))
-        self.msg_connect((self.eve_naive, 'out'), (self.eve_pub, 'in'))
-        self.msg_connect((self.eve_rx, 'out'), (self.eve_attack, 'in'))
-        self.msg_connect((self.eve_rx, 'out'), (self.eve_mia, 'in'))
-        self.msg_connect((self.eve_rx, 'out'), (self.eve_naive, 'in'))
-        self.msg_connect((self.eve_rx, 'bursts'), (self.rx_rec, 'bursts'))
-        self.connect((self.eve_channel, 0), (self.eve_rx, 0))
+        self.msg_connect((self.eve, 'attack'), (self.eve_attack_host, 'in'))
+        self.msg_connect((self.eve, 'attack'), (self.eve_attack_sink, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_mia_host, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_mia_sink, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_naive_host, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
+        self.msg_connect((self.eve, 'attack'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'score'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
+        self.msg_connect((self.eve, 'bursts'), (self.rx_rec, 'bursts'))
+        self.connect((self.eve_channel, 0), (self.eve, 0))
         self.connect((self.eve_channel, 0), (self.rx_rec, 0))
         self.connect((self.sub, 0), (self.eve_channel, 0))
 

@@ -632,7 +632,7 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 
     def progress(tb):
         if role == "alice":
-            n = tb.embed.n_out
+            n = tb.alice.embed.n_out
             for i in range(seen["n"], n):
                 click.echo(f"alice: sent frame {i} on {params['address']}")
             seen["n"] = max(seen["n"], n)

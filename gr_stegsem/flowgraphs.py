@@ -207,26 +207,51 @@ class Losses:
         return f"{head} - {why}"
 
 
+def blocks_of(tb) -> list[tuple[str, object]]:
+    """[(name, value)] of a built flowgraph's attributes, sorted by name, with the blocks inside its
+    hierarchical blocks (the chains of :mod:`gr_stegsem.blocks.chains`, phy_rx, ...) after each one,
+    named ``outer.inner`` (at any depth)."""
+    from gnuradio import gr
+
+    out, seen = [], {id(tb)}  # hierarchical blocks already walked (no block is walked twice)
+
+    def walk(obj, prefix):
+        for name, blk in sorted(vars(obj).items()):
+            out.append((prefix + name, blk))
+            if isinstance(blk, gr.hier_block2) and id(blk) not in seen:
+                seen.add(id(blk))
+                walk(blk, f"{prefix}{name}.")
+
+    walk(tb, "")
+    return out
+
+
+def drops(tb) -> list[tuple[str, int, str]]:
+    """(block name as :func:`blocks_of` gives it, count, the last reason) of every block of ``tb`` that
+    dropped something: PDUs (``n_dropped``), or an image source's frames never acknowledged."""
+    found = []
+    for name, blk in blocks_of(tb):
+        n = getattr(blk, "n_dropped", 0)
+        if isinstance(n, int) and n > 0:
+            found.append((name, n, getattr(blk, "last_error", "")))
+        t = getattr(blk, "n_ack_timeouts", 0)
+        if isinstance(t, int) and t > 0:
+            found.append((name, t, f"frames not acknowledged within {blk.ack_timeout:g} s"))
+    return found
+
+
 def losses(tb, graph: str = "flowgraph") -> Losses | None:
     """The :class:`Losses` of a built (run) flowgraph, or None when it has no image source and no
     Bob private image sink in it (e.g. zmq_alice, a receiver on its own)."""
     from .blocks import image_source
 
-    sources = [v for v in vars(tb).values() if isinstance(v, image_source)]
+    sources = [v for _, v in blocks_of(tb) if isinstance(v, image_source)]
     bob = image_sinks(tb).get("bob_private_sink")
     if not sources or bob is None:
         return None
     offered = max(s.n_out + s.n_dropped for s in sources)
     decoded = len({r["frame_id"] for r in bob.records})
-    drops = []
-    for name, blk in sorted(vars(tb).items()):
-        n = getattr(blk, "n_dropped", 0)
-        if isinstance(n, int) and n > 0:
-            drops.append((name, n, getattr(blk, "last_error", "")))
-        t = getattr(blk, "n_ack_timeouts", 0)
-        if isinstance(t, int) and t > 0:
-            drops.append((name, t, f"frames not acknowledged within {blk.ack_timeout:g} s"))
-    return Losses(offered, decoded, drops, graph)
+    return Losses(offered, decoded, drops(tb), graph)
 
 
 def exit_on_loss(tb, graph: str | None = None) -> None:
@@ -264,7 +289,7 @@ def _finish_sources(tb) -> bool:
     from .blocks.zmq_source import zmq_iq_source
 
     found = False
-    for blk in vars(tb).values():
+    for _, blk in blocks_of(tb):
         if isinstance(blk, (zmq_iq_source, image_source)):
             blk.finish()
             found = True

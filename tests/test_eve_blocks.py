@@ -2,6 +2,7 @@
 eve_detect, score_sink) and the flowgraphs' 'attacker' parameter, with tiny random models on 32x32 images."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -297,16 +298,18 @@ def test_sim_awgn_detector_scores_go_to_the_score_sink(zoo, tmp_path):
 
 
 def test_every_eve_flowgraph_wires_the_attacker():
-    """The Eve branch of each flowgraph takes 'attacker' (default mia) and runs it in eve_attack; the
-    detector's scores reach a score sink, and in zmq_eve Eve's PUB."""
+    """The Eve branch of each flowgraph takes 'attacker' (default mia) and gives it to Eve's chain
+    (eve_rx: mia in its eve_mia, the zoo in its eve_attack; tests/test_chains.py); the detector's
+    scores reach a score sink, and in zmq_eve Eve's PUB."""
     for name in ("sim_awgn", "sim_radio", "zmq_eve", "usrp_eve", "usrp_loopback", "replay_eve"):
         text = (ROOT / "flowgraphs" / f"{name}.py").read_text()
         assert "attacker='mia'" in text and "stegsem_fg.zoo_attack(attacker)" in text, name
-        assert "steps=mia_steps if attacker == 'mia' else 0" in text, name
-        assert "self.msg_connect((self.eve_attack, 'score'), (self.eve_score_sink, 'in'))" in text, name
+        assert re.search(r"self\.eve = stegsem_blocks\.eve_rx(_phy)?\(jscc_model, attacker=attacker, "
+                         r"scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps,", text), name
+        assert "self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))" in text, name
         scheme = "stegsem_fg.eve_scheme(inn_model)" if "inn_model" in text else "eve_scheme = scheme"
         assert scheme in text, name
-    assert "self.msg_connect((self.eve_attack, 'score'), (self.eve_pub, 'in'))" in \
+    assert "self.msg_connect((self.eve, 'score'), (self.eve_pub, 'in'))" in \
         (ROOT / "flowgraphs" / "zmq_eve.py").read_text()
 
 

@@ -157,7 +157,8 @@ def test_sim_awgn_noise_power_matches_snr_and_receivers_match_offline(models, tm
     and the offline receivers on the same received symbols give the flowgraph's images byte for byte."""
     snr_bob, snr_eve, size = 10.0, 5.0, 64
     tb = fgs.build("sim_awgn", **sim_params(models, tmp_path, size=size, snr_bob=snr_bob, snr_eve=snr_eve, seed=3))
-    sent, at_bob, at_eve = _attach(tb, tb.embed, "out"), _attach(tb, tb.bob_rx, "pdus"), _attach(tb, tb.eve_rx, "pdus")
+    sent = _attach(tb, tb.alice.embed, "out")  # inside Alice's chain
+    at_bob, at_eve = _attach(tb, tb.bob_rx, "pdus"), _attach(tb, tb.eve_rx, "pdus")
     res = fgs.run(tb, timeout=60)
     assert res.finished
     (x,), (yb,), (ye,) = _vectors(sent), _vectors(at_bob), _vectors(at_eve)
@@ -184,7 +185,7 @@ def test_sim_awgn_carries_a_512px_burst(models, tmp_path):
     tb = fgs.build("sim_awgn", **sim_params(models, tmp_path, size=512))
     assert fgs.burst_samples(models["jscc"], 512, 16) == 65536 + 32
     assert tb.to_stream.min_output_buffer(0) >= 2 * (65536 + 32)
-    sent = _attach(tb, tb.embed, "out")
+    sent = _attach(tb, tb.alice.embed, "out")
     res = fgs.run(tb, timeout=60)
     assert res.finished and len(res.records["bob_private_sink"]) == 1 and sent.num_messages() == 1
     assert png(res.records["bob_private_sink"][0]["path"]).shape == (512, 512, 3)
@@ -210,7 +211,7 @@ def test_run_is_bounded(models, tmp_path):
     t0 = time.monotonic()
     res = fgs.run(tb, timeout=1.5)
     assert not res.finished and time.monotonic() - t0 < 10
-    assert tb.embed.n_out >= 2  # it was looping
+    assert tb.alice.embed.n_out >= 2  # it was looping
 
 
 def test_generated_script_is_a_command(models, tmp_path):

@@ -21,6 +21,7 @@ from PIL import Image
 
 pytest.importorskip("gnuradio.gr")
 import pmt  # noqa: E402
+from gnuradio import gr  # noqa: E402
 
 from gr_stegsem import blocks as stegsem_blocks  # noqa: E402
 from tests.conftest import write_tiny_eve_models, write_tiny_models  # noqa: E402
@@ -33,7 +34,8 @@ YAMLS = sorted(p for p in GRC.glob("*.block.yml") if p not in PHY_YAMLS)  # gr_s
 # sim_radio / replay_*, whose .grc use them
 MAKE = re.compile(r"^stegsem_blocks\.(\w+)\((.*)\)$", re.S)
 STRING_DTYPES = ("string", "file_open", "file_save", "dir_select")
-STREAM_BLOCKS = ("burst_to_pdu", "zmq_iq_source")  # blocks with a stream port (the others are message-only)
+STREAM_BLOCKS = ("burst_to_pdu", "zmq_iq_source", "alice_tx_phy", "bob_rx_phy", "eve_rx_phy")  # with a stream
+# port (the others are message-only)
 
 
 @pytest.fixture(autouse=True)
@@ -141,12 +143,19 @@ def test_make_template_matches_block_class(path, env, tmp_path):
         (tmp_path / "k.key").write_text("ab" * 32)
         values["key_file"] = tmp_path / "k.key"
     blk = eval(_call(doc, values), {"stegsem_blocks": stegsem_blocks})  # noqa: S307 - our own template
-    ins = set(pmt.to_python(blk.message_ports_in())) - {"system"}
-    outs = set(pmt.to_python(blk.message_ports_out()))
+    if isinstance(blk, gr.hier_block2):  # a chain: GNU Radio lists no hierarchical port, the chain does
+        ins, outs = set(blk.hier_ports_in), set(blk.hier_ports_out)
+        assert all(blk.message_port_is_hier_in(pmt.intern(p)) for p in ins)
+        assert all(blk.message_port_is_hier_out(pmt.intern(p)) for p in outs)
+    else:
+        ins = set(pmt.to_python(blk.message_ports_in())) - {"system"}
+        outs = set(pmt.to_python(blk.message_ports_out()))
     assert ins == {p["id"] for p in doc.get("inputs", []) if p["domain"] == "message"}
     assert outs == {p["id"] for p in doc.get("outputs", []) if p["domain"] == "message"}
     streams_in = [p for p in doc.get("inputs", []) if p["domain"] == "stream"]
     assert blk.to_basic_block().input_signature().max_streams() == len(streams_in) or not streams_in
+    streams_out = [p for p in doc.get("outputs", []) if p["domain"] == "stream"]
+    assert blk.to_basic_block().output_signature().max_streams() == len(streams_out) or not streams_out
     for cb in doc["templates"].get("callbacks", []):
         assert callable(getattr(blk, cb.split("(")[0]))
 

@@ -585,7 +585,7 @@ def test_sim_awgn_paces_a_folder_and_loses_nothing(tmp_path, tiny_link, gnuradio
     assert res.finished and res.losses.offered == 100 and res.losses.lost == 0, res.losses.summary()
     assert sorted(r["frame_id"] for r in res.records["bob_private_sink"]) == list(range(100))
     assert 1 <= tb.host_src.max_in_flight <= tb.in_flight and tb.private_src.max_in_flight <= tb.in_flight
-    assert tb.host_src.n_ack_timeouts == 0 and tb.embed.n_unpaired == 0
+    assert tb.host_src.n_ack_timeouts == 0 and tb.alice.embed.n_unpaired == 0
 
     tb = fgs.build("sim_awgn", **params)  # the same without pacing: the flood of case 3
     tb.host_src.window = tb.private_src.window = 0

@@ -163,47 +163,41 @@ IN_FLIGHT = 4  # frames a paced image source may have in flight (sim flowgraphs:
 
 def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool = False,
           amplitude: str = "1.0", paced: bool = False, switch: bool = False) -> str:
-    """Two image sources -> DeepJSCC encoders -> INN embedding -> burst framer -> tagged stream, or
-    (phy) -> the OFDM PHY transmitter. Returns the stream output.
+    """Two image sources -> Alice's chain (alice_tx: DeepJSCC encoders -> INN embedding) -> burst framer
+    -> tagged stream, or (phy) alice_tx_phy: the same chain -> the OFDM PHY transmitter. Returns the
+    stream output.
 
     ``paced``: the sources keep at most ``in_flight`` frames in flight, acknowledged on their 'ack'
     port (:func:`bob` with ``ack`` connects Bob's private image sink's 'done' there), so a folder
     of images never floods the chain (and inn_embed's partner timeout never drops a frame).
-    ``switch``: a scheme_tx after the INN runs the 'scheme' parameter's transform (seed 004's DP noise
-    or shuffling on plain DeepJSCC; nothing for the INN schemes)."""
+    ``switch``: the chain runs the 'scheme' parameter's transform (seed 004's DP noise or shuffling
+    on plain DeepJSCC; nothing for the INN schemes)."""
     if not phy:
         # with size 0 the largest image file sets the burst (and so the stream buffer) length
         g.var("burst_len", "stegsem_fg.burst_samples(jscc_model, size, guard, host, private)")
     if paced:
         g.var("in_flight", str(IN_FLIGHT))
+    params = dict(jscc_path="jscc_model", inn_path="inn_model", secure="secure != 0", key_file="key",
+                  timeout="5.0", max_pending="64", threads="torch_threads")
+    if switch:
+        params.update(scheme="scheme", seed="seed")
+    if phy:  # OFDM bursts with preamble, header and pilots (gr_stegsem.phy)
+        params.update(seg_len="seg_len", amplitude=amplitude)
+    g.block("alice", "gr_stegsem_alice_tx_phy" if phy else "gr_stegsem_alice_tx", (1, row + 0.5), **params)
     for i, role in enumerate(("host", "private")):
         g.block(f"{role}_src", "gr_stegsem_image_source", (0, row + i), paths=role, repeat=loop, size="size",
                 role=q(role), interval=interval, done=done, window="in_flight" if paced else "0",
                 ack_timeout="30.0")
-        g.block(f"{role}_enc", "gr_stegsem_jscc_encoder", (1, row + i), model_path="jscc_model", threads="torch_threads")
-        g.connect(f"{role}_src.out", f"{role}_enc.in")
-        g.connect(f"{role}_enc.out", f"embed.{role}")
-    g.block("embed", "gr_stegsem_inn_embed", (2, row + 0.5), jscc_path="jscc_model", inn_path="inn_model",
-            timeout="5.0", max_pending="64", threads="torch_threads", secure="inn_secure" if switch else "secure != 0",
-            key_file="inn_key" if switch else "key")
-    out = "embed.out"
-    if switch:
-        g.var("inn_secure", "secure != 0 and not stegsem_fg.link_transform(scheme)")  # dp/shuffle: plain DeepJSCC
-        g.var("inn_key", "'' if stegsem_fg.link_transform(scheme) else key")
-        g.block("scheme_tx", "gr_stegsem_scheme_tx", (2, row + 1.6), scheme="scheme", key_file="key", seed="seed")
-        g.connect("embed.out", "scheme_tx.in")
-        out = "scheme_tx.out"
-    if phy:  # OFDM bursts with preamble, header and pilots (gr_stegsem.phy)
-        g.block("phy_tx", "gr_stegsem_phy_tx", (3, row + 0.5), seg_len="seg_len", amplitude=amplitude)
-        g.connect(out, "phy_tx.in")
-        return "phy_tx.0"
-    g.block("framer", "gr_stegsem_burst_framer", (3, row + 0.5), guard="guard", max_len="burst_len")
+        g.connect(f"{role}_src.out", f"alice.{role}")
+    if phy:
+        return "alice.0"
+    g.block("framer", "gr_stegsem_burst_framer", (2, row + 0.5), guard="guard", max_len="burst_len")
     # a whole burst must fit into the tagged stream's output buffer (512x512 image: 65536 + 2 guards);
     # measured on GNU Radio 3.10.5: a buffer of exactly one burst stalls ('Buffer too small for
     # min_noutput_items'), two bursts work
-    g.block("to_stream", "pdu_pdu_to_tagged_stream", (4, row + 0.5), type="complex", tag=q("packet_len"),
+    g.block("to_stream", "pdu_pdu_to_tagged_stream", (3, row + 0.5), type="complex", tag=q("packet_len"),
             minoutbuf="2 * burst_len")
-    g.connect(out, "framer.in")
+    g.connect("alice.out", "framer.in")
     g.connect("framer.out", "to_stream.pdus")
     return "to_stream.0"
 
@@ -220,58 +214,55 @@ def channel(g: Graph, who: str, snr: str, seed: str, cell, phy: bool = False) ->
     return f"{who}_channel.0"
 
 
-def rx_front(g: Graph, name: str, cell, phy: bool) -> str:
-    """The receiver's front end: burst_to_pdu (ideal link) or the OFDM PHY receiver; its PDU output."""
+def receiver(g: Graph, who: str, src: str, cell, phy: bool, **params) -> None:
+    """A receive chain ``who`` (bob_rx / eve_rx, or with the PHY bob_rx_phy / eve_rx_phy) fed by the
+    stream ``src``: on the ideal link through burst_to_pdu '<who>_rx' (delay: channel_model's
+    resampler shift), with the PHY directly (its PHY RX's parameters added)."""
     if phy:
-        g.block(name, "gr_stegsem_phy_rx", cell, seg_len="seg_len", threshold="0.15", equalizer="equalizer",
-                amplitude="amplitude" if "amplitude" in g.names() else "1.0", max_pending="2", timeout="1.0",
-                drop="drop" if "drop" in g.names() else "0.0", seed="seed")
-        return f"{name}.out"
-    g.block(name, "gr_stegsem_burst_to_pdu", cell, delay=str(CHANNEL_MODEL_DELAY), max_len="16777216")
-    return f"{name}.pdus"
+        params.update(seg_len="seg_len", phy_threshold="0.15", equalizer="equalizer",
+                      amplitude="amplitude" if "amplitude" in g.names() else "1.0", max_pending="2", timeout="1.0",
+                      drop="drop" if "drop" in g.names() else "0.0")
+        g.block(who, f"gr_stegsem_{who}_rx_phy", cell, **params)
+        g.connect(src, f"{who}.0")
+        return
+    g.block(f"{who}_rx", "gr_stegsem_burst_to_pdu", cell, delay=str(CHANNEL_MODEL_DELAY), max_len="16777216")
+    g.block(who, f"gr_stegsem_{who}_rx", (cell[0] + 1, cell[1]), **params)
+    g.connect(src, f"{who}_rx.0")
+    g.connect(f"{who}_rx.pdus", f"{who}.in")
 
 
 def bob(g: Graph, src: str, col: int, row: int, publish: bool = False, phy: bool = False, ack: bool = False,
         switch: bool = False) -> None:
-    """Bob: burst_to_pdu -> INN extraction -> two DeepJSCC decoders -> image sinks (and a ZMQ PUB).
-    ``ack``: his private image sink acknowledges each frame to Alice's paced image sources.
-    ``switch``: a scheme_rx before the INN undoes the 'scheme' parameter's transform."""
-    rx_out = rx_front(g, "bob_rx", (col, row + 0.5), phy)
-    g.block("extract", "gr_stegsem_inn_extract", (col + 1, row + 0.5), jscc_path="jscc_model",
-            inn_path="inn_model", lost="lost", seed="seed", threads="torch_threads",
-            secure="inn_secure" if switch else "secure != 0", key_file="inn_key" if switch else "key")
+    """Bob: his receive chain (bob_rx: INN extraction -> two DeepJSCC decoders) -> image sinks (and a
+    ZMQ PUB). ``ack``: his private image sink acknowledges each frame to Alice's paced image sources.
+    ``switch``: the chain undoes the 'scheme' parameter's transform first."""
+    params = dict(jscc_path="jscc_model", inn_path="inn_model", lost="lost", seed="seed", secure="secure != 0",
+                  key_file="key", threads="torch_threads")
     if switch:
-        g.block("scheme_rx", "gr_stegsem_scheme_rx", (col + 1, row + 1.6), scheme="scheme", key_file="key",
-                replay_window="65536")
-        g.connect(rx_out, "scheme_rx.in")
-        rx_out = "scheme_rx.out"
-    g.connect(src, "bob_rx.0")
-    g.connect(rx_out, "extract.in")
+        params["scheme"] = "scheme"
+    receiver(g, "bob", src, (col, row + 0.5), phy, **params)
+    col += 1 if phy else 2
     for i, role in enumerate(("host", "private")):
-        g.block(f"bob_{role}_dec", "gr_stegsem_jscc_decoder", (col + 2, row + i), model_path="jscc_model",
-                threads="torch_threads")
-        g.block(f"bob_{role}_sink", "gr_stegsem_image_sink", (col + 3, row + i), folder="out",
+        g.block(f"bob_{role}_sink", "gr_stegsem_image_sink", (col, row + i), folder="out",
                 prefix=q(f"bob_{role}"), reference=f"{role}_ref", save="True")
-        g.connect(f"extract.{role}", f"bob_{role}_dec.in")
-        g.connect(f"bob_{role}_dec.out", f"bob_{role}_sink.in")
+        g.connect(f"bob.{role}", f"bob_{role}_sink.in")
         if publish:
-            g.connect(f"bob_{role}_dec.out", "bob_pub.in")
+            g.connect(f"bob.{role}", "bob_pub.in")
     if ack:  # the end of Bob's chain paces Alice (the private frame is there in both modes)
         g.connect("bob_private_sink.done", "host_src.ack")
         g.connect("bob_private_sink.done", "private_src.ack")
     if publish:
-        g.block("bob_pub", "zeromq_pub_msg_sink", (col + 3, row + 2), address="publish", timeout="100",
-                bind="True")
+        g.block("bob_pub", "zeromq_pub_msg_sink", (col, row + 2), address="publish", timeout="100", bind="True")
 
 
 def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = False, phy: bool = False) -> None:
-    """Eve: burst_to_pdu -> naive decoding and the attacker -> image sinks vs private and vs host.
+    """Eve: her receive chain (eve_rx: naive decoding and the attacker) -> image sinks vs private and
+    vs host.
 
-    The attacker 'mia' runs in eve_mia (as before the Eve zoo), any other one of the zoo in eve_attack
-    (its scheme: the INN model's name, or the 'scheme' parameter; its models: that model's folder);
-    the detector's scores go to a score sink (and the ZMQ PUB)."""
-    rx_out = rx_front(g, "eve_rx", (col, row + 0.5), phy)
-    g.connect(src, "eve_rx.0")
+    The attacker 'mia' runs in the chain's eve_mia (port 'mia', as before the Eve zoo), any other one
+    of the zoo in its eve_attack (port 'attack'; its scheme: the INN model's name, or the 'scheme'
+    parameter; its models: that model's folder); the detector's scores go to a score sink (and the
+    ZMQ PUB)."""
     has_inn = "inn_model" in g.names()
     g.var("zoo_attack", "stegsem_fg.zoo_attack(attacker)")  # '' (off) for naive and mia
     if has_inn and "scheme" in g.names():  # sim_awgn: the scheme switch, else the INN model's scheme
@@ -280,31 +271,27 @@ def eve(g: Graph, src: str, col: int, row: int, mia_queue: str, publish: bool = 
         g.var("eve_scheme", "stegsem_fg.eve_scheme(inn_model)" if has_inn else "scheme")
     g.var("eve_models", f"stegsem_fg.models_folder({'inn_model' if has_inn else 'jscc_model'})")
     g.var("zoo_prefix", "'eve_' + (zoo_attack or 'attack')")
-    g.block("eve_naive", "gr_stegsem_eve_naive", (col + 1, row), model_path="jscc_model", threads="torch_threads")
-    g.block("eve_mia", "gr_stegsem_eve_mia", (col + 1, row + 1), model_path="jscc_model",
-            steps="mia_steps if attacker == 'mia' else 0", lr="0.05", seed="seed", queue_size=mia_queue,
-            threads="torch_threads")
-    g.block("eve_attack", "gr_stegsem_eve_attack", (col + 1, row + 2), attack="zoo_attack", scheme="eve_scheme",
-            models_dir="eve_models", mia_steps="mia_steps", lr="0.05", seed="seed", lost="''", threshold="0.5",
-            queue_size=mia_queue, threads="torch_threads")
+    receiver(g, "eve", src, (col, row + 0.5), phy, jscc_path="jscc_model", attacker="attacker",
+             scheme="eve_scheme", models_dir="eve_models", mia_steps="mia_steps", lr="0.05", seed="seed",
+             lost="''", threshold="0.5", queue_size=mia_queue, threads="torch_threads")
+    col += 1 if phy else 2
     prefixes = (("naive", q("eve_naive"), q("eve_naive_vs_host")), ("mia", q("eve_mia"), q("eve_mia_vs_host")),
                 ("attack", "zoo_prefix", "zoo_prefix + '_vs_host'"))
     for i, (attack, prefix, host_prefix) in enumerate(prefixes):
-        g.connect(rx_out, f"eve_{attack}.in")
         # what Eve gets of the private image (PNG + metrics) and of the host (metrics only)
-        g.block(f"eve_{attack}_sink", "gr_stegsem_image_sink", (col + 2, row + i), folder="out",
+        g.block(f"eve_{attack}_sink", "gr_stegsem_image_sink", (col, row + i), folder="out",
                 prefix=prefix, reference="private_ref", save="True")
-        g.block(f"eve_{attack}_host", "gr_stegsem_image_sink", (col + 3, row + i), folder="out",
+        g.block(f"eve_{attack}_host", "gr_stegsem_image_sink", (col + 1, row + i), folder="out",
                 prefix=host_prefix, reference="host_ref", save="False")
-        g.connect(f"eve_{attack}.out", f"eve_{attack}_sink.in")
-        g.connect(f"eve_{attack}.out", f"eve_{attack}_host.in")
+        g.connect(f"eve.{attack}", f"eve_{attack}_sink.in")
+        g.connect(f"eve.{attack}", f"eve_{attack}_host.in")
         if publish:
-            g.connect(f"eve_{attack}.out", "eve_pub.in")
-    g.block("eve_score_sink", "gr_stegsem_score_sink", (col + 2, row + 3), folder="out", prefix=q("eve_detect"))
-    g.connect("eve_attack.score", "eve_score_sink.in")
+            g.connect(f"eve.{attack}", "eve_pub.in")
+    g.block("eve_score_sink", "gr_stegsem_score_sink", (col, row + 3), folder="out", prefix=q("eve_detect"))
+    g.connect("eve.score", "eve_score_sink.in")
     if publish:
-        g.connect("eve_attack.score", "eve_pub.in")
-        g.block("eve_pub", "zeromq_pub_msg_sink", (col + 3, row + 3), address="publish", timeout="100",
+        g.connect("eve.score", "eve_pub.in")
+        g.block("eve_pub", "zeromq_pub_msg_sink", (col + 1, row + 3), address="publish", timeout="100",
                 bind="True")
 
 
@@ -329,9 +316,10 @@ parameter) and reads its models and her own from that model's folder (jscc_model
 
 SIM_NOTE = """sim_awgn: the whole secure semantic link in one flowgraph (ideal, symbol-synchronous channel).
 
-Alice: two image sources (host, private; no file = the embedded default images) -> DeepJSCC encoders
--> INN embedding (secure=0: plain DeepJSCC, the private symbols are sent) -> burst framer (16 zero
-guard samples each side) -> PDU to tagged stream (packet_len; its minimum output buffer holds two
+Alice: two image sources (host, private; no file = the embedded default images) -> her chain alice
+(alice_tx: DeepJSCC encoders -> INN embedding; secure=0: plain DeepJSCC, the private symbols are
+sent; scheme: seed 004's defences) -> burst framer (16 zero guard samples each side)
+-> PDU to tagged stream (packet_len; its minimum output buffer holds two
 bursts of the largest image: size, or with size 0 the largest file, at least 512x512; a longer burst
 is dropped by the framer, logged) -> fan-out to two channels.channel_model: Bob's (noise from snr_bob)
 and Eve's (snr_eve). The image sources are paced: at most in_flight (4) frames on the way, each
@@ -339,11 +327,11 @@ acknowledged by Bob's private image sink ('done' -> the sources' 'ack'), so a fo
 floods the chain.
 Noise voltage = sqrt(10^(-SNR/10)) (gr_stegsem.channel.noise_voltage: Es/N0 on unit-power symbols).
 Noise seeds: Bob 2*seed+1, Eve 2*seed+2 (distinct, never 0 = time-seeded).
-Receivers: burst_to_pdu (delay -3: channel_model's resampler shift) -> Bob: INN extraction
-(lost = zeros|gaussian) -> two DeepJSCC decoders -> image sinks bob_host / bob_private (PNG + PSNR,
-MS-SSIM, LPIPS vs the sent images); Eve: naive decoding and the attacker (default mia: model
-inversion, mia_steps, 0 = off) -> image sinks eve_naive / eve_mia (vs the private image) and
-*_vs_host (metrics vs the host only).
+Receivers: burst_to_pdu (delay -3: channel_model's resampler shift) -> Bob's chain bob (bob_rx):
+INN extraction (lost = zeros|gaussian) -> two DeepJSCC decoders -> image sinks bob_host / bob_private
+(PNG + PSNR, MS-SSIM, LPIPS vs the sent images); Eve's chain eve (eve_rx): naive decoding and the
+attacker (default mia: model inversion, mia_steps, 0 = off) -> image sinks eve_naive / eve_mia (vs the
+private image) and *_vs_host (metrics vs the host only).
 freq_offset, epsilon and taps are channel impairments that no PHY corrects here: freq_offset rotates
 the symbols; epsilon != 1.0 or a multi-tap channel shifts the bursts against their tags.
 The flowgraph ends by itself when the images are done (sources with done=True); files go to 'out'.
@@ -475,7 +463,7 @@ def zmq_receiver(who: str) -> Graph:
         g.connect("sub.0", ch)
         eve(g, ch, 2, 3, mia_queue="2", publish=True, phy=True)
     recorder(g, "rx_rec", ch, "", (1, 2 if is_bob else 5), heard(f"zmq_{who}", who, "snr_bob" if is_bob else "snr_eve"),
-             bursts=f"{who}_rx.bursts")
+             bursts=f"{who}.bursts")
     return g
 
 
@@ -546,7 +534,7 @@ def usrp_receiver(who: str) -> Graph:
     usrp_block(g, False, (0, row + 0.5))
     what = q(f"usrp_{who}: what {name}'s USRP hears (RX gain %g dB, antenna %s)") + " % (gain, antenna)"
     recorder(g, "rx_rec", "usrp.0", "", (0, row + 2), what, rate="samp_rate", freq="center_freq",
-             bursts=f"{who}_rx.bursts", amplitude="amplitude")
+             bursts=f"{who}.bursts", amplitude="amplitude")
     if is_bob:
         bob(g, "usrp.0", 1, row, phy=True)
     else:
@@ -594,7 +582,7 @@ def usrp_loopback() -> Graph:
     recorder(g, "tx_rec", tx, "_tx", (4, 2), q("usrp_loopback: what Alice sends (TX gain %g dB, antenna %s)")
              + " % (tx_gain, tx_antenna)", rate="samp_rate", freq="center_freq", amplitude="amplitude")
     recorder(g, "rx_rec", "usrp_rx.0", "_rx", (5, 2), q(LOOPBACK_HEARD) + " % (rx_gain, rx_antenna)",
-             rate="samp_rate", freq="center_freq", bursts="bob_rx.bursts", amplitude="amplitude")
+             rate="samp_rate", freq="center_freq", bursts="bob.bursts", amplitude="amplitude")
     bob(g, "usrp_rx.0", 5, 3, phy=True)
     eve(g, "usrp_rx.0", 5, 6, mia_queue="2", phy=True)
     return g
@@ -640,7 +628,8 @@ def heard(graph: str, who: str, snr: str) -> str:
 
 SIM_RADIO_NOTE = """sim_radio: the secure semantic link through the OFDM PHY and an impaired radio channel.
 
-Alice: image sources -> DeepJSCC encoders -> INN embedding -> PHY TX (segments of seg_len symbols;
+Alice: image sources -> her chain alice (alice_tx_phy: DeepJSCC encoders -> INN embedding -> PHY TX;
+Bob's and Eve's chains bob / eve are bob_rx_phy / eve_rx_phy; PHY TX: segments of seg_len symbols,
 each a burst: guard, Schmidl & Cox symbol, 2 LTFs, coded header, data with pilots, guard) -> fan-out
 to Bob's and Eve's channels.channel_model: noise for the data Es/N0 snr_bob / snr_eve (the sample SNR
 is 1.07 dB lower: 100 of 128 carriers used), frequency offset freq_offset (cycles/sample), sample-clock
@@ -691,8 +680,8 @@ def sim_radio(gui: bool = False) -> Graph:
     g.connect(tx, b)
     g.connect(tx, e)
     recorder(g, "tx_rec", tx, "_tx", (5, 2), q(f"{name}: what Alice sends (before the channels)"))
-    recorder(g, "bob_rec", b, "_bob", (6, 2), heard(name, "bob", "snr_bob"), bursts="bob_rx.bursts")
-    recorder(g, "eve_rec", e, "_eve", (6, 5), heard(name, "eve", "snr_eve"), bursts="eve_rx.bursts")
+    recorder(g, "bob_rec", b, "_bob", (6, 2), heard(name, "bob", "snr_bob"), bursts="bob.bursts")
+    recorder(g, "eve_rec", e, "_eve", (6, 5), heard(name, "eve", "snr_eve"), bursts="eve.bursts")
     bob(g, b, 6, 0, phy=True, ack=True)
     eve(g, e, 6, 3, mia_queue="2" if gui else "64", phy=True)
     if gui:
@@ -725,10 +714,10 @@ def gui_sinks(g: Graph, bob_in: str, eve_in: str) -> None:
     g.var("samp_rate", "1e6")  # nominal (the SigMF recorders' rate): the axes in Hz and s
     g.block("view", "gr_stegsem_image_view", (0, GUI_ROW), captions="('Bob: host', 'Bob: private', 'Eve: naive', "
             "'Eve: ' + attacker)", side="view_side", columns="4", gui_hint="0, 0, 1, 4")
-    panels = (("bob_host_dec", "bob_host_sink"), ("bob_private_dec", "bob_private_sink"),
-              ("eve_naive", "eve_naive_sink"), ("eve_mia", "eve_mia_sink"), ("eve_attack", "eve_attack_sink"))
+    panels = (("bob.host", "bob_host_sink"), ("bob.private", "bob_private_sink"),
+              ("eve.naive", "eve_naive_sink"), ("eve.mia", "eve_mia_sink"), ("eve.attack", "eve_attack_sink"))
     for i, (src, sink) in enumerate(panels):  # the attacker's panel: mia's or the zoo's (one of them runs)
-        g.connect(f"{src}.out", f"view.in{min(i, 3)}")
+        g.connect(src, f"view.in{min(i, 3)}")
         g.connect(f"{sink}.metrics", f"view.in{min(i, 3)}")
     for col, who in enumerate(("bob", "eve")):
         g.block(f"{who}_const", "qtgui_const_sink_x", (1 + col, GUI_ROW), type="msg_complex",
@@ -736,7 +725,7 @@ def gui_sinks(g: Graph, bob_in: str, eve_in: str) -> None:
                 xmin="-2", xmax="2", ymin="-2", ymax="2", autoscale="False", grid="True",
                 legend="False", color1='"blue"' if who == "bob" else '"red"', marker1="0", width1="1",
                 alpha1="0.4", gui_hint=f"1, {col}, 1, 1")
-        g.connect(f"{who}_rx.bursts", f"{who}_const.in")
+        g.connect(f"{who}.bursts", f"{who}_const.in")
     common = dict(fftsize="1024", wintype="window.WIN_BLACKMAN_hARRIS", fc="0", bw="samp_rate",
                   update_time="0.1")
     g.block("rx_freq", "qtgui_freq_sink_x", (3, GUI_ROW), type="complex", name=q("What Bob and Eve hear"),
