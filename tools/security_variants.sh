@@ -25,7 +25,7 @@ stego() {
 }
 detect() {  # steganalysis vs Eve's SNR
   $S eval $C --out "$OUT/detect" --snrs 5 --eve-snrs 0,5,10,15,20 --attacks detect --mia-steps 0 \
-    --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,shuffle-static,shuffle,dp-0.9,ibal-b0.3 > "$OUT.detect.log" 2>&1
+    --systems stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,shuffle-static,shuffle,dp-0.05,dp-0.1,dp-0.9,ibal-b0.3 > "$OUT.detect.log" 2>&1
 }
 seed004() {
   $S eval $C --out "$OUT/seed004" --snrs 0,5,10,15,20 --eve-snrs 5 --attacks all --skip-missing \

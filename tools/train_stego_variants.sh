@@ -44,7 +44,10 @@ ibal)  # seed 004's IBAL: the public DeepJSCC fine-tuned against an inverter tha
   $S --threads 1 train eve detect --scheme ibal-b$b $E --out $M/eve-detect-ibal-b$b --minutes ${DET_MIN:-4}
   $S --threads 1 train eve chosen --scheme ibal-b$b $E --out $M/eve-chosen-ibal-b$b --init $M/eve-inversion \
      --lr 5e-4 --key "$KEY" --minutes ${CHO_MIN:-7} ;;
-eves-c)  # the chosen-plaintext inverters of the two smaller DP budgets
+eves-c)  # the steganalysers and chosen-plaintext inverters of the two smaller DP budgets
+  for s in ${DETECT_C:-dp-0.05 dp-0.1}; do
+    $S --threads 1 train eve detect --scheme $s $E --out $M/eve-detect-$s --minutes ${DET_MIN:-4}
+  done
   for s in ${CHOSEN_C:-dp-0.05 dp-0.1}; do
     $S --threads 1 train eve chosen --scheme $s $E --out $M/eve-chosen-$s --init $M/eve-inversion --lr 5e-4 \
        --key "$KEY" --minutes ${CHO_MIN:-7}
