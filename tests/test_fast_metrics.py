@@ -138,3 +138,22 @@ def test_gauss_window_is_pytorch_msssims():
     from pytorch_msssim.ssim import _fspecial_gauss_1d
 
     assert torch.equal(metrics._gauss_1d(), _fspecial_gauss_1d(11, 1.5).flatten())
+
+
+def test_benchmark_tool_measures_both_paths():
+    """tools/benchmark_metrics.py on a tiny case: every timing present, new values equal to old."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("benchmark_metrics",
+                                                  Path(__file__).parents[1] / "tools" / "benchmark_metrics.py")
+    bm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bm)
+    r = bm.bench_metrics(threads=1, batch=2, size=176, compares=1, reps=1)
+    assert all(r[k] > 0 for k in ("old_nchw", "old_cl", "new", "new_eve", "old_cl_eve"))
+    assert r["max_abs_diff"] < 1e-4 and r["max_abs_diff_eve"] < 1e-4
+    recs = [{"system": "s", "receiver": "bob", "target": "private", "snr_db": 0.0, "psnr": 20.0, "ms_ssim": None,
+             "lpips": 0.5}]
+    assert bm.records_diff(recs, [dict(recs[0], lpips=0.25)]) == 0.25
+    assert bm.records_diff(recs, [dict(recs[0], snr_db=5.0)]) == float("inf")
+    assert bm.main(["--threads", "x"]) == 2
