@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from . import eves, schemes
 from .images import list_images, load_image
-from .metrics import LPIPSGallery, all_metrics
+from .metrics import MSSSIM_MIN_SIDE, LPIPSGallery, Prepared, all_metrics, ms_ssim, psnr
 from .schemes import Scheme
 
 SYSTEMS = ("deepjscc", "stego-l3_2", "stego-l3_4")
@@ -125,6 +125,13 @@ def detection_record(system: str, snr: float, pos: torch.Tensor, neg: torch.Tens
             "auc": round(auc(pos, neg), 5)}
 
 
+def _tile_metrics(x: torch.Tensor, ref: torch.Tensor | Prepared) -> dict[str, torch.Tensor]:
+    """PSNR and MS-SSIM (NaN where too small) only: what a tile of Fig. 5 shows."""
+    r = ref.images if isinstance(ref, Prepared) else ref
+    ms = ms_ssim(x, ref) if min(x.shape[-2:]) >= MSSSIM_MIN_SIDE else torch.full((x.shape[0],), float("nan"))
+    return {"psnr": psnr(x, r), "ms_ssim": ms}
+
+
 def _tile(metrics: dict[str, torch.Tensor]) -> dict:
     """The first image's PSNR (dB) and MS-SSIM (None where too small) of per-image metrics."""
     ms = float(metrics["ms_ssim"][0])
@@ -196,32 +203,47 @@ def _galleries(pairs) -> dict[tuple, tuple[LPIPSGallery, dict]]:
             for size, idx in by_size.items()}
 
 
-def chance_record(pairs) -> dict:
+def chance_record(pairs, galleries: dict | None = None, batch: int = 16) -> dict:
     """Each metric between unrelated images: host i vs private i (or private i+1 vs private i
     without hosts); the identification rate's chance is the mean 1/N of the images' galleries.
     ``prior``: each metric of the mean of the run's other private images (of the same size) against
     the image, what an Eve who learnt only the average face reaches without any information about
-    the frame (aligned faces share their coarse structure: MS-SSIM well above unrelated pairs')."""
+    the frame (aligned faces share their coarse structure: MS-SSIM well above unrelated pairs').
+    ``galleries`` (:func:`_galleries`): the private images' LPIPS features are taken from them;
+    images are compared ``batch`` at a time."""
     acc = _Acc()
-    sizes = defaultdict(int)
-    for xp, _, _ in pairs:
-        sizes[tuple(xp.shape[-2:])] += 1
-    for i, (xp, xh, _) in enumerate(pairs):
-        other = xh if xh is not None else pairs[(i + 1) % len(pairs)][0]
-        if other.shape == xp.shape:
-            acc.add(("chance", "chance", "private", 0.0), all_metrics(other[None], xp[None]))
-    by_size = defaultdict(list)
-    for xp, _, _ in pairs:
-        by_size[tuple(xp.shape[-2:])].append(xp)
-    for imgs in by_size.values():
-        if len(imgs) > 1:
-            x = torch.stack(imgs)
-            loo = (x.sum(0, keepdim=True) - x) / (len(imgs) - 1)  # each image's leave-one-out mean
-            acc.add(("prior", "prior", "private", 0.0), all_metrics(loo, x))
+    by_size: dict[tuple, list[int]] = defaultdict(list)
+    for i, (xp, _, _) in enumerate(pairs):
+        by_size[tuple(xp.shape[-2:])].append(i)
+
+    def private(idx: list[int]) -> Prepared:
+        x = torch.stack([pairs[i][0] for i in idx])
+        if galleries and tuple(x.shape[-2:]) in galleries:
+            gallery, index = galleries[tuple(x.shape[-2:])]
+            return Prepared(x, gallery.features(torch.tensor([index[i] for i in idx])))
+        return Prepared(x)
+
+    n = len(pairs)
+
+    def unrelated(i: int) -> torch.Tensor:
+        return pairs[i][1] if pairs[i][1] is not None else pairs[(i + 1) % n][0]
+
+    for idx in by_size.values():
+        idx = [i for i in idx if unrelated(i).shape == pairs[i][0].shape]
+        for k in range(0, len(idx), batch):
+            part = idx[k:k + batch]
+            acc.add(("chance", "chance", "private", 0.0),
+                    all_metrics(torch.stack([unrelated(i) for i in part]), private(part)))
+    for idx in by_size.values():
+        if len(idx) > 1:
+            x = torch.stack([pairs[i][0] for i in idx])
+            loo = (x.sum(0, keepdim=True) - x) / (len(idx) - 1)  # each image's leave-one-out mean
+            for k in range(0, len(idx), batch):
+                acc.add(("prior", "prior", "private", 0.0), all_metrics(loo[k:k + batch], private(idx[k:k + batch])))
     keys = ("psnr", "ms_ssim", "lpips", "n_images")
     recs = {r["system"]: {k: r[k] for k in keys} for r in acc.records()}
     rec = recs.get("chance", dict.fromkeys(keys[:3], None) | {"n_images": 0})
-    rec["id_rate"] = round(sum(1.0 / sizes[tuple(xp.shape[-2:])] for xp, _, _ in pairs) / len(pairs), 5)
+    rec["id_rate"] = round(sum(1.0 / len(by_size[tuple(xp.shape[-2:])]) for xp, _, _ in pairs) / n, 5)
     if "prior" in recs:
         rec["prior"] = recs["prior"]
     return rec
@@ -252,19 +274,24 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     tiles: dict[str, dict] = {}  # Fig. 5's tile -> its PSNR / MS-SSIM against its reference
     total = len(systems) * (len(eve_snrs) + len(s.snrs)) * len(pairs)
     bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)
-    for name, sys_ in systems.items():
-        first = 0  # index of the chunk's first image
-        for bi, chunk in enumerate(_batches(pairs, s.batch)):
-            xp = torch.stack([c[0] for c in chunk])
-            xh = torch.stack([c[1] for c in chunk]) if chunk[0][1] is not None else None
-            size = tuple(xp.shape[-2:])
+    first = 0  # index of the chunk's first image
+    # chunks outside, systems inside: the references' LPIPS features and MS-SSIM statistics are
+    # computed once per image (Prepared) and reused by every system, SNR and receiver; every record
+    # sums its images in the same order as before, and no random state is shared between systems
+    for bi, chunk in enumerate(_batches(pairs, s.batch)):
+        xp = torch.stack([c[0] for c in chunk])
+        xh = torch.stack([c[1] for c in chunk]) if chunk[0][1] is not None else None
+        size = tuple(xp.shape[-2:])
+        if galleries:
+            gallery, index = galleries[size]
+            truth = torch.tensor([index[first + i] for i in range(len(chunk))])
+        ref_p = Prepared(xp, gallery.features(truth) if galleries else None)
+        ref_h = Prepared(xh) if xh is not None else None
+        for name, sys_ in systems.items():
             # a keyed scheme numbers its frames by their index in the data (nonce = image index)
             tx = sys_.alice(xh, xp, key=key, nonce=first)
             tx_host = sys_.cover(xh) if xh is not None and not sys_.secure else None  # Bob's host reference
             tx_plain = sys_.plain_equivalent(xh, xp) if "detect" in attackers[name] else None  # detection's negatives
-            if galleries:
-                gallery, index = galleries[size]
-                truth = torch.tensor([index[first + i] for i in range(len(chunk))])
             for snr in sorted(set(s.snrs) | set(eve_snrs)):
                 # Bob and Eve see independent noise; the seeds depend on (seed, SNR, image index) only,
                 # so every system meets the same noise realisations
@@ -278,20 +305,20 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
                 bob_m = {}  # Bob's per-image metrics, reused for Fig. 5's tiles
                 if snr in s.snrs:
-                    bob_m["private"] = all_metrics(rec["private"], xp)
+                    bob_m["private"] = all_metrics(rec["private"], ref_p)
                     acc.add((name, "bob", "private", snr), bob_m["private"])
                     if "host" in rec:
-                        bob_m["host"] = all_metrics(rec["host"], xh)
+                        bob_m["host"] = all_metrics(rec["host"], ref_h)
                         acc.add((name, "bob", "host", snr), bob_m["host"])
                     elif tx_host is not None:
                         yh = sys_.channel(tx_host, snr, s.channel, g)
-                        acc.add((name, "bob", "host", snr), all_metrics(sys_.decode(yh, size), xh))
+                        acc.add((name, "bob", "host", snr), all_metrics(sys_.decode(yh, size), ref_h))
                     bar.update(len(chunk))
                 if in_grid:
                     for k, img in rec.items():
-                        ref = xp if k == "private" else xh
+                        ref = ref_p if k == "private" else ref_h
                         if ref is not None:
-                            tiles[f"{name}/bob/{k}"] = _tile(bob_m.get(k) or all_metrics(img[:1], ref[:1]))
+                            tiles[f"{name}/bob/{k}"] = _tile(bob_m.get(k) or _tile_metrics(img[:1], ref[:1]))
                 if snr in eve_snrs:  # Eve: every attacker hears the same symbols
                     y = sys_.channel(tx, snr, s.channel, torch.Generator().manual_seed(nkey + 500_009))
                     for attack, eve in attackers[name].items():
@@ -305,24 +332,25 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         if m == 0:
                             continue
                         img = eve.reconstruct(y[:m], size)
-                        metrics = all_metrics(img, xp[:m])
+                        rec_e = Prepared(img)  # compared with the private image, the gallery and the host
+                        metrics = all_metrics(rec_e, ref_p[:m])
                         if galleries:
-                            metrics["id_rate"] = (gallery.ranks(img, truth[:m]) == 0).double()
+                            metrics["id_rate"] = (gallery.ranks(rec_e, truth[:m]) == 0).double()
                         acc.add((name, rx, "private", snr), metrics)
                         if sys_.secure:
-                            acc.add((name, rx, "host", snr), all_metrics(img, xh[:m]))
+                            acc.add((name, rx, "host", snr), all_metrics(rec_e, ref_h[:m]))
                         if in_grid:
                             grid[f"{name}/{rx}"] = img[0]
                             tiles[f"{name}/{rx}"] = _tile(metrics)
                     bar.update(len(chunk))
-            if bi == 0:
-                grid["private"], grid["host"] = xp[0], (xh[0] if xh is not None else None)
-            first += len(chunk)
+        if bi == 0:
+            grid["private"], grid["host"] = xp[0], (xh[0] if xh is not None else None)
+        first += len(chunk)
     bar.close()
     records = acc.records()
     for (name, snr), (pos, neg) in sorted(scores.items()):
         records.append(detection_record(name, snr, torch.cat(pos), torch.cat(neg)))
-    chance = chance_record(pairs) if galleries else None
+    chance = chance_record(pairs, galleries, s.batch) if galleries else None
     write_outputs(records, s, grid, chance, tiles=tiles)
     return records
 
