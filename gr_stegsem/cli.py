@@ -596,17 +596,27 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 @click.option("--record", default="", type=click.Path(dir_okay=False),
               help="Bob/Eve: SigMF recording of what the receiver hears (replay it with 'stegsem replay').")
 @_attacker_option
+@click.option("--gui", is_flag=True, help="Bob/Eve: open flowgraphs/zmq_bob_gui|zmq_eve_gui.py instead, the same "
+              "receiver in a Qt window (its decoded images with PSNR / MS-SSIM at --size px, at most 256; its "
+              "equalised symbols, the spectrum, waterfall and waveform of what it hears) until the window is closed.")
+@click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --gui: save the window as a PNG when it stops (e.g. headless, QT_QPA_PLATFORM=offscreen).")
 def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
-            key_file, out, address, publish, interval, once, count, timeout, record, attacker):
+            key_file, out, address, publish, interval, once, count, timeout, record, attacker, gui, screenshot):
     """Run one end of the ZeroMQ link: flowgraphs/zmq_alice|zmq_bob|zmq_eve.py.
 
     Alice publishes the OFDM PHY's burst samples and repeats the pair every --interval seconds; Bob
     and Eve subscribe, pass them through their own impaired channel (noise at their SNR, CFO, clock
     offset, multipath), synchronise, decode, save PNGs in --out and publish the images (see 'stegsem
-    watch'). Start them in any order: a receiver decodes from the next whole burst on.
+    watch'). Start them in any order: a receiver decodes from the next whole burst on. With --gui
+    Bob or Eve shows what it gets live in a Qt window (zmq_bob_gui / zmq_eve_gui).
     """
     if record and role == "alice":
         raise click.UsageError("--record is for the receivers (bob, eve); record Alice with usrp_alice or sim_radio")
+    if gui and role == "alice":
+        raise click.UsageError("--gui is for the receivers (bob, eve); Alice has no window")
+    if screenshot and not gui:
+        raise click.UsageError("--screenshot is for --gui")
     fgs = _gnuradio()
     jscc, inn = _model_paths(model, jscc_model, inn_model)
     params = {"jscc_model": jscc, "host": host or "", "private": private or "", "address": address or fgs.ZMQ_SAMPLES}
@@ -626,7 +636,10 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     else:
         params.update(snr_eve=snr_eve, mia_steps=mia_steps, out=out or "out/zmq_eve", publish=publish or fgs.ZMQ_EVE,
                       seed=seed, record=record, attacker=attacker, scheme=fgs.eve_scheme(inn))
-    tb = fgs.build(f"zmq_{role}", **params)
+    name = f"zmq_{role}_gui" if gui else f"zmq_{role}"
+    if gui:
+        params.update(view_side=min(size, 256), out=out or f"out/{name}")
+    tb = fgs.build(name, **params)
     seen = {"n": 0}
     report = _sink_reporter(role)
 
@@ -641,13 +654,21 @@ def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 
     where = (f"publishing on {params['address']}" if role == "alice" else
              f"listening on {params['address']}, images published on {params['publish']}")
-    until = "sends once, then exits" if role == "alice" and once else "until Ctrl-C"
+    until = ("sends once, then exits" if role == "alice" and once else
+             "in a Qt window, until it is closed or Ctrl-C" if gui else "until Ctrl-C")
     click.echo(f"{role}: {where} ({until if not timeout else f'for up to {timeout:g} s'})")
-    res = fgs.run(tb, timeout=timeout or None, until=progress, poll=0.1)
+    if gui:
+        res = fgs.run_gui(tb, timeout=timeout or None, until=progress, screenshot=screenshot, poll=0.1)
+    else:
+        res = fgs.run(tb, timeout=timeout or None, until=progress, poll=0.1)
     if res.signal is not None:
         progress(tb)
         raise fgs.Stopped(res.signal)
     progress(tb)
+    if gui:
+        shot = f"; wrote {screenshot}" if screenshot and not res.finished else ""
+        click.echo(f"{role}: {'window closed' if res.finished else 'stopped'} after {res.seconds:.1f} s{shot}")
+        return
     click.echo(f"{role}: {'finished' if res.finished else 'stopped'} after {res.seconds:.1f} s")
 
 

@@ -4,7 +4,7 @@
 ``flowgraphs/*.py``, each holding a ``gr.top_block`` class named like the file. This module imports
 such a file by path, builds the class with keyword parameters (the GRC ``parameter`` blocks), runs it
 with a bounded wait and collects what its ``image_sink`` blocks received; a qt_gui flowgraph
-(sim_radio_gui) runs in Qt's event loop instead (:func:`run_gui`).
+(sim_radio_gui, zmq_*_gui, usrp_*_gui: :data:`GUI_NAMES`) runs in Qt's event loop instead (:func:`run_gui`).
 
 GNU Radio is imported lazily (inside the functions that need it); :func:`burst_samples` and
 :func:`reference` are used by the generated flowgraphs themselves (GRC variables).
@@ -23,8 +23,9 @@ from .resources import flowgraphs_dir, grc_dir
 FLOWGRAPHS_DIR = flowgraphs_dir()  # the checkout's flowgraphs/ or the installed package data
 GRC_DIR = grc_dir()
 NAMES = ("sim_awgn", "sim_radio", "zmq_alice", "zmq_bob", "zmq_eve", "usrp_alice", "usrp_bob", "usrp_eve", "usrp_loopback",
-         "replay_bob", "replay_eve", "sim_radio_gui")
-GUI_NAMES = ("sim_radio_gui",)  # qt_gui flowgraphs: build() makes the QApplication first; run them with run_gui()
+         "replay_bob", "replay_eve", "sim_radio_gui", "zmq_bob_gui", "zmq_eve_gui", "usrp_bob_gui", "usrp_eve_gui")
+# qt_gui flowgraphs: build() makes the QApplication first; run them with run_gui()
+GUI_NAMES = ("sim_radio_gui", "zmq_bob_gui", "zmq_eve_gui", "usrp_bob_gui", "usrp_eve_gui")
 
 # ZeroMQ endpoints of the zmq_* flowgraphs (loopback; change with the 'address'/'publish' parameters)
 ZMQ_SAMPLES = "tcp://127.0.0.1:5555"  # Alice's PUB (bind): complex samples with packet_len tags

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import os
 import re
 import select
@@ -27,6 +28,8 @@ from gr_stegsem import blocks as stegsem_blocks  # noqa: E402
 from tests.conftest import write_tiny_eve_models, write_tiny_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import make_flowgraphs  # noqa: E402
 GRC = ROOT / "grc"
 PHY_YAMLS = [GRC / f"gr_stegsem_{b}.block.yml" for b in ("phy_tx", "phy_rx", "segment_drop", "sigmf_sink", "sigmf_source")]
 YAMLS = sorted(p for p in GRC.glob("*.block.yml") if p not in PHY_YAMLS)  # gr_stegsem.blocks
@@ -103,6 +106,26 @@ def test_yaml_schema_and_conventions(path):
             assert port["domain"] == "message"
     m = MAKE.match(make_call(doc))
     assert m and m.group(1) == name
+
+
+@pytest.mark.parametrize("path", sorted(GRC.glob("*.block.yml")), ids=lambda p: p.name)
+def test_documentation_wraps_in_grc(path):
+    """GRC shows a block's documentation line by line (its properties dialog, word-wrapped to the
+    window; the block tree's tooltip), a line ending in ':' in bold as a heading: so each line it
+    gets is a whole paragraph or entry, ending a sentence, and no line breaks mid-sentence. In the
+    YAML it is a folded scalar ('>-') of lines up to 100 characters: one blank line there starts a
+    new line in GRC, two a new paragraph."""
+    text = path.read_text()
+    head = re.search(r"^documentation:(.*)$", text, re.M)
+    assert head and head.group(1) == " >-", f"{path.name}: documentation is not a folded scalar (>-)"
+    body = text[head.end() + 1:].split("\n")
+    body = body[:next((i for i, ln in enumerate(body) if ln and not ln.startswith(" ")), len(body))]
+    assert all(len(ln) <= 100 for ln in body), [ln for ln in body if len(ln) > 100]
+    doc = load(path)["documentation"].strip("\n\t ").replace("\\\n", "")  # as GRC's core reads it
+    assert "\n\n\n" not in doc  # at most one blank line between paragraphs
+    for line in doc.splitlines():
+        assert not line or (line == line.strip() and line[-1] in ".)!?"), f"{path.name}: a line GRC shows " \
+            f"ends mid-sentence or as a heading: {line[-60:]!r}"
 
 
 def _call(doc: dict, values: dict) -> str:
@@ -330,9 +353,114 @@ def test_run_button_runs_sim_awgn(grc_platform, env, tmp_path):
     print(f"Run: {' '.join(cmd)} in {time.monotonic() - t0:.1f} s")
 
 
+# --- the layout: no block covers another or its ports ----------------------------------------------
+@pytest.mark.parametrize("path", FLOWGRAPHS, ids=lambda p: p.stem)
+def test_shipped_layout_has_no_overlapping_blocks(path):
+    """No two blocks of a shipped .grc meet on GRC's canvas: their rectangles, as tools/make_flowgraphs.py
+    estimates them from the block YAML and the values in the file (ports' labels included), are
+    disjoint. (test_grc_geometry_lies_inside_the_estimates checks the estimates against GRC itself.)"""
+    rects = make_flowgraphs.grc_extents(load(path))
+    assert len(rects) == len(load(path)["blocks"]) + 1  # every block and the options block
+    assert all(x0 >= 0 and y0 >= 0 for x0, y0, _, _ in rects.values()), "a block off the canvas"
+    assert not make_flowgraphs.overlaps(rects)
+
+
+def test_overlap_check_sees_blocks_and_ports():
+    """The check fails on sim_awgn's earlier faults: a variable on a block (bob_noise on the Alice
+    chain), a block over another's port labels (a sink put just right of bob_host_sink's body,
+    where its 'metrics' and 'done' labels are), two sinks side by side closer than their width."""
+    doc = load(ROOT / "flowgraphs" / "sim_awgn.grc")
+    by_name = {b["name"]: b for b in doc["blocks"]}
+    at = {n: by_name[n]["states"]["coordinate"] for n in ("alice", "bob_host_sink", "eve_naive_sink")}
+    sink = make_flowgraphs.block_geometry("gr_stegsem_image_sink", "bob_host_sink", by_name["bob_host_sink"]
+                                          ["parameters"])
+    assert sink.right > 0 and sink.width > 232  # wider than the old 232 px grid column
+    by_name["bob_noise"]["states"]["coordinate"] = [at["alice"][0] + 8, at["alice"][1] + 8]
+    by_name["eve_naive_host"]["states"]["coordinate"] = [at["eve_naive_sink"][0] + 232, at["eve_naive_sink"][1]]
+    by_name["bob_private_sink"]["states"]["coordinate"] = [at["bob_host_sink"][0] + sink.width + 2,
+                                                           at["bob_host_sink"][1]]
+    found = {tuple(sorted(p)) for p in make_flowgraphs.overlaps(make_flowgraphs.grc_extents(doc))}
+    assert found == {("alice", "bob_noise"), ("eve_naive_host", "eve_naive_sink"),
+                     ("bob_host_sink", "bob_private_sink")}, found
+
+
+# GRC's own geometry: its GUI canvas blocks (gnuradio.grc.gui) laid out as GRC's window does, at its
+# default view (the Actions' preference defaults), without a window: GTK needs a display (Xvfb)
+GEOMETRY_SCRIPT = r"""
+import json, os, sys
+import gi
+gi.require_version("Gtk", "3.0")
+gi.require_version("PangoCairo", "1.0")
+from gi.repository import Gio, Gtk
+from gnuradio import gr
+from gnuradio.grc.gui.Platform import Platform  # first: it imports the GUI's modules in their order
+from gnuradio.grc.gui import Actions
+from gnuradio.grc.gui.canvas import flowgraph as canvas_flowgraph
+
+canvas_flowgraph._ContextMenu = lambda main_window: None  # the right-click menu needs GRC's main window
+app = Gtk.Application()  # kept: the canvas looks its main window up in the default application
+Gio.Application.set_default(app)
+for action in vars(Actions).values():
+    if isinstance(action, Actions.Action) and action.preference_name:
+        action.set_active(bool(action.default))  # as a fresh grc.conf: port labels shown, no block ids
+
+
+class NoDocstrings:
+    def start(self): pass
+    def finish(self): pass
+    def query(self, *args, **kwargs): pass
+
+
+platform = Platform(version=gr.version(), prefs=gr.prefs(), install_prefix=gr.prefix(),
+                    version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()))
+platform._docstring_extractor = NoDocstrings()
+system = [p for p in gr.prefs().get_string("grc", "global_blocks_path", "").split(os.pathsep) if os.path.isdir(p)]
+platform.build_library([*system, sys.argv[1]])
+out = {}
+for path in sys.argv[3:]:
+    fg = platform.make_flow_graph()
+    fg.grc_file_path = path
+    fg.import_data(platform.parse_flow_graph(path))
+    fg.update()  # rewrite, validate, the blocks' labels and shapes
+    out[path] = {b.name: [float(v) for v in b.get_extents()] for b in fg.blocks}
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed (apt: xvfb; tools/setup.sh)")
+def test_grc_geometry_lies_inside_the_estimates(tmp_path):
+    """GRC 3.10's own canvas geometry of every shipped flowgraph (its GUI blocks' extents with their
+    ports, computed under Xvfb at GRC's default view): no two blocks meet, and each lies inside the
+    rectangle tools/make_flowgraphs.py estimated and laid the flowgraph out with."""
+    missing = _gtk_missing()
+    if missing:
+        pytest.skip(missing)
+    xvfb, display = _start_xvfb(tmp_path, tmp_path / "xvfb.log")
+    try:
+        run_env = dict(os.environ, DISPLAY=display, GRC_PREFS_PATH=str(tmp_path / "grc.conf"), NO_AT_BRIDGE="1",
+                       OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+        run_env.pop("WAYLAND_DISPLAY", None)
+        r = subprocess.run([sys.executable, "-c", GEOMETRY_SCRIPT, str(GRC), str(tmp_path / "geometry.json"),
+                            *map(str, FLOWGRAPHS)], env=run_env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        _stop(xvfb)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    real = json.loads((tmp_path / "geometry.json").read_text())
+    for path in FLOWGRAPHS:
+        grc = {name: tuple(e) for name, e in real[str(path)].items()}
+        est = make_flowgraphs.grc_extents(load(path))
+        assert grc.keys() == est.keys(), path.stem
+        assert not make_flowgraphs.overlaps(grc), (path.stem, make_flowgraphs.overlaps(grc))
+        outside = {n: (grc[n], est[n]) for n in grc
+                   if not (est[n][0] <= grc[n][0] and est[n][1] <= grc[n][1] and grc[n][2] <= est[n][2]
+                           and grc[n][3] <= est[n][3])}
+        assert not outside, (path.stem, outside)
+
+
 # the GUI under Xvfb: Xvfb keeps its screen as an XWD file in -fbdir, read here without a screenshot tool
 GUI_FLOWGRAPH = ROOT / "flowgraphs" / "sim_awgn.grc"
-SCREEN = (2400, 1950)  # px: sim_awgn's canvas reaches x = 2096 + block width, y = 1616 + block height
+SCREEN = (3300, 1700)  # px: sim_awgn's canvas is 3176 x 1480 px (tools/make_flowgraphs.py), and GRC's toolbars
 GRC_PREFS = """[main]
 main_window_width = {0}
 main_window_height = {1}

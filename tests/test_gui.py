@@ -1,10 +1,12 @@
-"""The live GUI: the image_view block, and sim_radio_gui (`stegsem demo --gui`) headless under Qt's
-offscreen platform, its window grabbed into the test's tmp folder."""
+"""The live GUI: the image_view block, sim_radio_gui (`stegsem demo --gui`) and zmq_bob_gui (`stegsem zmq
+bob --gui`, fed by an Alice process) headless under Qt's offscreen platform, each window grabbed into the
+test's tmp folder."""
 from __future__ import annotations
 
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -64,33 +66,35 @@ def test_image_view_pairs_images_with_their_frames_metrics():
         image_view("Bob")
 
 
-# the GUI run: `stegsem demo --gui` in a subprocess (its own QApplication, offscreen), with run_gui
-# wrapped to stop once every panel shows its second frame with that frame's metrics painted, and to
-# report the widgets' state afterwards
+# a GUI run: `stegsem demo --gui` or `stegsem zmq bob --gui` in a subprocess (its own QApplication,
+# offscreen), with run_gui wrapped to stop once every panel shows its second frame with that frame's
+# metrics painted, and to report the widgets' state afterwards. argv: state file, number of panels,
+# the constellation sinks as name:colour channel (0 red, 2 blue), then the stegsem arguments
 GUI_SCRIPT = r"""
 import json, sys
 import numpy as np
 from gr_stegsem import cli, flowgraphs as fgs
 
-shot, state_path = sys.argv[1], sys.argv[2]
+state_path, n_panels = sys.argv[1], int(sys.argv[2])
+consts = [(c.split(":")[0], int(c.split(":")[1])) for c in sys.argv[3].split(",")]
 seen, live = {}, {}
 real = fgs.run_gui
 
 
-def until(tb):
+def painted(tb):
     w = tb.view.qwidget()
-    for i in range(4):
+    for i in range(n_panels):
         p = tb.view.snapshot(i)
         if p.n_images < 2 or p.metrics is None or w.captions[i].text() != p.text():
             return False
-    live.setdefault("captions", [w.captions[i].text() for i in range(4)])
+    live.setdefault("captions", [w.captions[i].text() for i in range(n_panels)])
     seen["ticks"] = seen.get("ticks", 0) + 1
     return seen["ticks"] > 6  # ~0.3 s more (50 ms ticks) for the plots' updates (every 0.1 s)
 
 
-def run_gui(tb, timeout=None, until_=None, screenshot=None, **kw):
+def run_gui(tb, timeout=None, until=None, screenshot=None, **kw):  # the command's own 'until' is replaced
     seen["tb"] = tb
-    return real(tb, timeout=timeout, until=until, screenshot=screenshot, **kw)
+    return real(tb, timeout=timeout, until=painted, screenshot=screenshot, **kw)
 
 
 def grab(widget):
@@ -102,11 +106,11 @@ def grab(widget):
 
 
 fgs.run_gui = run_gui
-code = cli.main(sys.argv[3:])
+code = cli.main(sys.argv[4:])
 tb = seen["tb"]
 w = tb.view.qwidget()
 panels = []
-for i in range(4):
+for i in range(n_panels):
     p = tb.view.snapshot(i)
     pix = w.images[i].pixmap()
     shown = None
@@ -123,7 +127,7 @@ for i in range(4):
     if shown is not None:
         np.save(f"{state_path}.{i}.npy", shown)
 plots = {}
-for name, chan in (("bob_const", 2), ("eve_const", 0)):  # Bob's points blue, Eve's red
+for name, chan in consts:  # Bob's points blue, Eve's red
     a = grab(getattr(tb, f"_{name}_win"))
     other = [c for c in range(3) if c != chan]
     plots[name] = int(((a[..., chan] > a[..., other[0]] + 60) & (a[..., chan] > a[..., other[1]] + 60)).sum())
@@ -153,8 +157,8 @@ def test_demo_gui_shows_bob_and_eve_live_offscreen(tmp_path):
     args = ["--threads", "1", "demo", "--gui", "--size", "64", "--mia-steps", "2", "--jscc-model", models["jscc"],
             "--inn-model", models["inn"], "--out", str(out), "--timeout", "60", "--screenshot", str(shot)]
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-c", GUI_SCRIPT, str(shot), str(state), *args], env=env, cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    r = subprocess.run([sys.executable, "-c", GUI_SCRIPT, str(state), "4", "bob_const:2,eve_const:0", *args], env=env,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     took = time.monotonic() - t0
     assert r.returncode == 0 and state.is_file(), r.stdout[-2000:] + r.stderr[-3000:]
     s = json.loads(state.read_text())
@@ -180,17 +184,82 @@ def test_demo_gui_shows_bob_and_eve_live_offscreen(tmp_path):
     assert tuple(im.shape[1::-1]) == tuple(s["window"]) and im.std() > 10
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(_qt_missing() is not None, reason=str(_qt_missing()))
+def test_zmq_bob_gui_shows_his_frames_offscreen(tmp_path):
+    """`stegsem zmq alice` (a subprocess, 64 px, tiny models) and `stegsem zmq bob --gui --screenshot`
+    (zmq_bob_gui, Qt offscreen) on free loopback ports: both panels of Bob's image view get at least
+    two frames and paint each with its caption and that frame's PSNR, pixel for pixel the frames his
+    image sinks saved; his constellation plots points; the time and waterfall sinks get what he hears."""
+    models = write_tiny_models(tmp_path / "models")
+    shot, state = tmp_path / "zmq_bob_gui.png", tmp_path / "state.json"
+    (tmp_path / "xdg").mkdir(mode=0o700)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_RUNTIME_DIR=str(tmp_path / "xdg"), OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    samples, images = (f"tcp://127.0.0.1:{_free_port()}" for _ in range(2))
+    model_args = ["--jscc-model", models["jscc"], "--inn-model", models["inn"]]
+    t0 = time.monotonic()
+    with (tmp_path / "alice.log").open("w") as log:
+        alice = subprocess.Popen([sys.executable, "-m", "gr_stegsem", "--threads", "1", "zmq", "alice", "--size", "64",
+                                  *model_args, "--address", samples, "--interval", "0.3", "--timeout", "60"],
+                                 env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        out = tmp_path / "bob"
+        args = ["--threads", "1", "zmq", "bob", "--gui", "--size", "64", *model_args, "--address", samples,
+                "--publish", images, "--out", str(out), "--timeout", "45", "--screenshot", str(shot)]
+        r = subprocess.run([sys.executable, "-c", GUI_SCRIPT, str(state), "2", "bob_const:2", *args], env=env,
+                           cwd=tmp_path, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    finally:
+        alice.terminate()
+        try:
+            alice.wait(10)
+        except subprocess.TimeoutExpired:
+            alice.kill()
+            alice.wait()
+    took = time.monotonic() - t0
+    assert r.returncode == 0 and state.is_file(), r.stdout[-2000:] + r.stderr[-3000:]
+    s = json.loads(state.read_text())
+    assert s["code"] == 0, r.stderr[-3000:]
+    assert f"listening on {samples}" in r.stdout and f"wrote {shot}" in r.stdout, r.stdout[-2000:]
+    print(f"zmq_bob_gui screenshot: {shot} ({took:.1f} s; plot pixels {s['plots']}, {s['streams']})")
+    heads, prefixes = ("Bob: host", "Bob: private"), ("bob_host", "bob_private")
+    assert len(s["live"]["captions"]) == 2 and len(s["panels"]) == 2
+    for head, cap in zip(heads, s["live"]["captions"]):
+        assert cap.startswith(head + "\nframe ") and "\nPSNR " in cap and " dB, MS-SSIM n/a" in cap, cap
+    for i, (head, p) in enumerate(zip(heads, s["panels"])):
+        assert p["n_images"] >= 2 and p["n_metrics"] >= 1 and p["caption"] == p["text"], p
+        assert p["caption"].startswith(f"{head}\nframe {p['frame_id']}\n") and p["attack"] == "", p
+        assert p["shown"] == [64, 64, 3] and p["same_as_block"], p  # painted 1:1 (view_side = --size)
+        png = np.asarray(Image.open(out / f"{prefixes[i]}_{p['frame_id']:05d}.png"))
+        assert np.array_equal(np.load(f"{state}.{i}.npy"), png), head
+    assert s["plots"]["bob_const"] > 300, s["plots"]
+    assert min(s["streams"].values()) >= 4096, s["streams"]
+    im = np.asarray(Image.open(shot).convert("RGB"))
+    assert tuple(im.shape[1::-1]) == tuple(s["window"]) and im.std() > 10
+
+
 def test_demo_gui_errors_are_one_line(tmp_path, monkeypatch, capsys):
-    """No display (and no QT_QPA_PLATFORM), --screenshot without --gui, --gui with sim_awgn's --scheme:
-    one line each, exit 2, before any window or model is made."""
+    """No display (and no QT_QPA_PLATFORM), --screenshot without --gui, --gui with sim_awgn's --scheme,
+    and for 'stegsem zmq': --gui for Alice, --screenshot without --gui, no display: one line each,
+    exit 2, before any window or model is made."""
     from gr_stegsem.cli import main
 
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(var, raising=False)
     expect = "no display for the Qt window" if _qt_missing() is None else "the Qt GUI flowgraphs need PyQt5"
-    for args, text in ((["--gui"], expect), (["--screenshot", "x.png"], "--screenshot is for --gui"),
-                       (["--gui", "--scheme", "dp-0.1"], "--scheme is for the sim_awgn demo")):
-        assert main(["demo", "--out", str(tmp_path / "d"), *args]) == 2, args
+    out = ["--out", str(tmp_path / "d")]
+    for args, text in ((["demo", *out, "--gui"], expect), (["demo", *out, "--screenshot", "x.png"],
+                                                           "--screenshot is for --gui"),
+                       (["demo", *out, "--gui", "--scheme", "dp-0.1"], "--scheme is for the sim_awgn demo"),
+                       (["zmq", "alice", "--gui"], "--gui is for the receivers"),
+                       (["zmq", "eve", *out, "--screenshot", "x.png"], "--screenshot is for --gui"),
+                       (["zmq", "bob", *out, "--gui"], expect)):
+        assert main(args) == 2, args
         err = capsys.readouterr().err.strip()
         assert err.startswith("stegsem: error: ") and text in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "d").exists()

@@ -2,9 +2,10 @@
 """Generate the GNU Radio flowgraphs of gr-stegsem: ``flowgraphs/*.grc`` and, through ``grcc``, ``*.py``.
 
 Each flowgraph is described below in a few lines of Python (parameters, blocks, connections); this
-script writes the GRC YAML (file_format 1, no_gui -- sim_radio_gui: qt_gui --, run) with a simple grid
-layout and a note block that explains it, then compiles it with ``grcc`` (our block YAML is found through
-``GRC_BLOCKS_PATH=<repo>/grc``). Usage::
+script writes the GRC YAML (file_format 1, no_gui -- the *_gui ones: qt_gui --, run) with a note block
+that explains it and a layout in which no block covers another or its ports (:meth:`Graph.layout`, from
+each block's size on GRC's canvas as :func:`block_geometry` estimates it), then compiles it with ``grcc``
+(our block YAML is found through ``GRC_BLOCKS_PATH=<repo>/grc``). Usage::
 
     .venv/bin/python tools/make_flowgraphs.py            # all, into flowgraphs/
     .venv/bin/python tools/make_flowgraphs.py sim_awgn   # one
@@ -17,6 +18,8 @@ The parameters of a flowgraph become command-line options of the generated scrip
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import os
 import subprocess
 import sys
@@ -32,7 +35,6 @@ from gr_stegsem.flowgraphs import ZMQ_BOB, ZMQ_EVE, ZMQ_SAMPLES  # noqa: E402
 
 GUARD = 16  # zero samples before and after each burst (see gr_stegsem.blocks.burst)
 CHANNEL_MODEL_DELAY = -3  # burst_to_pdu delay after channels.channel_model (epsilon 1.0)
-COL, ROW = 232, 136  # grid spacing of the layout (GRC canvas pixels)
 
 
 def q(text: str) -> str:
@@ -42,62 +44,104 @@ def q(text: str) -> str:
 
 @dataclass
 class Graph:
-    """A flowgraph description: parameters, variables, blocks at grid cells, connections."""
+    """A flowgraph description: parameters, variables, blocks at grid cells, connections.
+
+    Where each block goes on GRC's canvas is worked out when the .grc is written (:meth:`layout`):
+    parameters in rows at the top, variables and imports below them, the blocks in columns by their
+    cell (column, row), the note at the bottom, none overlapping another or its ports."""
 
     name: str
     title: str
     description: str  # one line: the generated script's --help and header
     note: str  # the full explanation, shown as a note in GRC
-    items: list = field(default_factory=list)  # (name, id, params, (x, y))
+    items: list = field(default_factory=list)  # (name, id, params, place): place 'param', 'var' or a cell (col, row)
     connections: list = field(default_factory=list)
     generate: str = "no_gui"  # GRC's generate_options: no_gui, or qt_gui (a Qt window with the GUI sinks)
-    _n_params: int = 0
-    _n_vars: int = 0
 
     def param(self, name: str, type_: str, value: str, label: str) -> None:
         """A GRC 'parameter' block: a command-line option --name of the generated script."""
-        x = 8 + COL * (1 + self._n_params % 7)
-        y = 8 + 96 * (self._n_params // 7)
-        self._n_params += 1
-        self.items.append((name, "parameter", {"type": type_, "value": value, "label": label, "hide": "none"}, (x, y)))
+        self.items.append((name, "parameter", {"type": type_, "value": value, "label": label, "hide": "none"},
+                           "param"))
 
     def names(self) -> set[str]:
         return {name for name, *_ in self.items}
 
     def var(self, name: str, value: str) -> None:
-        x = 8 + COL * (self._n_vars % 7)
-        y = 8 + 96 * 3 + 80 * (self._n_vars // 7)
-        self._n_vars += 1
-        self.items.append((name, "variable", {"value": value}, (x, y)))
+        self.items.append((name, "variable", {"value": value}, "var"))
 
-    def imports(self, name: str, text: str, cell: tuple[int, int]) -> None:
-        self.items.append((name, "import", {"imports": text}, self._xy(cell)))
+    def imports(self, name: str, text: str) -> None:
+        self.items.append((name, "import", {"imports": text}, "var"))
 
     def block(self, name: str, id_: str, cell: tuple[float, float], /, **params) -> None:  # params may hold 'name'
-        self.items.append((name, id_, {k: str(v) for k, v in params.items()}, self._xy(cell)))
+        self.items.append((name, id_, {k: str(v) for k, v in params.items()}, tuple(cell)))
 
     def connect(self, src: str, dst: str) -> None:
         """connect('a.out', 'b.in'): ports by name (message) or number (stream)."""
         (sb, sp), (db, dp) = src.split("."), dst.split(".")
         self.connections.append([sb, sp, db, dp])
 
-    @staticmethod
-    def _xy(cell) -> list[int]:
-        return [int(8 + COL * cell[0]), int(8 + 96 * 4 + ROW * cell[1])]
+    def options_params(self) -> dict:
+        return {"id": self.name, "title": self.title, "description": self.description, "author": "gr-stegsem",
+                "copyright": "GPL-3.0-or-later", "generate_options": self.generate, "output_language": "python",
+                "run_options": "run", "run": "True", "category": "[gr-stegsem]"}
+
+    def layout(self) -> dict[str, list[int]]:
+        """Canvas coordinates (px) of every block ('options' and 'notes' too), from the estimated
+        sizes (:func:`block_geometry`): a gap between any two, ports included."""
+        where: dict[str, list[int]] = {}
+        env = graph_env({name: params["value"] for name, id_, params, _ in self.items
+                         if id_ in ("parameter", "variable")})
+        size = {name: block_geometry(id_, name, params, env) for name, id_, params, _ in self.items}
+        size["options"] = block_geometry("options", self.name, self.options_params(), env)
+        size["notes"] = block_geometry("note", "notes", {"note": self.note}, env)
+        where["options"] = [8, 8]
+        right = _up(8 + size["options"].width + GAP)
+        bottom = 8 + size["options"].height
+        # parameters: PARAMS_PER_ROW a row, right of the options block
+        params = [name for name, _, _, place in self.items if place == "param"]
+        y = 8
+        for i in range(0, len(params), PARAMS_PER_ROW):
+            x, row = right, params[i:i + PARAMS_PER_ROW]
+            for name in row:
+                where[name] = [x, y]
+                x = _up(x + size[name].width + GAP)
+            y = _up(y + max(size[n].height for n in row) + VGAP)
+        wrap = max([where[n][0] + size[n].width for n in params] + [WRAP_X])
+        # variables and imports: rows below, as wide as the parameters' rows
+        x, y = 8, _up(max(y, bottom + VGAP))
+        row_h = 0
+        for name in (name for name, _, _, place in self.items if place == "var"):
+            if x > 8 and x + size[name].width > wrap:
+                x, y, row_h = 8, _up(y + row_h + VGAP), 0
+            where[name] = [x, y]
+            x, row_h = _up(x + size[name].width + GAP), max(row_h, size[name].height)
+        top = _up(y + row_h + 2 * VGAP)
+        # the blocks: a column per cell column, as wide as its widest block (ports included); in a
+        # column each block at its row (ROW px a row), or below the one above it
+        cells = {name: place for name, _, _, place in self.items if isinstance(place, tuple)}
+        first_row = min(r for _, r in cells.values())
+        x_end, end = 8 - GAP, top
+        for col in sorted({c for c, _ in cells.values()}):
+            names = sorted((n for n, (c, _) in cells.items() if c == col), key=lambda n: cells[n][1])
+            x = _up(x_end + GAP + max(size[n].left for n in names))
+            y_free = top
+            for name in names:
+                y = _up(max(top + ROW * (cells[name][1] - first_row), y_free))
+                where[name] = [x, y]
+                y_free = y + size[name].height + VGAP
+            end = max(end, y_free)
+            x_end = x + max(size[n].width + size[n].right for n in names)
+        where["notes"] = [8, _up(end + VGAP)]
+        return where
 
     def to_grc(self) -> dict:
+        where = self.layout()
         blocks = [{"name": "notes", "id": "note", "parameters": {"alias": "", "comment": "", "note": self.note},
-                   "states": _states([8, 8 + 96 * 4 + ROW * 9])}]
-        for name, id_, params, xy in self.items:
-            blocks.append({"name": name, "id": id_, "parameters": params, "states": _states(list(xy))})
+                   "states": _states(where["notes"])}]
+        for name, id_, params, _ in self.items:
+            blocks.append({"name": name, "id": id_, "parameters": params, "states": _states(where[name])})
         return {
-            "options": {
-                "parameters": {"id": self.name, "title": self.title, "description": self.description,
-                               "author": "gr-stegsem", "copyright": "GPL-3.0-or-later",
-                               "generate_options": self.generate, "output_language": "python", "run_options": "run",
-                               "run": "True", "category": "[gr-stegsem]"},
-                "states": _states([8, 8]),
-            },
+            "options": {"parameters": self.options_params(), "states": _states(where["options"])},
             "blocks": blocks,
             "connections": self.connections,
             "metadata": {"file_format": 1, "grc_version": "3.10.5.1"},
@@ -105,8 +149,244 @@ class Graph:
 
 
 def _states(xy) -> dict:
-    return {"bus_sink": False, "bus_source": False, "bus_structure": None, "coordinate": xy, "rotation": 0,
+    return {"bus_sink": False, "bus_source": False, "bus_structure": None, "coordinate": list(xy), "rotation": 0,
             "state": "enabled"}
+
+
+# --- block geometry: GRC 3.10's, estimated from above ---------------------------------------------------
+# GRC's canvas (gnuradio/grc/gui/canvas/block.py, port.py, param.py) sizes a block by its text: 7 px
+# padding round a bold Sans 8 title (13 px high) and, 3 px below, one Sans 7.5 line ("label: value",
+# 13 px + 3 px spacing) per parameter shown on the block, its value as GRC evaluates and truncates it;
+# at least 2 * 8 + 32 px per port minus one port's height (14 px); snapped to the 8 px grid. Each
+# port's label box (Sans 8, 2 px padding) sticks out: inputs on the left, outputs on the right. The
+# estimate reads the block's YAML (hide and multiplicity expressions evaluated with the flowgraph's
+# literal values) and bounds the text by characters; a value GRC would evaluate from the flowgraph
+# (a variable, a parameter) is taken as EXPR_CHARS characters. tests/test_grc.py checks that GRC's own
+# geometry (under Xvfb) lies inside these rectangles and that no two rectangles of a shipped
+# flowgraph meet.
+GRID = 8  # GRC's canvas grid (px)
+GAP, VGAP = 24, 16  # px between two columns (the connections' room) and between two blocks in a column
+ROW = 136  # px a cell row of the blocks' area
+PARAMS_PER_ROW = 7
+WRAP_X = 1200  # variables wrap at the parameters' right edge, or here (px)
+TITLE_PX, LINE_PX, PORT_PX = 7.5, 6.5, 8.0  # px a character at most: title (bold), parameter line, port label
+STRING_DTYPES = ("string", "file_open", "file_save", "dir_select")
+EXPR_CHARS = 18  # characters assumed for a value GRC evaluates from the flowgraph
+SYSTEM_BLOCKS = "/usr/share/gnuradio/grc/blocks"  # GRC's own block YAML when GNU Radio's prefs do not say
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A block's estimated size on GRC's canvas (px): its body (width x height) and how far its port
+    labels stick out on the left (inputs) and the right (outputs)."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+
+
+def _up(v: float) -> int:
+    """v rounded up to the canvas grid."""
+    return int(-(-v // GRID) * GRID)
+
+
+class _Unknown(str):
+    """A value GRC would evaluate in the flowgraph's namespace (unknown here)."""
+
+
+class _Namespace(dict):
+    """A block's parameter values by id; then the flowgraph's values known here (``env``: its
+    parameters' and variables' literal values); any other name is _Unknown."""
+
+    def __init__(self, env: dict, **values):
+        super().__init__(**values)
+        self.env = env
+
+    def __missing__(self, key):
+        if key in self.env:
+            return self.env[key]
+        if hasattr(builtins, key):
+            raise KeyError(key)
+        return _Unknown(key)
+
+
+class _Env(dict):
+    """The flowgraph's known values for evaluating a parameter's expression: a name not known raises."""
+
+    def __missing__(self, key):
+        raise NameError(key)
+
+
+def _value(raw: str, env: dict):
+    """A parameter's value as GRC evaluates it, where it is a literal or an expression of ``env``'s
+    names (e.g. '2 * seed + 1'); else _Unknown."""
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    try:
+        return eval(raw, {"__builtins__": {}}, _Env(env))  # noqa: S307 - our own flowgraph's expressions
+    except Exception:  # noqa: BLE001 - a function of the flowgraph's imports, a name of its own
+        return _Unknown(raw)
+
+
+def graph_env(values: dict[str, str]) -> dict:
+    """The known values of a flowgraph's parameters and variables (name -> GRC expression text),
+    each evaluated with those before it."""
+    env: dict = {}
+    for name, raw in values.items():
+        v = _value(raw, env)
+        if not isinstance(v, _Unknown):
+            env[name] = v
+    return env
+
+
+def _eval(expr, ns: dict, fallback):
+    """A YAML attribute ('${ python }' or a literal) evaluated as GRC does, or ``fallback``."""
+    if not (isinstance(expr, str) and expr.strip().startswith("${") and expr.strip().endswith("}")):
+        return expr
+    try:
+        return eval(expr.strip()[2:-1], {"__builtins__": builtins}, ns)  # noqa: S307 - GRC's own block YAML
+    except Exception:  # noqa: BLE001 - e.g. a name of the flowgraph: assume the widest case
+        return fallback
+
+
+def block_yaml(block_id: str) -> dict:
+    """The GRC block YAML of ``block_id``: ours (grc/) or GNU Radio's."""
+    if block_id not in _YAML:
+        for folder in (ROOT / "grc", *_system_block_dirs()):
+            path = Path(folder) / f"{block_id}.block.yml"
+            if path.is_file():
+                _YAML[block_id] = yaml.safe_load(path.read_text())
+                break
+        else:
+            raise SystemExit(f"no GRC block YAML {block_id}.block.yml in grc/ or {', '.join(_system_block_dirs())}")
+    return _YAML[block_id]
+
+
+_YAML: dict[str, dict] = {}
+
+
+def _system_block_dirs() -> list[str]:
+    try:
+        from gnuradio import gr
+
+        dirs = [p for p in gr.prefs().get_string("grc", "global_blocks_path", "").split(os.pathsep) if p]
+    except ImportError:
+        dirs = []
+    return dirs or [SYSTEM_BLOCKS]
+
+
+def _truncate(text: str, label: str, style: int = 0) -> str:
+    """GRC's Param.truncate (gui/canvas/param.py), as it is (long labels leave long values)."""
+    n = max(27 - len(label), 3)
+    if len(text) > n:
+        if style < 0:
+            text = "..." + text[3 - n:]
+        elif style == 0:
+            text = text[:n // 2 - 3] + "..." + text[-n // 2:]
+        else:
+            text = text[:n - 3] + "..."
+    return text
+
+
+def _shown(p: dict, raw: str, value) -> str:
+    """The value text GRC puts on the block for parameter ``p`` (at most as long)."""
+    label = p.get("label") or p["id"].title()
+    options = p.get("options")
+    if isinstance(options, list) and raw in [str(o) for o in options]:
+        labels = p.get("option_labels") or options
+        return str(labels[[str(o) for o in options].index(raw)])  # an option's name: not truncated
+    style = -1 if p.get("dtype") in ("file_open", "file_save") else 0
+    if isinstance(value, _Unknown):
+        text = "x" * max(EXPR_CHARS, len(raw))  # GRC shows the evaluated value (or the text itself)
+    elif isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, (int, float, complex)):
+        text = "x" * max(len(str(value)), 8)  # GRC's engineering notation: '65.568k'
+    elif isinstance(value, (list, tuple)) and len(value) > 8:
+        text, style = raw, 1
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join("x" * max(len(str(v)), 8) for v in value)
+    else:
+        text = str(value)
+    return _truncate(text.replace("\n", " "), label, style)
+
+
+def block_geometry(block_id: str, name: str, params: dict, env: dict | None = None) -> Geometry:
+    """The estimated size of block ``name`` (type ``block_id``, parameter values ``params``: GRC
+    expressions as text; ``env``: :func:`graph_env`) on GRC 3.10's canvas, at GRC's default view
+    (no block ids, no expressions, port labels shown)."""
+    doc = block_yaml(block_id)
+    env = env or {}
+    ns = _Namespace(env, id=name)
+    raws = {}
+    for p in doc.get("parameters", []):
+        raw = str(params.get(p["id"], p.get("default", "")))
+        raws[p["id"]] = raw
+        if p.get("dtype") == "enum":
+            ns[p["id"]] = raw  # GRC evaluates an enum to its option's key
+        elif p.get("dtype") in ("_multiline", "_multiline_python_external"):
+            ns[p["id"]] = raw
+        else:
+            v = _value(raw, env)
+            if p.get("dtype") in STRING_DTYPES and not isinstance(v, str):
+                v = raw  # GRC takes a string parameter that does not evaluate to a str as its text
+            ns[p["id"]] = bool(v) if p.get("dtype") == "bool" and not isinstance(v, _Unknown) else v
+    lines = [f"ID: {name}"] if "show_id" in (doc.get("flags") or []) else []
+    for p in doc.get("parameters", []):
+        if _eval(p.get("hide", "none"), ns, "none") in ("all", "part"):
+            continue
+        label = p.get("label") or p["id"].title()
+        lines.append(f"{label}: {_shown(p, raws[p['id']], ns[p['id']])}")
+    text_w = max([len(doc["label"]) * TITLE_PX] + [len(s) * LINE_PX for s in lines])
+    height = 27 + 16 * len(lines)
+
+    def ports(key: str, default: str) -> list[str]:
+        names = []
+        for port in doc.get(key, []):
+            if _eval(port.get("hide", False), ns, False) is True:
+                continue
+            n = _eval(port.get("multiplicity", 1), ns, 1)
+            base = str(port.get("label") or port.get("id") or default)
+            n = n if isinstance(n, int) and n >= 1 else 1
+            names += [base] if n == 1 else [f"{base}{i}" for i in range(n)]
+        return names
+
+    inputs, outputs = ports("inputs", "in"), ports("outputs", "out")
+    for n in (len(inputs), len(outputs)):
+        if n:
+            height = max(height, 2 * 8 + 32 * n - 14)
+    side = [_up(4 + max(len(s) for s in names) * PORT_PX) if names else 0 for names in (inputs, outputs)]
+    return Geometry(_up(text_w + 14), _up(height), *side)
+
+
+def grc_extents(doc: dict) -> dict[str, tuple[int, int, int, int]]:
+    """Block name -> (x0, y0, x1, y1): the canvas rectangle (px) each block of a .grc (``doc``: its
+    YAML) covers by the estimate, its ports included; the options block under its flowgraph id."""
+    blocks = [dict(doc["options"], name=doc["options"]["parameters"]["id"], id="options"), *doc["blocks"]]
+    env = graph_env({b["name"]: str(b["parameters"].get("value", "")) for b in blocks
+                     if b["id"] in ("parameter", "variable")})
+    rects = {}
+    for b in blocks:
+        g = block_geometry(b["id"], b["name"], b["parameters"], env)
+        x, y = b["states"]["coordinate"]
+        rects[b["name"]] = (x - g.left, y, x + g.width + g.right, y + g.height)
+    return rects
+
+
+def overlaps(rects: dict[str, tuple]) -> list[tuple[str, str]]:
+    """The pairs of names whose rectangles (x0, y0, x1, y1) share more than an edge."""
+    items = sorted(rects.items(), key=lambda kv: kv[1][0])
+    found = []
+    for i, (a, ra) in enumerate(items):
+        for b, rb in items[i + 1:]:
+            if rb[0] >= ra[2]:
+                break
+            if ra[1] < rb[3] and rb[1] < ra[3]:
+                found.append((a, b))
+    return found
 
 
 # --- building blocks shared by the flowgraphs --------------------------------------------------------
@@ -151,8 +431,8 @@ def receiver_params(g: Graph, is_bob: bool, out: str, snr: bool = False) -> None
 
 
 def common_vars(g: Graph) -> None:
-    g.imports("import_channel", "from gr_stegsem import channel as stegsem_channel", (0, 8))
-    g.imports("import_flowgraphs", "from gr_stegsem import flowgraphs as stegsem_fg", (1, 8))
+    g.imports("import_channel", "from gr_stegsem import channel as stegsem_channel")
+    g.imports("import_flowgraphs", "from gr_stegsem import flowgraphs as stegsem_fg")
     g.var("guard", str(GUARD))
     g.var("host_ref", "stegsem_fg.reference(host, 'host')")
     g.var("private_ref", "stegsem_fg.reference(private, 'private')")
@@ -422,7 +702,9 @@ def zmq_alice() -> Graph:
     return g
 
 
-def zmq_receiver(who: str) -> Graph:
+def zmq_receiver(who: str, gui: bool = False) -> Graph:
+    """zmq_bob / zmq_eve, or with ``gui`` zmq_bob_gui / zmq_eve_gui: the same receiver in a Qt window
+    (:func:`gui_sinks`)."""
     is_bob = who == "bob"
     pub = ZMQ_BOB if is_bob else ZMQ_EVE
     if is_bob:
@@ -440,15 +722,26 @@ def zmq_receiver(who: str) -> Graph:
         desc = (f"Eve: taps Alice's bursts from ZeroMQ (default {ZMQ_SAMPLES}) through her own AWGN channel and "
                 f"attacks them (naive decoding and an attacker of the Eve zoo, default model inversion); "
                 f"publishes her images on {pub}")
-    g = Graph(f"zmq_{who}", f"gr-stegsem: {'Bob' if is_bob else 'Eve'} on a ZeroMQ link", desc,
-              text + "\n\n" + ZMQ_NOTE_COMMON)
-    receiver_params(g, is_bob, f"out/zmq_{who}", snr=True)
+    name = f"zmq_{who}_gui" if gui else f"zmq_{who}"
+    if gui:
+        g = Graph(name, f"gr-stegsem: {'Bob' if is_bob else 'Eve'} on a ZeroMQ link, live in a Qt window",
+                  f"zmq_{who} in a Qt GUI: {'his' if is_bob else 'her'} decoded images with PSNR / MS-SSIM, "
+                  f"equalised symbols, the spectrum, waterfall and waveform of what {'he' if is_bob else 'she'} "
+                  "hears; runs until the window is closed",
+                  gui_note(name, who, "after its own channel_model") + "\n\n" + text + "\n\n" + ZMQ_NOTE_COMMON,
+                  generate="qt_gui")
+    else:
+        g = Graph(name, f"gr-stegsem: {'Bob' if is_bob else 'Eve'} on a ZeroMQ link", desc,
+                  text + "\n\n" + ZMQ_NOTE_COMMON)
+    receiver_params(g, is_bob, f"out/{name}", snr=True)
     g.param("address", "str", q(ZMQ_SAMPLES), "ZeroMQ address of Alice's PUB (samples)")
     g.param("publish", "str", q(pub), "ZeroMQ PUB address for the decoded images (bind)")
     phy_params(g)
     phy_impairments(g)
     g.param("record", "str", "''", "SigMF recording of what this receiver hears ('' = none)")
     g.param("seed", "intx", "0", f"seed (channel noise {'2*seed+1' if is_bob else '2*seed+2'})")
+    if gui:
+        g.param("view_side", "intx", "256", "px per image in the image view (0 = the image's own size)")
     common_vars(g)
     # raw samples (Alice's PUB without tags: the PHY receiver needs none), each message checked: GNU
     # Radio's zeromq.sub_source ends its thread on one empty or odd-sized message (issue 16, case 2)
@@ -462,8 +755,10 @@ def zmq_receiver(who: str) -> Graph:
         ch = channel(g, "eve", "snr_eve", "2 * seed + 2", (1, 3.5), phy=True)
         g.connect("sub.0", ch)
         eve(g, ch, 2, 3, mia_queue="2", publish=True, phy=True)
-    recorder(g, "rx_rec", ch, "", (1, 2 if is_bob else 5), heard(f"zmq_{who}", who, "snr_bob" if is_bob else "snr_eve"),
+    recorder(g, "rx_rec", ch, "", (1, 2 if is_bob else 5), heard(name, who, "snr_bob" if is_bob else "snr_eve"),
              bursts=f"{who}.bursts")
+    if gui:
+        gui_sinks(g, {who: ch}, trigger="1.0")
     return g
 
 
@@ -516,29 +811,42 @@ def rx_role(who: str) -> tuple[bool, str, str, str]:
             "INN extraction -> DeepJSCC decoders" if is_bob else "naive decoding and the attacker")
 
 
-def usrp_receiver(who: str) -> Graph:
+def usrp_receiver(who: str, gui: bool = False) -> Graph:
+    """usrp_bob / usrp_eve, or with ``gui`` usrp_bob_gui / usrp_eve_gui: the same receiver in a Qt
+    window (:func:`gui_sinks`; the spectrum centred on center_freq)."""
     is_bob, name, does, chain = rx_role(who)
-    g = Graph(f"usrp_{who}", f"gr-stegsem: {name} on a USRP (OFDM PHY)",
-              f"{name} on a USRP: UHD source -> OFDM PHY receiver -> {does} (see flowgraphs/README.md)",
-              f"usrp_{who}: UHD USRP source -> PHY RX (detection, CFO, timing, equalisation, reassembly)\n"
-              f"-> {chain} -> image sinks in 'out'.\n\n" + ("" if is_bob else EVE_ZOO_NOTE + "\n\n")
-              + USRP_NOTE_COMMON)
-    receiver_params(g, is_bob, f"out/usrp_{who}")
+    graph = f"usrp_{who}_gui" if gui else f"usrp_{who}"
+    text = (f"usrp_{who}: UHD USRP source -> PHY RX (detection, CFO, timing, equalisation, reassembly)\n"
+            f"-> {chain} -> image sinks in 'out'.\n\n" + ("" if is_bob else EVE_ZOO_NOTE + "\n\n")
+            + USRP_NOTE_COMMON)
+    if gui:
+        g = Graph(graph, f"gr-stegsem: {name} on a USRP (OFDM PHY), live in a Qt window",
+                  f"usrp_{who} in a Qt GUI: {name}'s decoded images with PSNR / MS-SSIM, equalised symbols, the "
+                  "spectrum, waterfall and waveform of what the USRP hears; runs until the window is closed",
+                  gui_note(graph, who, "the USRP's samples") + "\n\n" + text, generate="qt_gui")
+    else:
+        g = Graph(graph, f"gr-stegsem: {name} on a USRP (OFDM PHY)",
+                  f"{name} on a USRP: UHD source -> OFDM PHY receiver -> {does} (see flowgraphs/README.md)", text)
+    receiver_params(g, is_bob, f"out/{graph}")
     g.param("amplitude", "eng_float", "0.25", "Alice's transmit scale (the receiver divides by it)")
     g.param("seed", "intx", "0", "seed")
+    if gui:
+        g.param("view_side", "intx", "256", "px per image in the image view (0 = the image's own size)")
     phy_params(g)
     g.param("record", "str", "''", "SigMF recording of what this receiver hears ('' = none)")
     usrp_common(g, tx=False)
     common_vars(g)
     row = 0 if is_bob else 3
     usrp_block(g, False, (0, row + 0.5))
-    what = q(f"usrp_{who}: what {name}'s USRP hears (RX gain %g dB, antenna %s)") + " % (gain, antenna)"
+    what = q(f"{graph}: what {name}'s USRP hears (RX gain %g dB, antenna %s)") + " % (gain, antenna)"
     recorder(g, "rx_rec", "usrp.0", "", (0, row + 2), what, rate="samp_rate", freq="center_freq",
              bursts=f"{who}.bursts", amplitude="amplitude")
     if is_bob:
         bob(g, "usrp.0", 1, row, phy=True)
     else:
         eve(g, "usrp.0", 1, row, mia_queue="2", phy=True)
+    if gui:
+        gui_sinks(g, {who: "usrp.0"}, fc="center_freq", trigger="0.5 * amplitude")
     return g
 
 LOOPBACK_HEARD = "usrp_loopback: what the USRP hears (RX gain %g dB, antenna %s); bursts annotated by Bob's receiver"
@@ -598,7 +906,7 @@ def phy_impairments(g: Graph) -> None:
     g.param("freq_offset", "eng_float", "0.002", "carrier frequency offset (cycles/sample)")
     g.param("sco_ppm", "eng_float", "50.0", "sample-clock offset (ppm)")
     g.param("multipath", "intx", "1", "1 = 3-tap multipath (0, -10.5, -20 dB), 0 = flat")
-    g.imports("import_phy_radio", "from gr_stegsem.phy import radio as stegsem_phy_radio", (2, 8))
+    g.imports("import_phy_radio", "from gr_stegsem.phy import radio as stegsem_phy_radio")
     g.var("epsilon", "stegsem_phy_radio.epsilon(sco_ppm)")
     g.var("taps", "stegsem_phy_radio.multipath_taps(multipath != 0)")
 
@@ -685,7 +993,7 @@ def sim_radio(gui: bool = False) -> Graph:
     bob(g, b, 6, 0, phy=True, ack=True)
     eve(g, e, 6, 3, mia_queue="2" if gui else "64", phy=True)
     if gui:
-        gui_sinks(g, b, e)
+        gui_sinks(g, {"bob": b, "eve": e})
     else:
         report_losses(g)
     return g
@@ -705,43 +1013,73 @@ way), until the window is closed; loop=0 sends them once and the window keeps th
 
 """ + EVE_ZOO_NOTE
 
-GUI_ROW = 7  # the GUI sinks' row on the canvas (below Eve)
+def gui_sinks(g: Graph, heard: dict[str, str], fc: str = "0", trigger: str = "") -> None:
+    """The Qt GUI of a receiving flowgraph, on the canvas below the rest: the image view (row 0 of
+    the window), each receiver's constellation and the spectrum (row 1), the first receiver's
+    waveform and waterfall (row 2).
 
-
-def gui_sinks(g: Graph, bob_in: str, eve_in: str) -> None:
-    """The Qt GUI of sim_radio_gui: the image view (row 0 of the window), the two constellations and
-    the spectrum (row 1), Bob's waveform and waterfall (row 2). ``bob_in`` / ``eve_in``: what they hear."""
-    g.var("samp_rate", "1e6")  # nominal (the SigMF recorders' rate): the axes in Hz and s
-    g.block("view", "gr_stegsem_image_view", (0, GUI_ROW), captions="('Bob: host', 'Bob: private', 'Eve: naive', "
-            "'Eve: ' + attacker)", side="view_side", columns="4", gui_hint="0, 0, 1, 4")
-    panels = (("bob.host", "bob_host_sink"), ("bob.private", "bob_private_sink"),
-              ("eve.naive", "eve_naive_sink"), ("eve.mia", "eve_mia_sink"), ("eve.attack", "eve_attack_sink"))
-    for i, (src, sink) in enumerate(panels):  # the attacker's panel: mia's or the zoo's (one of them runs)
-        g.connect(src, f"view.in{min(i, 3)}")
-        g.connect(f"{sink}.metrics", f"view.in{min(i, 3)}")
-    for col, who in enumerate(("bob", "eve")):
-        g.block(f"{who}_const", "qtgui_const_sink_x", (1 + col, GUI_ROW), type="msg_complex",
+    ``heard``: receiver ('bob' / 'eve', with their chains and image sinks in ``g``) -> the stream it
+    hears. ``fc``: the spectrum's centre (Hz; 0 = baseband). ``trigger``: the time sink's trigger
+    level (an amplitude) on bursts that carry no packet_len tag (ZeroMQ, UHD); '' = on that tag."""
+    if "samp_rate" not in g.names():
+        g.var("samp_rate", "1e6")  # nominal (the SigMF recorders' rate): the axes in Hz and s
+    whos = list(heard)
+    both = len(whos) == 2
+    row = max(int(place[1]) for *_, place in g.items if isinstance(place, tuple)) + 1
+    captions = {"bob": ("'Bob: host'", "'Bob: private'"), "eve": ("'Eve: naive'", "'Eve: ' + attacker")}
+    panels = {"bob": (("host", "bob_host_sink"), ("private", "bob_private_sink")),
+              "eve": (("naive", "eve_naive_sink"), ("mia", "eve_mia_sink"), ("attack", "eve_attack_sink"))}
+    n = 2 * len(whos)
+    g.block("view", "gr_stegsem_image_view", (0, row), captions="(" + ", ".join(c for w in whos for c in captions[w])
+            + ")", side="view_side", columns=str(n), gui_hint=f"0, 0, 1, {n}")
+    for k, who in enumerate(whos):
+        for i, (port, sink) in enumerate(panels[who]):  # Eve's attacker: mia's or the zoo's (one of them runs)
+            g.connect(f"{who}.{port}", f"view.in{2 * k + min(i, 1)}")
+            g.connect(f"{sink}.metrics", f"view.in{2 * k + min(i, 1)}")
+    colour = {"bob": '"blue"', "eve": '"red"'}
+    for col, who in enumerate(whos):
+        g.block(f"{who}_const", "qtgui_const_sink_x", (1 + col, row), type="msg_complex",
                 name=repr(f"{who.capitalize()}: equalised symbols of each burst"), update_time="0.1",
                 xmin="-2", xmax="2", ymin="-2", ymax="2", autoscale="False", grid="True",
-                legend="False", color1='"blue"' if who == "bob" else '"red"', marker1="0", width1="1",
+                legend="False", color1=colour[who], marker1="0", width1="1",
                 alpha1="0.4", gui_hint=f"1, {col}, 1, 1")
         g.connect(f"{who}.bursts", f"{who}_const.in")
-    common = dict(fftsize="1024", wintype="window.WIN_BLACKMAN_hARRIS", fc="0", bw="samp_rate",
+    common = dict(fftsize="1024", wintype="window.WIN_BLACKMAN_hARRIS", fc=fc, bw="samp_rate",
                   update_time="0.1")
-    g.block("rx_freq", "qtgui_freq_sink_x", (3, GUI_ROW), type="complex", name=q("What Bob and Eve hear"),
-            nconnections="2", average="0.2", ymin="-80", ymax="10", label1=q("Bob"), label2=q("Eve"),
-            color1='"blue"', color2='"red"', gui_hint="1, 2, 1, 2", **common)
-    g.block("bob_waterfall", "qtgui_waterfall_sink_x", (4, GUI_ROW), type="complex",
-            name=q("What Bob hears (waterfall)"), nconnections="1", int_min="-80", int_max="10",
-            gui_hint="2, 2, 1, 2", **common)
-    g.block("bob_time", "qtgui_time_sink_x", (5, GUI_ROW), type="complex", name=q("What Bob hears (bursts)"),
-            size="4096", srate="samp_rate", nconnections="1", ymin="-2", ymax="2", update_time="0.1",
-            tr_mode="qtgui.TRIG_MODE_TAG", tr_tag=q("packet_len"), tr_delay="0", entags="False",
-            label1=q("Re"), label2=q("Im"), gui_hint="2, 0, 1, 2")
-    g.connect(bob_in, "rx_freq.0")
-    g.connect(eve_in, "rx_freq.1")
-    g.connect(bob_in, "bob_waterfall.0")
-    g.connect(bob_in, "bob_time.0")
+    first, names = whos[0], [w.capitalize() for w in whos]
+    wide = "1, 2" if both else "1, 1"
+    labels = {f"label{i + 1}": q(w) for i, w in enumerate(names)}
+    colours = {f"color{i + 1}": colour[w] for i, w in enumerate(whos)}
+    g.block("rx_freq", "qtgui_freq_sink_x", (1 + len(whos), row), type="complex",
+            name=q(f"What {' and '.join(names)} hear" + ("" if both else "s")), nconnections=str(len(whos)),
+            average="0.2", ymin="-80", ymax="10", **labels, **colours, gui_hint=f"1, {len(whos)}, {wide}", **common)
+    g.block(f"{first}_waterfall", "qtgui_waterfall_sink_x", (2 + len(whos), row), type="complex",
+            name=q(f"What {names[0]} hears (waterfall)"), nconnections="1", int_min="-80", int_max="10",
+            gui_hint=f"2, {len(whos)}, {wide}", **common)
+    trig = (dict(tr_mode="qtgui.TRIG_MODE_AUTO", tr_level=trigger, tr_delay="0") if trigger else
+            dict(tr_mode="qtgui.TRIG_MODE_TAG", tr_tag=q("packet_len"), tr_delay="0"))
+    g.block(f"{first}_time", "qtgui_time_sink_x", (3 + len(whos), row), type="complex",
+            name=q(f"What {names[0]} hears (bursts)"), size="4096", srate="samp_rate", nconnections="1", ymin="-2",
+            ymax="2", update_time="0.1", **trig, entags="False", label1=q("Re"), label2=q("Im"),
+            gui_hint=f"2, 0, {wide}")
+    for i, who in enumerate(whos):
+        g.connect(heard[who], f"rx_freq.{i}")
+    g.connect(heard[first], f"{first}_waterfall.0")
+    g.connect(heard[first], f"{first}_time.0")
+
+
+def gui_note(name: str, who: str, source: str) -> str:
+    """The note of a receiver's GUI flowgraph (zmq_*_gui, usrp_*_gui): what its window shows."""
+    is_bob = who == "bob"
+    images = ("Bob's host and private images" if is_bob else "Eve's naive and attacker images")
+    return (f"""{name}: {name[:-4]} (see its note) in a Qt window (generate option QT GUI), live:
+
+image_view: {images} as they arrive, each captioned with its frame id and the PSNR / MS-SSIM
+its image sink computed. {who}_const: the equalised soft symbols of every burst the PHY receiver
+decoded (DeepJSCC symbols are analog: a cloud, not a QAM grid). rx_freq / {who}_waterfall: the spectrum
+and waterfall of what {'Bob' if is_bob else 'Eve'} hears ({source}); {who}_time: its waveform, triggered
+when its real part rises through the trigger level (the samples carry no burst tags), else free-running.
+Runs until the window is closed.""")
 
 
 def replay(who: str) -> Graph:
@@ -773,7 +1111,9 @@ GRAPHS = {"sim_awgn": sim_awgn, "zmq_alice": zmq_alice, "zmq_bob": lambda: zmq_r
           "zmq_eve": lambda: zmq_receiver("eve"), "usrp_alice": usrp_alice, "usrp_bob": lambda: usrp_receiver("bob"),
           "usrp_eve": lambda: usrp_receiver("eve"), "usrp_loopback": usrp_loopback,
           "sim_radio": sim_radio, "replay_bob": lambda: replay("bob"), "replay_eve": lambda: replay("eve"),
-          "sim_radio_gui": lambda: sim_radio(gui=True)}
+          "sim_radio_gui": lambda: sim_radio(gui=True), "zmq_bob_gui": lambda: zmq_receiver("bob", gui=True),
+          "zmq_eve_gui": lambda: zmq_receiver("eve", gui=True), "usrp_bob_gui": lambda: usrp_receiver("bob", gui=True),
+          "usrp_eve_gui": lambda: usrp_receiver("eve", gui=True)}
 
 
 # --- writing and compiling ------------------------------------------------------------------------------
