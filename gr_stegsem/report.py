@@ -182,9 +182,16 @@ def _legend(fig, axes, title: str, ncol: int = 3) -> None:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    leg = fig.legend(handles, labels, loc="lower center", ncol=max(1, min(ncol, len(labels))), fontsize=8,
-                     title=title, title_fontsize=8, frameon=False)
-    height = leg.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height
+    ncol = max(1, min(ncol, len(labels)))
+    while True:  # as many columns as fit the figure's width (long labels: fewer columns, never clipped)
+        leg = fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, title=title, title_fontsize=8,
+                         frameon=False)
+        box = leg.get_window_extent(fig.canvas.get_renderer())
+        if ncol == 1 or box.width <= 0.98 * fig.bbox.width:
+            break
+        leg.remove()
+        ncol -= 1
+    height = box.height / fig.bbox.height
     fig.tight_layout(rect=(0, min(0.6, height + 0.01), 1, 1))
 
 
