@@ -11,6 +11,7 @@ GNU Radio is imported lazily (inside the functions that need it); :func:`burst_s
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import threading
@@ -297,6 +298,24 @@ def _finish_sources(tb) -> bool:
     return found
 
 
+@contextlib.contextmanager
+def _signals_recorded():
+    """For a run: SIGINT and SIGTERM append their number to the yielded list instead of raising
+    (handlers installed only in the main thread, the previous ones restored afterwards)."""
+    import signal as _signal
+
+    got: list[int] = []
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (_signal.SIGINT, _signal.SIGTERM):
+            old[s] = _signal.signal(s, lambda signum, frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        for s, h in old.items():
+            _signal.signal(s, h)
+
+
 def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> RunResult:
     """Start ``tb``, wait until it ends by itself, ``until(tb)`` is true or ``timeout`` s passed; stop it.
 
@@ -310,17 +329,10 @@ def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> Run
     Radio's Python callbacks is what aborted the process before).
     """
     global RAN_FLOWGRAPH
-    import signal as _signal
-
-    got: list[int] = []
-    old = {}
-    if threading.current_thread() is threading.main_thread():
-        for s in (_signal.SIGINT, _signal.SIGTERM):
-            old[s] = _signal.signal(s, lambda signum, frame: got.append(signum))
     t0 = time.monotonic()
     waiter = threading.Thread(target=tb.wait, name="stegsem_flowgraph_wait", daemon=True)
     RAN_FLOWGRAPH = True
-    try:
+    with _signals_recorded() as got:
         tb.start()
         waiter.start()
         finished = False
@@ -344,9 +356,6 @@ def run(tb, timeout: float | None = None, until=None, poll: float = 0.05) -> Run
                         waiter.join(0.05)
                 tb.stop()
                 waiter.join(30.0)
-    finally:
-        for s, h in old.items():
-            _signal.signal(s, h)
     res = RunResult(finished, time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
     res.signal = got[0] if got else None
     return res
@@ -389,62 +398,54 @@ def run_gui(tb, timeout: float | None = None, until=None, screenshot=None, poll:
     close it (which stops the flowgraph). ``finished`` is True when the user closed the window.
     A flowgraph that ends by itself (loop=0) keeps its window, with the last images, open."""
     global RAN_FLOWGRAPH
-    import signal as _signal
-
     from PyQt5 import Qt
 
     app = gui_app()
-    got: list[int] = []
-    old = {}
-    if threading.current_thread() is threading.main_thread():
-        for s in (_signal.SIGINT, _signal.SIGTERM):  # run by the timer's ticks (Python runs between them)
-            old[s] = _signal.signal(s, lambda signum, frame: got.append(signum))
     state = {"closed": False, "error": None}
     t0 = time.monotonic()
+    with _signals_recorded() as got:  # seen by the timer's ticks (Python runs between them)
 
-    def tick():  # an exception must not leave a Qt slot (PyQt5 aborts the process): kept, raised below
+        def tick():  # an exception must not leave a Qt slot (PyQt5 aborts the process): kept, raised below
+            try:
+                if not tb.isVisible():
+                    state["closed"] = True
+                elif not (got or (until is not None and until(tb))
+                          or (timeout is not None and time.monotonic() - t0 > timeout)):
+                    return
+            except Exception as e:  # noqa: BLE001
+                state["error"] = e
+            app.quit()
+
+        timer = Qt.QTimer()
+        timer.timeout.connect(tick)
+        RAN_FLOWGRAPH = True
         try:
-            if not tb.isVisible():
-                state["closed"] = True
-            elif not (got or (until is not None and until(tb))
-                      or (timeout is not None and time.monotonic() - t0 > timeout)):
-                return
-        except Exception as e:  # noqa: BLE001
-            state["error"] = e
-        app.quit()
-
-    timer = Qt.QTimer()
-    timer.timeout.connect(tick)
-    RAN_FLOWGRAPH = True
-    try:
-        tb.start()
-        if not tb.settings.contains("geometry"):  # no size saved by an earlier run: fit the content
-            want = tb.top_widget.sizeHint()
-            w, h = want.width() + 40, want.height() + 40
-            if app.platformName() != "offscreen":  # (its virtual screen is a fixed 800 x 600)
-                screen = app.primaryScreen().availableGeometry()
-                w, h = min(w, screen.width()), min(h, screen.height())
-            tb.resize(w, h)
-        tb.show()
-        timer.start(max(1, int(poll * 1000)))
-        app.exec_()
-        timer.stop()
-        tb.stop()  # the state is final from here: the screenshot shows what the blocks last got
-        tb.wait()
-        if state["error"] is not None:
-            raise state["error"]
-        if screenshot and not state["closed"]:
-            app.processEvents()  # the repaints still queued
-            if not tb.grab().save(str(screenshot)):
-                raise FlowgraphError(f"could not write the screenshot {screenshot}")
-    finally:
-        if tb.isVisible():
-            tb.close()  # the generated closeEvent (saves the window's geometry; stop() and wait() again)
-        else:
-            tb.stop()
+            tb.start()
+            if not tb.settings.contains("geometry"):  # no size saved by an earlier run: fit the content
+                want = tb.top_widget.sizeHint()
+                w, h = want.width() + 40, want.height() + 40
+                if app.platformName() != "offscreen":  # (its virtual screen is a fixed 800 x 600)
+                    screen = app.primaryScreen().availableGeometry()
+                    w, h = min(w, screen.width()), min(h, screen.height())
+                tb.resize(w, h)
+            tb.show()
+            timer.start(max(1, int(poll * 1000)))
+            app.exec_()
+            timer.stop()
+            tb.stop()  # the state is final from here: the screenshot shows what the blocks last got
             tb.wait()
-        for s, h in old.items():
-            _signal.signal(s, h)
+            if state["error"] is not None:
+                raise state["error"]
+            if screenshot and not state["closed"]:
+                app.processEvents()  # the repaints still queued
+                if not tb.grab().save(str(screenshot)):
+                    raise FlowgraphError(f"could not write the screenshot {screenshot}")
+        finally:
+            if tb.isVisible():
+                tb.close()  # the generated closeEvent (saves the window's geometry; stop() and wait() again)
+            else:
+                tb.stop()
+                tb.wait()
     res = RunResult(state["closed"], time.monotonic() - t0, records(tb), losses(tb, type(tb).__name__))
     res.signal = got[0] if got else None
     return res
