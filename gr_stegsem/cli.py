@@ -474,6 +474,11 @@ def _attacker_option(f):
              "--inn-model and read their model from its folder (zmq/replay eve: the --jscc-model's folder).")(f)
 
 
+_screenshot_option = click.option(
+    "--screenshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="With --gui: save the window as a PNG when it stops (e.g. headless, QT_QPA_PLATFORM=offscreen).")
+
+
 def _gnuradio():
     """gr_stegsem.flowgraphs, after checking that GNU Radio can be imported."""
     try:
@@ -498,8 +503,7 @@ def _gnuradio():
 @click.option("--gui", is_flag=True, help="Open flowgraphs/sim_radio_gui.py instead: the link through the OFDM PHY "
               "and impaired channels in a Qt window (Bob's and Eve's images with PSNR / MS-SSIM, their symbols, "
               "the spectrum); Alice repeats the pair every second until the window is closed or --timeout.")
-@click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --gui: save the window as a PNG when it stops (e.g. headless, QT_QPA_PLATFORM=offscreen).")
+@_screenshot_option
 def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
              key_file, timeout, scheme, attacker, gui, screenshot):
     """The main job: the GNU Radio flowgraph sim_awgn, headless, on the default images.
@@ -599,8 +603,7 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 @click.option("--gui", is_flag=True, help="Bob/Eve: open flowgraphs/zmq_bob_gui|zmq_eve_gui.py instead, the same "
               "receiver in a Qt window (its decoded images with PSNR / MS-SSIM at --size px, at most 256; its "
               "equalised symbols, the spectrum, waterfall and waveform of what it hears) until the window is closed.")
-@click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --gui: save the window as a PNG when it stops (e.g. headless, QT_QPA_PLATFORM=offscreen).")
+@_screenshot_option
 def zmq_cmd(role, host, private, snr_bob, snr_eve, insecure, mia_steps, size, seed, model, jscc_model, inn_model,
             key_file, out, address, publish, interval, once, count, timeout, record, attacker, gui, screenshot):
     """Run one end of the ZeroMQ link: flowgraphs/zmq_alice|zmq_bob|zmq_eve.py.
