@@ -337,13 +337,10 @@ class sigmf_annotator(PduBlock):
         from . import sigmf_io
 
         meta = pmt.car(msg) if pmt.is_pair(msg) else pmt.PMT_NIL
-        start = meta_get(meta, "sample")
-        if start is None or not (pmt.is_uint64(start) or pmt.is_integer(start)):
-            raise ValueError("segment PDU without its burst's first sample (meta 'sample')")
+        first = meta_int(meta, "sample", 0)  # the burst's first sample in the recorded stream
         hdr, _, valid, snr = parse_segment_pdu(msg)
         c = meta_get(meta, "cfo")
         cfo = pmt.to_double(c) if c is not None and pmt.is_real(c) else None
-        first = int(pmt.to_uint64(start)) if pmt.is_uint64(start) else int(pmt.to_long(start))
         self.writer.add(sigmf_io.burst_annotation(first, hdr, snr, cfo, self.sample_rate, self.center_freq,
                                                   None if valid is None else float(valid.mean())))
 
