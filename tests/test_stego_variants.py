@@ -217,6 +217,18 @@ def test_ibal_training_and_scheme(jscc_dir, tiny_images):
         train_ibal(jscc_dir / "deepjscc-bcr12", [str(tiny_images)], jscc_dir / "ibal-x", beta=0, steps=1)
 
 
+def test_ibal_adversary_must_be_an_inverter(jscc_dir, tiny_images):
+    """--adversary-init with a model of another kind (here the DeepJSCC codec itself) fails before
+    training, naming what the file is."""
+    from gr_stegsem.checkpoint import CheckpointError
+    from gr_stegsem.train.ibal import train_ibal
+
+    with pytest.raises(CheckpointError, match="eve-inverter"):
+        train_ibal(jscc_dir / "deepjscc-bcr12", [str(tiny_images)], jscc_dir / "ibal-y", steps=1,
+                   adversary_init=jscc_dir / "deepjscc-bcr12")
+    assert not (jscc_dir / "ibal-y.safetensors").exists()
+
+
 def test_ibal_codec_for_another_bandwidth_ratio_is_refused(jscc_dir, tmp_path):
     """An ibal-* codec must have the public DeepJSCC's config (bandwidth ratio, widths): it is sent
     where plain DeepJSCC symbols would be and compared with them."""
