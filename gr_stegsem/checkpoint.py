@@ -20,11 +20,12 @@ from safetensors.torch import load_file, save_file
 from .models.deepjscc import DeepJSCC, DeepJSCCConfig, all_finite
 from .models.eve_nets import Detector, DetectorConfig, Inverter, InverterConfig
 from .models.cnn_stego import CNNStego, CNNStegoConfig
+from .models.lbvq import LBVQ, LBVQConfig
 from .models.inn import LOST_MODES, INNConfig, StegoINN
 
 KINDS = {"deepjscc": (DeepJSCC, DeepJSCCConfig), "stego-inn": (StegoINN, INNConfig),
          "eve-inverter": (Inverter, InverterConfig), "eve-detector": (Detector, DetectorConfig),
-         "stego-cnn": (CNNStego, CNNStegoConfig)}
+         "stego-cnn": (CNNStego, CNNStegoConfig), "lbvq": (LBVQ, LBVQConfig)}
 
 MAX_WIDTH = 512  # channels of any layer: 512x512 5x5 convs are 26 MB each
 MAX_CHANNELS = 96  # real latent channels: bandwidth ratio k/n <= 1
@@ -38,6 +39,7 @@ LIMITS = {
     "eve-inverter": {"channels": (2, MAX_CHANNELS), "width": (3, MAX_WIDTH), "blocks": (0, MAX_BLOCKS)},
     "eve-detector": {"channels": (2, MAX_CHANNELS), "width": (1, MAX_WIDTH)},
     "stego-cnn": {"channels": (2, MAX_CHANNELS), "width": (1, MAX_WIDTH), "layers": (0, MAX_BLOCKS)},
+    "lbvq": {"width1": (1, MAX_WIDTH), "width": (1, MAX_WIDTH), "codebook": (4, 256)},
 }
 
 

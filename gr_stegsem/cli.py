@@ -2,6 +2,7 @@
 (demo, zmq, replay, watch)."""
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -179,6 +180,46 @@ def train_ibal_cmd(jscc_init, data, beta, tau, adversary_init, batch, lr, out, c
     click.echo(f"wrote {out}.safetensors: {last}")
 
 
+@train.command("lbvq")
+@click.option("--init", "jscc_init", default="models/deepjscc-bcr12", show_default=True, type=click.Path(),
+              help="The DeepJSCC model the codec starts from.")
+@click.option("--data", multiple=True, required=True, type=click.Path(file_okay=False))
+@click.option("--codebook", type=click.Choice(["4", "16", "64", "256"]), default="16", show_default=True,
+              help="Codewords K = QAM order (4 bits per channel use at 16).")
+@click.option("--batch", default=16, show_default=True)
+@click.option("--lr", default=2e-4, show_default=True)
+@common
+def train_lbvq_cmd(jscc_init, data, codebook, batch, lr, out, crop, steps, seed, snr, workers, save_every, resume,
+                   preload, minutes):
+    """DeepJSCC-LBVQ: a learned codebook, indices sent as Gray QAM (seed 004's Scheme 4; scheme lbvq-*)."""
+    from .train.digital import train_lbvq
+
+    last = train_lbvq(jscc_init, list(data), out, codebook=int(codebook), crop=crop, batch=batch, steps=steps, lr=lr,
+                      seed=seed, snr_range=_snr_range(snr), workers=workers, save_every=save_every, resume=resume,
+                      preload=preload, minutes=minutes)
+    click.echo(f"wrote {out}.safetensors: {last}")
+
+
+@train.command("jscec")
+@click.option("--init", "jscc_init", default="models/deepjscc-bcr12", show_default=True, type=click.Path(),
+              help="The DeepJSCC model the codec starts from.")
+@click.option("--data", multiple=True, required=True, type=click.Path(file_okay=False))
+@click.option("--lwe-n", type=click.IntRange(16, 2048), default=512, show_default=True, help="LWE dimension n.")
+@click.option("--batch", default=16, show_default=True)
+@click.option("--lr", default=2e-4, show_default=True)
+@common
+def train_jscec_cmd(jscc_init, data, lwe_n, batch, lr, out, crop, steps, seed, snr, workers, save_every, resume,
+                    preload, minutes):
+    """DeepJSCEC: quantised phases under public-key LWE (seed 003; scheme jscec-*; q 4093, p 16, σ 3.54)."""
+    from .lwe import LWEParams
+    from .train.digital import train_jscec
+
+    last = train_jscec(jscc_init, list(data), out, params=LWEParams(n=lwe_n), crop=crop, batch=batch, steps=steps,
+                       lr=lr, seed=seed, snr_range=_snr_range(snr), workers=workers, save_every=save_every,
+                       resume=resume, preload=preload, minutes=minutes)
+    click.echo(f"wrote {out}.safetensors: {last}")
+
+
 @train.command("eve")
 @click.argument("kind")
 @click.option("--scheme", default="stego-l3_2", show_default=True,
@@ -269,17 +310,37 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_li
 @cli.command("keygen")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def keygen_cmd(path, force):
+@click.option("--lwe-public", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the DeepJSCEC public key of PATH's key (Alice's, publishable) to this file; "
+                   "an existing PATH is then used, not replaced.")
+@click.option("--lwe-size", type=click.IntRange(4, 4096), default=512, show_default=True,
+              help="--lwe-public: the largest frame side (px) the public key encrypts (frames of H*W/4 symbols).")
+@click.option("--lwe-n", type=click.IntRange(16, 2048), default=512, show_default=True,
+              help="--lwe-public: LWE dimension n (the shipped jscec-n512 model's).")
+def keygen_cmd(path, force, lwe_public, lwe_size, lwe_n):
     """Write a fresh 256-bit key to PATH (64 hex digits, readable by its owner only) for the keyed schemes.
 
-    Give the same file to Alice and Bob (--key PATH); keep it off shared disks and out of version control."""
-    from .keys import BadKey, write_key
+    Give the same file to Alice and Bob (--key PATH); keep it off shared disks and out of version control.
+    For DeepJSCEC, PATH is Bob's secret key and --lwe-public writes the public key Alice encrypts to."""
+    from .keys import BadKey, load_key, write_key
 
     try:
-        key = write_key(path, force=force)
-    except BadKey as e:
+        if lwe_public is not None and path.exists() and not force:
+            key = load_key(path)
+            click.echo(f"using key {key.fingerprint()} of {path}")
+        else:
+            key = write_key(path, force=force)
+            click.echo(f"wrote key {key.fingerprint()} to {path} (mode 0600)")
+        if lwe_public is not None:
+            from . import lwe
+
+            sk = lwe.SecretKey(key, lwe.LWEParams(n=lwe_n))
+            pk = sk.public(4 * math.ceil(lwe_size / 4) ** 2)
+            lwe.write_public(lwe_public, pk)
+            click.echo(f"wrote the LWE public key (n {lwe_n}, frames up to {lwe_size}x{lwe_size} px, "
+                       f"{pk.max_symbols} symbols) to {lwe_public}")
+    except (BadKey, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"wrote key {key.fingerprint()} to {path} (mode 0600)")
 
 
 def _key(path):
