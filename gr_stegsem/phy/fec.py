@@ -43,13 +43,16 @@ def _next(state: np.ndarray, bit) -> np.ndarray:
 
 
 def conv_encode(bits: np.ndarray) -> np.ndarray:
-    """Rate-1/2 encoding of ``bits`` (0/1) plus the K-1 tail: 2 * (len + 6) coded bits."""
+    """Rate-1/2 encoding of ``bits`` (0/1) plus the K-1 tail: 2 * (len + 6) coded bits.
+
+    Each coded stream is the input convolved (mod 2) with its generator's taps: output j at step i
+    is the parity of the inputs i - d (d = 0 .. K-1) whose generator bit K-1-d is set (the register of
+    :func:`_tables`)."""
     bits = np.concatenate([np.asarray(bits, np.int64).reshape(-1), np.zeros(TAIL, np.int64)])
     out = np.empty((bits.size, 2), np.int8)
-    state = 0
-    for i, b in enumerate(bits):
-        out[i] = OUT[state, b]
-        state = int(_next(np.int64(state), b))
+    for j, g in enumerate(GENERATORS):
+        taps = (g >> (K - 1 - np.arange(K))) & 1
+        out[:, j] = np.convolve(bits, taps)[:bits.size] & 1
     return out.reshape(-1)
 
 
@@ -57,30 +60,37 @@ def conv_encode(bits: np.ndarray) -> np.ndarray:
 _NEXT = np.arange(STATES)
 _BIT = _NEXT >> (K - 2)
 _PREV = np.stack([((_NEXT << 1) | lsb) & (STATES - 1) for lsb in (0, 1)], axis=0)  # (2, STATES)
+_SIGN_IN = SIGN[_PREV, _BIT[None, :]]  # (2, STATES, 2): BPSK image of the transition _PREV[i, s] -> s
 
 
 def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:
-    """Soft-decision Viterbi: ``llr`` of the 2 * (n_bits + 6) coded bits -> the n_bits data bits."""
+    """Soft-decision Viterbi: ``llr`` of the 2 * (n_bits + 6) coded bits -> the n_bits data bits.
+
+    The branch metrics of every step are computed at once; per step only the add-compare-select
+    runs (ties keep the predecessor with lsb 0)."""
     llr = np.asarray(llr, np.float64).reshape(-1)
     steps = n_bits + TAIL
     if llr.size != 2 * steps:
         raise ValueError(f"expected {2 * steps} coded LLRs for {n_bits} bits, got {llr.size}")
-    llr = llr.reshape(steps, 2)
+    # branch[t, i * 64 + s]: metric of the transition from _PREV[i, s] into state s at step t
+    branch = list((llr.reshape(steps, 2) @ _SIGN_IN.reshape(-1, 2).T).reshape(steps, 2 * STATES))
+    prev = _PREV.reshape(-1)
     metric = np.full(STATES, -np.inf)
     metric[0] = 0.0
-    choice = np.empty((steps, STATES), np.int8)
-    bit = _BIT
+    choice = np.empty((steps, STATES), bool)  # True: the predecessor with lsb 1 won
+    rows = list(choice)
+    cand = np.empty(2 * STATES)
+    lo, hi = cand[:STATES], cand[STATES:]
     for t in range(steps):
-        branch = SIGN @ llr[t]  # (STATES, 2): correlation of each transition's BPSK image with the LLRs
-        cand = metric[_PREV] + branch[_PREV, bit[None, :]]  # (2, STATES)
-        c = np.argmax(cand, axis=0)
-        choice[t] = c
-        metric = cand[c, _NEXT]
+        np.take(metric, prev, out=cand)
+        np.add(cand, branch[t], out=cand)
+        np.greater(hi, lo, out=rows[t])
+        metric = np.maximum(lo, hi)
     state = 0  # terminated
     bits = np.empty(steps, np.int8)
     for t in range(steps - 1, -1, -1):
         bits[t] = _BIT[state]
-        state = _PREV[choice[t, state], state]
+        state = int(_PREV[int(choice[t, state]), state])
     return bits[:n_bits]
 
 

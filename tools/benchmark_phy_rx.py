@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""The PHY receiver's processing rate (M samples/s, one core) per kind of input, before and after, in
+one run (so the ratios hold on a shared, loaded machine).
+
+    .venv/bin/python tools/benchmark_phy_rx.py [--samples 2000000] [--old-rev 3c1f0d2] [--core 0]
+        [--duties 0.1,0.5,1] [--chunk 8192] [--reps 1] [--no-flowgraph] [--json OUT]
+
+Inputs (unit-power bursts; noise at 20 dB data SNR as in tools/measure_phy.py; DC and tone -10 dB re
+the bursts): noise alone, a DC offset, a CW tone (0.01 cycles/sample), and 3,680-symbol bursts (7,616
+samples each) in noise at each duty cycle of ``--duties`` (fraction of the samples inside bursts; 1 =
+back to back), with CFO 0.002 cycles/sample and the 3-tap multipath of gr_stegsem.phy.radio.
+
+Receivers: ``old`` = gr_stegsem/phy/{fec,header,ofdm}.py of ``--old-rev`` (read with ``git show`` and
+loaded as a separate package, so the whole old receiver runs), ``new`` = this checkout's. Each runs
+* bare: ``OfdmReceiver.feed`` in chunks of ``--chunk`` samples, then ``flush``;
+* flowgraph (unless ``--no-flowgraph``): ``blocks.vector_source_c`` -> the ``ofdm_receiver`` block
+  (its ``rx`` the old or new receiver) in a GNU Radio top block, ``tb.run()`` timed.
+The process is pinned to one core (``--core``; GNU Radio's threads inherit it) and numpy to one
+thread. Each row also checks detection: the decoded segments (header, first sample, CFO, SNR, soft
+values, validity) of old and new must be identical -- printed as ``same`` or the first difference.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gr_stegsem.phy import OfdmParams, SegmentHeader, modulate, ofdm, radio  # noqa: E402
+
+OLD_REV = "d43b3f7"  # the last commit before the fast receiver
+P = OfdmParams()
+
+
+def load_old(rev: str):
+    """The receiver module (ofdm) of ``rev``, with that revision's fec and header, as a package of its own."""
+    pkg = "gr_stegsem._phy_old"
+    mod = types.ModuleType(pkg)
+    mod.__path__ = []
+    sys.modules[pkg] = mod
+    out = None
+    for name in ("fec", "header", "ofdm"):
+        src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:gr_stegsem/phy/{name}.py"], check=True,
+                             capture_output=True, text=True).stdout
+        spec = importlib.util.spec_from_loader(f"{pkg}.{name}", loader=None)
+        m = importlib.util.module_from_spec(spec)
+        m.__package__ = pkg
+        sys.modules[spec.name] = m
+        exec(compile(src, f"{rev}:gr_stegsem/phy/{name}.py", "exec"), m.__dict__)  # noqa: S102
+        setattr(mod, name, m)
+        out = m
+    return out
+
+
+def inputs(n: int, duties, seed: int) -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    v = np.sqrt(10 ** (-P.sample_snr_db(20.0) / 10) / 2)
+    noise = lambda: (v * (rng.standard_normal(n) + 1j * rng.standard_normal(n))).astype(np.complex64)  # noqa: E731
+    a = np.sqrt(0.1)
+    t = np.arange(n)
+    out = [("noise", noise()),
+           ("DC", noise() + np.complex64(a)),
+           ("CW tone", noise() + (a * np.exp(2j * np.pi * 0.01 * t)).astype(np.complex64))]
+    taps = np.asarray(radio.multipath_taps(True), complex)
+    for duty in duties:
+        y = noise()
+        k = 0
+        pos = int(rng.integers(0, 2000))
+        blen = P.burst_len(3680)
+        gap = blen * (1 - duty) / duty if duty < 1 else 0.0
+        while pos + blen + 8 <= n:
+            h = SegmentHeader(frame_id=k, seg_index=0, seg_count=1, seg_len=3680, height=64, width=64,
+                              latent_c=2, latent_h=4, latent_w=920, secure=True)
+            d = ((rng.standard_normal(3680) + 1j * rng.standard_normal(3680)) / np.sqrt(2)).astype(np.complex64)
+            b = np.convolve(modulate(P, h, d), taps)[:blen]
+            y[pos:pos + blen] += b * np.exp(2j * np.pi * 0.002 * np.arange(pos, pos + blen))
+            k += 1
+            pos += blen + int(rng.uniform(0.5, 1.5) * gap)
+        out.append((f"bursts, duty {duty:g} ({k})", y))
+    return out
+
+
+def key(segs):
+    return [(dataclasses.astuple(s.header), s.start, s.cfo, s.snr_db, s.symbols.tobytes(), s.valid.tobytes()) for s in segs]
+
+
+def bare(mod, y: np.ndarray, chunk: int):
+    rx = mod.OfdmReceiver(P)
+    t = time.perf_counter()
+    segs = []
+    for i in range(0, y.size, chunk):
+        segs += rx.feed(y[i:i + chunk])
+    segs += rx.flush()
+    return time.perf_counter() - t, segs
+
+
+def flowgraph(mod, y: np.ndarray):
+    from gnuradio import blocks, gr
+
+    from gr_stegsem.blocks.pdus import c32vector_to_numpy
+    from gr_stegsem.phy.blocks import ofdm_receiver
+
+    tb = gr.top_block()
+    src = blocks.vector_source_c(y, False)
+    rx = ofdm_receiver()
+    rx.rx = mod.OfdmReceiver(P)
+    dbg = blocks.message_debug()
+    tb.connect(src, rx)
+    tb.msg_connect(rx, "segments", dbg, "store")
+    t = time.perf_counter()
+    tb.run()
+    dt = time.perf_counter() - t
+    import pmt
+
+    starts = [pmt.to_uint64(pmt.dict_ref(pmt.car(dbg.get_message(i)), pmt.intern("sample"), pmt.PMT_NIL))
+              for i in range(dbg.num_messages())]
+    syms = [c32vector_to_numpy(pmt.cdr(dbg.get_message(i))).tobytes() for i in range(dbg.num_messages())]
+    return dt, list(zip(starts, syms))
+
+
+def first_difference(a, b) -> str:
+    if a == b:
+        return "same"
+    if len(a) != len(b):
+        return f"{len(a)} vs {len(b)} segments"
+    i = next(i for i in range(len(a)) if a[i] != b[i])
+    return f"segment {i} differs"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=2_000_000)
+    ap.add_argument("--old-rev", default=OLD_REV)
+    ap.add_argument("--core", type=int, default=0)
+    ap.add_argument("--duties", default="0.1,0.5,1")
+    ap.add_argument("--chunk", type=int, default=8192)
+    ap.add_argument("--reps", type=int, default=1, help="repetitions per row (the fastest counts)")
+    ap.add_argument("--no-flowgraph", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.core})
+    old = load_old(args.old_rev)
+    impls = [("old", old), ("new", ofdm)]
+    rows = []
+    print(f"receiver rate, M samples/s on one core (old = {args.old_rev}, new = this checkout; "
+          f"{args.samples:,} samples per input, chunks of {args.chunk}; load average "
+          f"{os.getloadavg()[0]:.1f})", flush=True)
+    print("| input | mode | old | new | new/old | segments | old = new |\n|---|---|---|---|---|---|---|", flush=True)
+    for name, y in inputs(args.samples, [float(d) for d in args.duties.split(",")], args.seed):
+        modes = [("bare", lambda m: bare(m, y, args.chunk))]
+        if not args.no_flowgraph:
+            modes.append(("flowgraph", lambda m: flowgraph(m, y)))
+        for mode, fn in modes:
+            res = {}
+            for label, m in impls:
+                best, out = None, None
+                for _ in range(args.reps):
+                    dt, out = fn(m)
+                    best = dt if best is None else min(best, dt)
+                res[label] = (y.size / best / 1e6, out)
+            same = first_difference(key(res["old"][1]) if mode == "bare" else res["old"][1],
+                                    key(res["new"][1]) if mode == "bare" else res["new"][1])
+            r = {"input": name, "mode": mode, "old_msps": round(res["old"][0], 3), "new_msps": round(res["new"][0], 3),
+                 "ratio": round(res["new"][0] / res["old"][0], 2), "segments": len(res["new"][1]), "same": same}
+            rows.append(r)
+            print(f"| {name} | {mode} | {r['old_msps']:.2f} | {r['new_msps']:.2f} | {r['ratio']:.1f}x | "
+                  f"{r['segments']} | {same} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"old_rev": args.old_rev, "samples": args.samples, "rows": rows}, indent=1))
+    return 0 if all(r["same"] == "same" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
