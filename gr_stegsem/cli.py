@@ -280,8 +280,11 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key
               help="Key file of the keyed schemes (stego-keyed-*); default: a fresh random key for this run.")
 @click.option("--skip-missing", is_flag=True,
               help="Skip a trained Eve that has no model against a scheme (default: an error before any work).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="fp32", show_default=True,
+              help="Inference precision of the models (gr_stegsem/precision.py; bf16 falls back to fp32 where "
+                   "the CPU lacks it).")
 def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
-             channel, lost, seed, batch, key_file, skip_missing):
+             channel, lost, seed, batch, key_file, skip_missing, precision):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
 
     Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png, fig5_grid.png, and security.md with
@@ -298,7 +301,8 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_li
                      mia_steps=mia_steps, mia_limit=mia_limit, mia_lr=mia_lr, mia_tv=mia_tv,
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
                      seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked), key=key_file,
-                     skip_missing=skip_missing, eve_snrs=_floats(eve_snrs, "--eve-snrs") if eve_snrs else None)
+                     skip_missing=skip_missing, eve_snrs=_floats(eve_snrs, "--eve-snrs") if eve_snrs else None,
+                     precision=precision)
     evaluate(s)
     click.echo((out / "results.md").read_text())
     if (out / "security.md").is_file():

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import eves, schemes
+from . import eves, precision, schemes
 from .images import list_images, load_image
 from .metrics import MSSSIM_MIN_SIDE, LPIPSGallery, Prepared, all_metrics, ms_ssim, psnr
 from .schemes import Scheme
@@ -61,6 +61,7 @@ class EvalSettings:
     key: object = None  # keyed schemes' key (a Key or key file); None: a fresh random key per run
     eve_snrs: tuple[float, ...] | None = None  # Eve's SNRs (dB; default: Bob's, ``snrs``), eve_snr always
     skip_missing: bool = False  # a trained Eve without a model file against a scheme is skipped, not an error
+    precision: str = "fp32"  # inference precision of the schemes and Eves: fp32, bf16 or auto (gr_stegsem.precision)
 
 
 def ci95(sd: float, n: int) -> float | None:
@@ -170,6 +171,12 @@ def _systems(s: EvalSettings) -> dict[str, Scheme]:
             out[name] = schemes.load(name, s.models_dir)  # a missing model: 'model file not found'
         except schemes.UnknownScheme as e:
             raise ValueError(f"unknown system {name!r}; known here: {', '.join(e.known) or 'none'}") from None
+        if hasattr(out[name], "set_precision"):
+            p = out[name].set_precision(s.precision)
+            if s.precision != "fp32":
+                print(f"eval: {name} runs in {p.used} ({p.reason})", flush=True)
+        elif s.precision != "fp32":
+            print(f"eval: {name} has no reduced-precision path: fp32", flush=True)
         if out[name].carries_host and s.hosts is None:
             raise ValueError(f"system {name} needs host images (--hosts)")
     return out
@@ -331,7 +338,8 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         m = len(chunk) if attack != "mia" else max(0, min(len(chunk), mia_n - first))
                         if m == 0:
                             continue
-                        img = eve.reconstruct(y[:m], size)
+                        with precision.autocast(getattr(sys_, "precision", "fp32")):  # Eve's models too
+                            img = eve.reconstruct(y[:m], size).float()
                         rec_e = Prepared(img)  # compared with the private image, the gallery and the host
                         metrics = all_metrics(rec_e, ref_p[:m])
                         if galleries:

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from . import attacks
+from . import precision as _precision
 from .checkpoint import CheckpointError, load_model, read_info
 from .models.deepjscc import DeepJSCC, all_finite, check_images, normalize_power
 from .models.inn import FusedINN, StegoINN
@@ -41,6 +42,9 @@ class StegoSystem(Scheme):
     inn: StegoINN | None = None
     name: str = "deepjscc"
     _fused: FusedINN | None = field(default=None, init=False, repr=False, compare=False)
+    # the precision inference runs in (gr_stegsem.precision; fp32 unless set_precision chose bf16)
+    precision: _precision.Precision = field(default_factory=lambda: _precision.resolve("fp32"), init=False,
+                                            repr=False, compare=False)
 
     def __post_init__(self):
         # inference only; channels-last halves the INN's time on CPUs (its 1x1 convolutions
@@ -57,9 +61,27 @@ class StegoSystem(Scheme):
     def _inn_fused(self) -> FusedINN:
         """The INN's inference path (:class:`~gr_stegsem.models.inn.FusedINN`: fused oneDNN kernels,
         eager where those do not apply); offline evaluation and the GNU Radio blocks both run it."""
-        if self._fused is None or self._fused.inn is not self.inn:
-            self._fused = FusedINN(self.inn)
+        dtype = self.precision.dtype
+        if self._fused is None or self._fused.inn is not self.inn or self._fused.dtype != dtype:
+            self._fused = FusedINN(self.inn, dtype)
         return self._fused
+
+    def set_precision(self, name: str | None) -> _precision.Precision:
+        """Run inference in 'fp32', 'bf16' or 'auto' (:func:`gr_stegsem.precision.resolve`, which falls back
+        to fp32 where bf16 is not native or, for auto, not faster); returns what is used and why."""
+        self.precision = _precision.resolve(name, next(self.jscc.parameters()).device)
+        return self.precision
+
+    # --- the public codec in the chosen precision (results are float32) ----------------------
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        with _precision.autocast(self.precision):
+            return super().encode(x)
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        with _precision.autocast(self.precision):
+            return super().decode(z, size)
 
     @classmethod
     def load(cls, jscc_path, inn_path=None) -> "StegoSystem":
@@ -113,8 +135,9 @@ class StegoSystem(Scheme):
         """Host and private latents -> power-normalised container latent z_c (mean |z_c|^2 = 1)."""
         if self.inn is None:
             raise ValueError("this system has no steganography model (plain DeepJSCC)")
-        zc, _ = self._inn_fused().embed(_cl(zh), _cl(zp))
-        return normalize_power(zc).contiguous()
+        with _precision.autocast(self.precision):  # for an eager model (CNN baseline); FusedINN casts itself
+            zc, _ = self._inn_fused().embed(_cl(zh), _cl(zp))
+        return normalize_power(zc.float()).contiguous()
 
     @torch.inference_mode()
     def alice(self, host: torch.Tensor | None, private: torch.Tensor, key=None, nonce=None) -> torch.Tensor:
@@ -138,8 +161,16 @@ class StegoSystem(Scheme):
             raise ValueError("this system has no steganography model (plain DeepJSCC)")
         if not all_finite(y):
             raise ValueError("received symbols contain NaN or Inf values")
-        zh, zp = self._inn_fused().extract(_cl(y), _cl(self.inn.lost_estimate(y, lost, generator)))
-        return zh.contiguous(), zp.contiguous()
+        return self.extract_given(y, self.inn.lost_estimate(y, lost, generator))
+
+    @torch.inference_mode()
+    def extract_given(self, y: torch.Tensor, l_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`extract` with Bob's estimate l_hat given (the blocks draw it per frame when they batch)."""
+        if not all_finite(y):
+            raise ValueError("received symbols contain NaN or Inf values")
+        with _precision.autocast(self.precision):
+            zh, zp = self._inn_fused().extract(_cl(y), _cl(l_hat))
+        return zh.float().contiguous(), zp.float().contiguous()
 
     @torch.inference_mode()
     def bob(self, y: torch.Tensor, size: tuple[int, int] | None = None, lost: str | None = None,

@@ -143,7 +143,8 @@ class Encoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return normalize_power(self.net(pad_to_stride(x) * 2.0 - 1.0))
+        # .float(): under bfloat16 autocast (gr_stegsem.precision) the power normalisation stays float32
+        return normalize_power(self.net(pad_to_stride(x) * 2.0 - 1.0).float())
 
 
 class Decoder(nn.Module):
@@ -161,7 +162,10 @@ class Decoder(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        *layers, out = self.net  # the last layer (sigmoid) in float32 also under bfloat16 autocast
+        for layer in layers:
+            z = layer(z)
+        return out(z.float())
 
 
 class DeepJSCC(nn.Module):

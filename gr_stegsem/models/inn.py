@@ -132,10 +132,13 @@ _SLOPE = 0.2  # LeakyReLU slope of the sub-networks (_subnet)
 def _fused_subnet(x: torch.Tensor, w: list[torch.Tensor], b: list[torch.Tensor], j: int) -> torch.Tensor:
     lr: list[Optional[Union[float, int, complex]]] = [0.2]  # = _SLOPE; TorchScript needs the literal here
     no: list[Optional[Union[float, int, complex]]] = []
+    # weights packed in bfloat16 (precision bf16): the sub-network runs in bfloat16, its result is float32
+    x = x.to(w[j].dtype)
     x = torch.ops.mkldnn._convolution_pointwise(x, w[j], b[j], [1, 1], [1, 1], [1, 1], 1, "leaky_relu", lr, "")
     x = torch.ops.mkldnn._convolution_pointwise(x, w[j + 1], b[j + 1], [0, 0], [1, 1], [1, 1], 1, "leaky_relu", lr,
                                                 "")
-    return torch.ops.mkldnn._convolution_pointwise(x, w[j + 2], b[j + 2], [1, 1], [1, 1], [1, 1], 1, "none", no, "")
+    return torch.ops.mkldnn._convolution_pointwise(x, w[j + 2], b[j + 2], [1, 1], [1, 1], [1, 1], 1, "none", no,
+                                                   "").to(torch.float32)
 
 
 def _fused_embed(zh: torch.Tensor, zp: torch.Tensor, w: list[torch.Tensor], b: list[torch.Tensor],
@@ -191,12 +194,19 @@ class FusedINN:
     repacked when the model's parameters change. Anything the fused path does not cover (no oneDNN,
     tensors that need gradients or are not float32 CPU tensors, a sub-network of another architecture,
     a kernel failure) runs the model's own eager code.
+
+    ``dtype`` torch.bfloat16 (precision bf16, :mod:`gr_stegsem.precision`) packs the weights in bfloat16:
+    each sub-network runs in bfloat16 while inputs, outputs and the coupling arithmetic stay float32;
+    the eager fallback then runs under bfloat16 autocast.
     """
 
     MAX_SHAPES = 8
 
-    def __init__(self, inn: StegoINN):
+    def __init__(self, inn: StegoINN, dtype: torch.dtype = torch.float32):
+        if dtype not in (torch.float32, torch.bfloat16):
+            raise ValueError(f"FusedINN runs in float32 or bfloat16, not {dtype}")
         self.inn = inn
+        self.dtype = dtype
         self._packed: OrderedDict[tuple, tuple[list[torch.Tensor], list[torch.Tensor]]] = OrderedDict()
         self._lock = threading.Lock()
         self._key = None  # parameter identities and versions the packed weights were made from
@@ -247,8 +257,8 @@ class FusedINN:
             for c in convs:
                 wt = c.weight.detach()
                 ws.append(torch.ops.mkldnn._reorder_convolution_weight(
-                    wt, list(c.padding), [1, 1], [1, 1], 1, [n, wt.shape[1], h, w]))
-                bs.append(c.bias.detach())
+                    wt.to(self.dtype), list(c.padding), [1, 1], [1, 1], 1, [n, wt.shape[1], h, w]))
+                bs.append(c.bias.detach().to(self.dtype))
             self._packed[shape] = (ws, bs)
             while len(self._packed) > self.MAX_SHAPES:
                 self._packed.popitem(last=False)
@@ -266,7 +276,9 @@ class FusedINN:
                 except RuntimeError:
                     self.supported = False  # e.g. a oneDNN without the fused op: eager from now on
         self.last_path = "eager"
-        return eager(a, b)
+        with torch.autocast("cpu", torch.bfloat16, enabled=self.dtype == torch.bfloat16 and a.device.type == "cpu"):
+            out = eager(a, b)
+        return tuple(t.float() for t in out)
 
     def embed(self, zh: torch.Tensor, zp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`StegoINN.embed`, fused."""
