@@ -58,12 +58,13 @@ def qam_points(order: int) -> torch.Tensor:
     return (pts / pts.abs().pow(2).mean().sqrt()).to(torch.complex64)
 
 
-def estimate_n0(y: torch.Tensor, points: torch.Tensor, iters: int = 8) -> torch.Tensor:
+def estimate_n0(y: torch.Tensor, points: torch.Tensor, iters: int = 12) -> torch.Tensor:
     """Blind noise variance N0 (total complex, per frame: (B,)) of received QAM symbols y (B, k):
     EM for a Gaussian mixture with the known centres ``points`` and equal weights, started from
-    mean |y|^2 (an over-estimate). No SNR side information is needed."""
+    the decision-directed estimate mean min_i |y - s_i|^2 (exact at high SNR, low at low SNR, where
+    EM raises it). No SNR side information is needed."""
     d2 = (y.unsqueeze(-1) - points).abs().pow(2)  # (B, k, M)
-    n0 = y.abs().pow(2).mean(1).clamp_min(1e-6)
+    n0 = d2.min(-1).values.mean(1).clamp_min(1e-6)
     for _ in range(iters):
         p = torch.softmax(-d2 / n0.view(-1, 1, 1), -1)
         n0 = (p * d2).sum(-1).mean(1).clamp_min(1e-6)
