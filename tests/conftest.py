@@ -107,3 +107,20 @@ def test_pairs():
     xp = torch.stack([load_image(p) for p in list_images(faces)[:4]])
     xh = torch.stack([load_image(p, size=(256, 256)) for p in list_images(scenes)[:4]])
     return xh, xp
+
+
+def write_tiny_digital_models(folder: Path, lwe_n: int = 512) -> dict:
+    """Tiny random models of issue 13's digital schemes, by their shipped names: deepjscc-bcr12 (the
+    public codec, written unless present), lbvq-16 and jscec-n512 (LWE dimension ``lwe_n``); returns
+    {"dir": folder}."""
+    from gr_stegsem.checkpoint import save_model
+    from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+    from gr_stegsem.models.lbvq import LBVQ, LBVQConfig
+
+    cfg = DeepJSCCConfig(**TINY_JSCC)
+    torch.manual_seed(2)
+    if not (folder / "deepjscc-bcr12.safetensors").is_file():
+        save_model(DeepJSCC(cfg), folder / "deepjscc-bcr12")
+    save_model(LBVQ(LBVQConfig(**TINY_JSCC)), folder / "lbvq-16")
+    save_model(DeepJSCC(cfg), folder / "jscec-n512", lwe={"n": lwe_n, "q": 4093, "p": 16, "sigma": 3.54})
+    return {"dir": folder}
