@@ -25,7 +25,7 @@ import pmt  # noqa: E402
 from gnuradio import gr  # noqa: E402
 
 from gr_stegsem import blocks as stegsem_blocks  # noqa: E402
-from tests.conftest import write_tiny_eve_models, write_tiny_models  # noqa: E402
+from tests.conftest import write_tiny_digital_models, write_tiny_eve_models, write_tiny_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -52,6 +52,7 @@ def env(tmp_path_factory):
     write_tiny_models(d, "jscc", ("inn",), perturb=False)
     (d / "zoo").mkdir()  # the Eve zoo's blocks: a scheme's models and every trained Eve's, by their names
     write_tiny_eve_models(write_tiny_models(d / "zoo")["dir"])
+    write_tiny_digital_models(d / "zoo")  # lbvq-16, jscec-n512 (issue 13's digital blocks)
     (d / "imgs").mkdir()
     rng = np.random.default_rng(0)
     for i in range(2):
@@ -165,6 +166,12 @@ def test_make_template_matches_block_class(path, env, tmp_path):
     if path.name.startswith("gr_stegsem_feature_"):  # these need a key (the INN blocks' default is none)
         (tmp_path / "k.key").write_text("ab" * 32)
         values["key_file"] = tmp_path / "k.key"
+    if path.name.startswith("gr_stegsem_lwe_"):  # Bob's key, Alice's public key
+        from gr_stegsem import keys, lwe
+
+        (tmp_path / "k.key").write_text("ab" * 32)
+        lwe.write_public(tmp_path / "k.pub", lwe.SecretKey(keys.load_key(tmp_path / "k.key")).public(256))
+        values.update(key_file=tmp_path / "k.key", public_key=tmp_path / "k.pub")
     blk = eval(_call(doc, values), {"stegsem_blocks": stegsem_blocks})  # noqa: S307 - our own template
     if isinstance(blk, gr.hier_block2):  # a chain: GNU Radio lists no hierarchical port, the chain does
         ins, outs = set(blk.hier_ports_in), set(blk.hier_ports_out)
