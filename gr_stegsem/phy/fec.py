@@ -72,20 +72,23 @@ def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:
     steps = n_bits + TAIL
     if llr.size != 2 * steps:
         raise ValueError(f"expected {2 * steps} coded LLRs for {n_bits} bits, got {llr.size}")
-    # branch[t, i * 64 + s]: metric of the transition from _PREV[i, s] into state s at step t
-    branch = list((llr.reshape(steps, 2) @ _SIGN_IN.reshape(-1, 2).T).reshape(steps, 2 * STATES))
-    prev = _PREV.reshape(-1)
+    # branch[t, i, s]: metric of the transition from _PREV[i, s] = (2 s + i) mod 64 into state s at step
+    # t. States s and s + 32 share their two predecessors 2 s' + i (s' = s mod 32): a butterfly, run on
+    # fixed views -- the (i, j) view of the metrics is metric[2 j + i], broadcast over the two halves
+    branch = list((llr.reshape(steps, 2) @ _SIGN_IN.reshape(-1, 2).T).reshape(steps, 2, 2, STATES // 2))
     metric = np.full(STATES, -np.inf)
     metric[0] = 0.0
+    by_pred = metric.reshape(STATES // 2, 2).T[:, None, :]  # (i, 1, j) -> metric[2 j + i]
+    new = metric.reshape(2, STATES // 2)  # (half, j) -> state half * 32 + j
     choice = np.empty((steps, STATES), bool)  # True: the predecessor with lsb 1 won
-    rows = list(choice)
-    cand = np.empty(2 * STATES)
-    lo, hi = cand[:STATES], cand[STATES:]
+    rows = list(choice.reshape(steps, 2, STATES // 2))
+    cand = np.empty((2, 2, STATES // 2))
+    lo, hi = cand
+    add, greater, maximum = np.add, np.greater, np.maximum
     for t in range(steps):
-        np.take(metric, prev, out=cand)
-        np.add(cand, branch[t], out=cand)
-        np.greater(hi, lo, out=rows[t])
-        metric = np.maximum(lo, hi)
+        add(by_pred, branch[t], out=cand)
+        greater(hi, lo, out=rows[t])
+        maximum(lo, hi, out=new)
     state = 0  # terminated
     bits = np.empty(steps, np.int8)
     for t in range(steps - 1, -1, -1):

@@ -306,11 +306,12 @@ class OfdmReceiver:
         self._pos = 0  # absolute index where the search resumes
         self._last_trigger = -(1 << 62)
         self._bad = np.zeros(0, np.int64)  # absolute indices of non-finite input samples (zeroed)
+        self._held = None  # (absolute trigger index, CFO, _base then, burst): acquired, its end not in yet
 
     # --- streaming ------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxSegment]:
         x = np.asarray(samples, np.complex64).reshape(-1)
-        bad = ~np.isfinite(x.view(np.float32)).reshape(-1, 2).all(1)
+        bad = ~np.isfinite(x)  # complex: False where either part is NaN or Inf
         if bad.any():  # one NaN would otherwise poison every running sum and FFT it enters
             x = np.where(bad, np.complex64(0), x)
             self.stats.nonfinite += int(bad.sum())
@@ -352,7 +353,7 @@ class OfdmReceiver:
                 self.stats.header_failures += 1
                 self._pos = self._base + self._buf.size
                 break
-            burst = self._acquire(d, cfo)
+            burst = self._acquired(d, cfo)
             if burst is None or burst.header is None:
                 self.stats.header_failures += 1
                 self._pos = self._base + d + L  # past this trigger's plateau
@@ -361,7 +362,9 @@ class OfdmReceiver:
             end = burst.t0 + (2 + p.header_symbols + n_sym) * p.symbol_len
             if end > self._buf.size and not final:
                 self._pos = self._base + first
+                self._held = (self._base + d, cfo, self._base, burst)  # the retry reuses it
                 break
+            self._held = None
             seg, stop = self._data(burst, n_sym)
             seg.start = max(0, self._base + burst.t0 + p.backoff - p.symbol_len - p.cp_len)
             out.append(seg)
@@ -402,39 +405,64 @@ class OfdmReceiver:
         directly computed values (:meth:`_metric`)."""
         p = self.p
         L = p.fft_len // 2
-        r = self._buf[s:].astype(np.complex128)
+        r = self._buf[s:]
         if r.size < 3 * L:
             return None
-        prod = np.conj(r[:-L]) * r[L:]
-        cs = np.concatenate([[0], np.cumsum(prod)])
-        P = cs[L:] - cs[:-L]  # P[d] = sum_{m<L} conj(r[d+m]) r[d+m+L]
-        e = np.concatenate([[0.0], np.cumsum(np.abs(r) ** 2)])
+        # running sums in float64 over single-precision products: only a pre-filter (with a margin)
+        # for the direct values that decide; all indices whose direct metric passes are kept
+        cs = np.empty(r.size - L + 1, np.complex128)
+        cs[0] = 0
+        np.cumsum(np.conj(r[:-L]) * r[L:], dtype=np.complex128, out=cs[1:])
+        e = np.empty(r.size + 1)
+        e[0] = 0
+        np.cumsum(np.abs(r) ** 2, dtype=np.float64, out=e[1:])
         R = e[2 * L:] - e[L:-L]  # energy of the second half
-        P = P[:R.size]
-        M = np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2
-        M[R < 1e-20] = 0.0
+        P = cs[L:L + R.size] - cs[:R.size]  # P[d] = sum_{m<L} conj(r[d+m]) r[d+m+L]
+        # M = |P|^2 / R^2 > threshold, without the division
+        cand = np.flatnonzero(P.real ** 2 + P.imag ** 2 > (self.threshold * 0.999) * (R * R))
+        if cand.size == 0:
+            return None
+        cand = cand[R[cand] >= 1e-20]
         # the same at lag L/2 (over the same second-half window): high for DC and tones, ~1/L for the
         # preamble; candidates where it is high are skipped at once instead of one acquisition each
         H = L // 2
-        prod2 = np.conj(r[:-H]) * r[H:]
-        cs2 = np.concatenate([[0], np.cumsum(prod2)])
-        P2 = (cs2[L:] - cs2[:-L])[:R.size]
-        R2 = (e[L + H:] - e[H:-L])[:R.size]
-        M2 = np.abs(P2) ** 2 / np.maximum(R2, 1e-30) ** 2
+        if cand.size * 16 <= R.size:  # few candidates: their lag-L/2 metric directly
+            M2 = self._metric(s + cand, H)[0]
+        else:  # DC offsets and tones: candidates everywhere, running sums over the buffer
+            cs2 = np.empty(r.size - H + 1, np.complex128)
+            cs2[0] = 0
+            np.cumsum(np.conj(r[:-H]) * r[H:], dtype=np.complex128, out=cs2[1:])
+            P2 = cs2[cand + L] - cs2[cand]
+            R2 = e[cand + L + H] - e[cand + H]
+            M2 = np.abs(P2) ** 2 / np.maximum(R2, 1e-30) ** 2
+        M_size = R.size
         span = p.cp_len + L // 2
-        for i in np.flatnonzero((M > self.threshold * 0.999) & (M2 < TONE_REJECT * 1.05)):
+        for i in cand[M2 < TONE_REJECT * 1.05]:
             i = int(i)
             if self._metric(np.array([s + i]))[0][0] <= self.threshold or self._tone_like(np.array([s + i]))[0]:
                 continue  # the running sums' rounding put it over, or a tone / DC
-            if i + span > M.size and not final:
+            if i + span > M_size and not final:
                 self._pos = self._base + s + max(0, i - 8)
                 return "wait"
-            cand = s + i + np.arange(min(span, M.size - i))
-            Mx, Px = self._metric(cand)
-            Mx[self._tone_like(cand)] = 0.0
+            near = s + i + np.arange(min(span, M_size - i))
+            Mx, Px = self._metric(near)
+            Mx[self._tone_like(near)] = 0.0
             j = int(np.argmax(Mx))
-            return int(cand[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
+            return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
         return None
+
+    def _acquired(self, d: int, cfo: float) -> _Burst | None:
+        """:meth:`_acquire`, or the burst acquired at the same trigger by the previous call (whose end was
+        not in the buffer yet): it depends only on samples that were there already, so it is the same."""
+        if self._held is not None:
+            at, held_cfo, base, burst = self._held
+            self._held = None
+            if at == self._base + d and held_cfo == cfo:
+                shift = base - self._base  # the buffer has been trimmed since
+                burst.t0 += shift
+                burst.ref += shift
+                return burst
+        return self._acquire(d, cfo)
 
     def _acquire(self, d: int, cfo: float) -> _Burst | None:
         """Fine timing, fine CFO, channel and noise estimates, header decoding for a trigger at d."""
@@ -444,9 +472,9 @@ class OfdmReceiver:
         seg = self._buf[max(0, lo): hi + 2 * N + CP].astype(np.complex128)
         n = np.arange(seg.size) + max(0, lo)
         seg = seg * np.exp(-2j * np.pi * cfo * (n - d))
-        tpl = np.conj(p.ltf_time)
         offs = np.arange(max(0, lo), hi + 1)
-        corr = np.array([np.abs(np.dot(seg[o - max(0, lo): o - max(0, lo) + N], tpl)) for o in offs])
+        windows = np.lib.stride_tricks.sliding_window_view(seg, N)[:offs.size]
+        corr = np.abs(windows @ np.conj(p.ltf_time))  # cross-correlation with the LTF at each offset
         t = int(offs[np.argmax(corr)])
         t0 = t - p.backoff  # LTF1 FFT window start (buffer index)
         w1 = self._buf[t0: t0 + N].astype(np.complex128)
@@ -491,23 +519,28 @@ class OfdmReceiver:
         """
         p = self.p
         kp = np.asarray(p.pilots, float)
-        p_idx = p.pilot_index
-        w = np.abs(h[p_idx]) ** 2  # weight each pilot by its channel power
-        a, b = phase
+        w = np.abs(h[p.pilot_index]) ** 2  # weight each pilot by its channel power
         sw = np.sqrt(w)
         A = np.stack([np.ones_like(kp), kp], 1) * sw[:, None]  # weighted design matrix of a + b*k
-        fits = np.empty((z.shape[0], 2))
-        coh = np.empty(z.shape[0])
-        for m in range(z.shape[0]):
-            q = z[m, p_idx] * p.pilot_values(first + m)
-            r = q * np.exp(-1j * (a + b * kp))
-            ang = np.angle(r)
-            da, db = np.linalg.lstsq(A, ang * sw, rcond=None)[0]
+        G = np.linalg.pinv(A) * sw[None]  # (da, db) = G @ residual pilot phases: the weighted LS fit
+        n = z.shape[0]
+        q = z[:, p.pilot_index] * self._pilot_rows(first, n)
+        phi = np.angle(q)
+        fits = np.empty((n, 2))
+        a, b = phase
+        two_pi, pi = 2 * np.pi, np.pi
+        for m in range(n):
+            ang = (phi[m] - (a + b * kp) + pi) % two_pi - pi  # the residual phases, wrapped
+            da, db = G @ ang
             a, b = a + da, b + db
-            c = np.abs(np.sum(w * q * np.exp(-1j * (a + b * kp)))) / max(np.sum(w * np.abs(q)), 1e-30)
             fits[m] = a, b
-            coh[m] = c
+        num = np.abs(np.sum(w * q * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * kp[None])), axis=1))
+        coh = num / np.maximum(np.sum(w * np.abs(q), axis=1), 1e-30)
         return fits, coh
+
+    def _pilot_rows(self, first: int, count: int) -> np.ndarray:
+        """(count, pilots) pilot values of the OFDM symbols first .. first + count - 1."""
+        return self.p._rng_sequences[2][(first + np.arange(count)) % 256]
 
     def _derotate(self, z: np.ndarray, fits: np.ndarray) -> np.ndarray:
         """Remove each symbol's fitted pilot phase a + b*k from all its carriers."""
