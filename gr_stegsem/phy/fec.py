@@ -97,10 +97,30 @@ def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:
     return bits[:n_bits]
 
 
+def _crc_table() -> list[int]:
+    """CRC-16/CCITT register update for each byte (MSB-first bits) fed into a register whose top byte
+    is XORed with it: the bitwise algorithm of :func:`crc16` run over 8 bits."""
+    table = []
+    for byte in range(256):
+        reg = byte << 8
+        for _ in range(8):
+            reg = ((reg << 1) ^ 0x1021 if reg & 0x8000 else reg << 1) & 0xFFFF
+        table.append(reg)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
 def crc16(bits: np.ndarray) -> np.ndarray:
-    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of a bit sequence, as 16 bits (MSB first)."""
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of a bit sequence, as 16 bits (MSB first).
+    Whole bytes go through a 256-entry table, the bits left over one at a time."""
+    bits = np.asarray(bits, np.int64).reshape(-1)
+    whole = bits.size - bits.size % 8
     reg = 0xFFFF
-    for b in np.asarray(bits, np.int64).reshape(-1):
+    for byte in np.packbits(bits[:whole].astype(np.uint8)).tolist():
+        reg = ((reg << 8) & 0xFFFF) ^ _CRC_TABLE[(reg >> 8) ^ byte]
+    for b in bits[whole:].tolist():
         fb = ((reg >> 15) & 1) ^ int(b)
         reg = (reg << 1) & 0xFFFF
         if fb:

@@ -32,7 +32,7 @@ units Alice sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -307,6 +307,7 @@ class OfdmReceiver:
         self._last_trigger = -(1 << 62)
         self._bad = np.zeros(0, np.int64)  # absolute indices of non-finite input samples (zeroed)
         self._held = None  # (absolute trigger index, CFO, _base then, burst): acquired, its end not in yet
+        self._trig = None  # (absolute search start, absolute trigger index, CFO) of a trigger to retry
 
     # --- streaming ------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxSegment]:
@@ -334,7 +335,11 @@ class OfdmReceiver:
         L = p.fft_len // 2
         while True:
             s = self._pos - self._base
-            trig = self._detect(s, final)
+            if self._trig is not None and self._trig[0] == self._pos:  # a retry: the trigger found before
+                trig = (self._trig[1] - self._base, self._trig[2], s)
+            else:
+                trig = self._detect(s, final)
+            self._trig = None
             if trig == "wait":
                 break
             if trig is None:
@@ -345,6 +350,7 @@ class OfdmReceiver:
             needed = d + p.cp_len + 8 + (3 + p.header_symbols) * p.symbol_len + 2 * p.cp_len
             if needed > self._buf.size and not final:
                 self._pos = self._base + first  # retry from the same threshold crossing
+                self._trig = (self._pos, self._base + d, cfo)
                 break
             if self._base + d > self._last_trigger + p.fft_len // 2:  # not a retry of the same trigger
                 self.stats.detections += 1
@@ -362,6 +368,7 @@ class OfdmReceiver:
             end = burst.t0 + (2 + p.header_symbols + n_sym) * p.symbol_len
             if end > self._buf.size and not final:
                 self._pos = self._base + first
+                self._trig = (self._pos, self._base + d, cfo)
                 self._held = (self._base + d, cfo, self._base, burst)  # the retry reuses it
                 break
             self._held = None
@@ -437,19 +444,25 @@ class OfdmReceiver:
             M2 = np.abs(P2) ** 2 / np.maximum(R2, 1e-30) ** 2
         M_size = R.size
         span = p.cp_len + L // 2
-        for i in cand[M2 < TONE_REJECT * 1.05]:
-            i = int(i)
-            if self._metric(np.array([s + i]))[0][0] <= self.threshold or self._tone_like(np.array([s + i]))[0]:
-                continue  # the running sums' rounding put it over, or a tone / DC
-            if i + span > M_size and not final:
-                self._pos = self._base + s + max(0, i - 8)
-                return "wait"
-            near = s + i + np.arange(min(span, M_size - i))
-            Mx, Px = self._metric(near)
-            Mx[self._tone_like(near)] = 0.0
-            j = int(np.argmax(Mx))
-            return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
-        return None
+        cand = cand[M2 < TONE_REJECT * 1.05]
+        for k in range(0, cand.size, 32):  # the first candidate whose direct values confirm it, 32 at a time
+            batch = cand[k:k + 32]
+            ok = self._metric(s + batch)[0] > self.threshold  # the running sums' rounding put the rest over
+            if ok.any():
+                ok[ok] = ~self._tone_like(s + batch[ok])  # or a tone / DC
+            if ok.any():
+                break
+        else:
+            return None
+        i = int(batch[np.argmax(ok)])
+        if i + span > M_size and not final:
+            self._pos = self._base + s + max(0, i - 8)
+            return "wait"
+        near = s + i + np.arange(min(span, M_size - i))
+        Mx, Px = self._metric(near)
+        Mx[self._tone_like(near)] = 0.0
+        j = int(np.argmax(Mx))
+        return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
 
     def _acquired(self, d: int, cfo: float) -> _Burst | None:
         """:meth:`_acquire`, or the burst acquired at the same trigger by the previous call (whose end was
@@ -526,14 +539,29 @@ class OfdmReceiver:
         n = z.shape[0]
         q = z[:, p.pilot_index] * self._pilot_rows(first, n)
         phi = np.angle(q)
+        A0 = np.stack([np.ones_like(kp), kp], 1)
         fits = np.empty((n, 2))
-        a, b = phase
-        two_pi, pi = 2 * np.pi, np.pi
-        for m in range(n):
-            ang = (phi[m] - (a + b * kp) + pi) % two_pi - pi  # the residual phases, wrapped
-            da, db = G @ ang
-            a, b = a + da, b + db
-            fits[m] = a, b
+        two_pi = 2 * np.pi
+        if n and np.allclose(G @ A0, np.eye(2)):
+            # symbol m's fit is the previous one plus the LS fit of the pilot phases wrapped around the
+            # previous fit's prediction: since G @ A0 = I that is G @ (phi[m] + 2 pi k[m]), k[m] the whole
+            # turns that bring phi[m] nearest to A0 @ fits[m-1]. Iterated over all symbols at once: after
+            # pass j the first j symbols are final, and k usually stops changing after 2 or 3 passes
+            start = np.asarray(phase, float)[None]
+            k = np.round((start @ A0.T - phi) / two_pi)
+            for _ in range(n + 1):
+                fits = (phi + two_pi * k) @ G.T
+                pred = np.concatenate([start, fits[:-1]]) @ A0.T
+                k_new = np.round((pred - phi) / two_pi)
+                if np.array_equal(k_new, k):
+                    break
+                k = k_new
+        else:  # pilots without weight (a zero channel): the fits follow the residuals one symbol at a time
+            a, b = phase
+            for m in range(n):
+                da, db = G @ ((phi[m] - (a + b * kp) + np.pi) % two_pi - np.pi)
+                a, b = a + da, b + db
+                fits[m] = a, b
         num = np.abs(np.sum(w * q * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * kp[None])), axis=1))
         coh = num / np.maximum(np.sum(w * np.abs(q), axis=1), 1e-30)
         return fits, coh
@@ -623,6 +651,13 @@ def _smooth(fits: np.ndarray, degree: int) -> np.ndarray:
     n = fits.shape[0]
     if degree < 0 or n < 3:
         return fits
-    m = np.arange(n, dtype=float)
-    deg = min(degree, n - 2)
-    return np.stack([np.polyval(np.polyfit(m, fits[:, j], deg), m) for j in range(2)], axis=1)
+    return _poly_projection(n, min(degree, n - 2)) @ fits
+
+
+@lru_cache(maxsize=256)
+def _poly_projection(n: int, degree: int) -> np.ndarray:
+    """(n, n) matrix that maps values at 0 .. n-1 onto their least-squares polynomial of ``degree``
+    (the Vandermonde columns scaled to unit norm first, as numpy.polyfit does)."""
+    v = np.vander(np.arange(n, dtype=float), degree + 1)
+    v = v / np.sqrt((v * v).sum(0))
+    return v @ np.linalg.pinv(v)
