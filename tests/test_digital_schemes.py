@@ -139,7 +139,7 @@ def test_lbvq_sends_qam_and_bob_decodes():
 def test_jscec_bob_with_key_and_eve_without():
     need_models("jscec-n512", "deepjscc-bcr12")
     s = schemes.load("jscec-n512")
-    assert s.keyed and s.published().secrets == ("secret_key",)
+    assert s.keyed and s.published().secrets == ("key",)
     x = _faces(2)
     size = tuple(x.shape[-2:])
     key = Key.generate()

@@ -4,8 +4,9 @@ and inference time per image on this CPU (median of repeats, one thread).
 
   .venv/bin/python tools/complexity.py [--systems deepjscc,stego-l3_2,...] [--repeats 5] [--out FILE.md]
 
-FLOPs count the model networks (a multiply-add = 2 FLOPs); the keyed transform, DP noise and shuffling
-are O(k) index/elementwise work and are in the measured times only. An epoch is one pass over
+FLOPs count the model networks (a multiply-add = 2 FLOPs), plus DeepJSCEC's LWE products (numpy, counted
+from their sizes by ``JSCECScheme.cipher_flops``); the keyed transform, DP noise, shuffling and QAM
+mapping are O(k) index/elementwise work and are in the measured times only. An epoch is one pass over
 faces/train (22,191 images) at the model's training batch size.
 """
 from __future__ import annotations
@@ -28,7 +29,8 @@ from gr_stegsem import keys, schemes  # noqa: E402
 from gr_stegsem.system import MODELS_DIR  # noqa: E402
 
 EPOCH_IMAGES = 22191
-DEFAULT = ("deepjscc,stego-l3_2,stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,dp-0.9,shuffle,shuffle-static,ibal-b0.3")
+DEFAULT = ("deepjscc,stego-l3_2,stego-keyed-l3_2,stego-covert-l3_2,stego-cnn-l3_2,dp-0.9,shuffle,shuffle-static,ibal-b0.3,"
+           "lbvq-16,jscec-n512")
 
 
 def flops(fn) -> int:
@@ -45,7 +47,7 @@ def train_time(name: str) -> str:
     """Minutes per epoch on this CPU from the model's JSON: its CPU run's wall time per step x steps per
     epoch at its batch (the mean over that run's crops; a GPU fine-tuning is not counted)."""
     info = MODELS_DIR / f"{'deepjscc-bcr12' if name == 'deepjscc' else name}.json"
-    if name != "deepjscc" and not name.startswith(("stego-", "ibal-")):
+    if name != "deepjscc" and not name.startswith(("stego-", "ibal-", "lbvq-", "jscec-")):
         return "– (no training: a fixed transform around the public codec)"
     d = json.loads(info.read_text())
     per_step = d["wall_time_s"] / d["steps"]
@@ -97,6 +99,9 @@ def main(argv=None) -> int:
 
         with torch.inference_mode():
             fa, fb = flops(alice), flops(bob)
+            if hasattr(s, "cipher_flops"):  # products outside torch (the LWE cipher)
+                ca, cb = s.cipher_flops(a.size, a.size)
+                fa, fb = fa + ca, fb + cb
             os.environ["STEGSEM_FAST_INFERENCE"] = "1"  # the times: what the blocks and eval run
             if hasattr(s, "_fused"):
                 s._fused = None

@@ -50,7 +50,7 @@ class JSCECScheme(Scheme):
     _secret: dict = field(default_factory=dict, repr=False)
 
     def published(self) -> Published:
-        return Published({"jscc": self.jscc}, ("secret_key",))
+        return Published({"jscc": self.jscc}, ("key",))  # Bob's 256-bit key: S derives from it
 
     def secret_key(self, key) -> lwe.SecretKey:
         """Bob's :class:`~gr_stegsem.lwe.SecretKey` for a 256-bit key (cached: S is derived once)."""
@@ -133,6 +133,11 @@ class JSCECScheme(Scheme):
         k = self.jscc.config.latent_channels // 2 * math.ceil(height / 4) * math.ceil(width / 4)
         hdr = lwe.header_bits(self.params)
         return {"payload": k, "header": hdr, "ratio": (k + hdr) / (3 * height * width)}
+
+    def cipher_flops(self, height: int, width: int) -> tuple[int, int]:
+        """FLOPs of the cipher's products per frame (a multiply-add = 2): Alice A^T r and B^T r, Bob S^T c1."""
+        n, length = self.params.n, self.bandwidth(height, width)["payload"]
+        return 2 * (n * n + n * length), 2 * n * length
 
 
 def names(models_dir: Path) -> list[str]:
