@@ -1,7 +1,7 @@
 """Throughput of Alice's and Bob's chains in real GNU Radio flowgraphs vs the bare models.
 
     .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 40] [--threads 2] [--fg-threads 1]
-                                              [--json OUT]
+                                              [--precision fp32|bf16|auto] [--batch N] [--json OUT]
 
 For each image size, in one process and one run (so the ratios are comparable on a noisy machine):
   * bare models (torch ``--threads``): StegoSystem.alice (2 encoder passes + INN embed) and
@@ -73,16 +73,21 @@ def run_graph(tb, dbg, posts, n_out: int, timeout: float = 300.0, per_frame: int
     return end - t if frames == 1 or first is None else (end - first) / (frames - 1)
 
 
-def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, fg_threads: int) -> dict:
+def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, fg_threads: int,
+          precision: str = "fp32", batch: int = 1, max_delay_ms: float = 0.0, plain: bool = True) -> dict:
+    """One size's rates; ``precision``, ``batch`` and ``max_delay_ms`` are the model blocks' parameters
+    (and the bare models' precision); ``plain`` False skips the plain encoder / decoder."""
     jscc, inn = (str(default_model(m)) for m in secure_models)
     torch.set_num_threads(threads)  # the blocks of a previous size set the flowgraph's count
     system = StegoSystem.load(jscc, inn)
+    system.set_precision(precision)
+    opts = dict(precision=precision, batch=batch, max_delay_ms=max_delay_ms)
     xh, xp = default_host(size)[None], default_private(size)[None]
     k = size * size // 4
     zc = system.alice(xh, xp)
     zp = system.encode(xp)
     res = {"size": size, "k": k, "frames": frames, "threads": torch.get_num_threads(),
-           "fg_threads": fg_threads or threads}
+           "fg_threads": fg_threads or threads, "precision": system.precision.used, "batch": batch}
     reps = max(5, frames)
     res["bare_alice"] = bare_rate(lambda: system.alice(xh, xp), k, reps)
     res["bare_bob"] = bare_rate(lambda: system.bob(zc, (size, size)), k, reps)
@@ -96,8 +101,8 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
 
     def alice_graph():
         tb = gr.top_block()
-        eh, ep = jscc_encoder(jscc, threads=fg_threads), jscc_encoder(jscc, threads=fg_threads)
-        emb, dbg = inn_embed(jscc, inn, timeout=60, threads=fg_threads), blocks.message_debug()
+        eh, ep = jscc_encoder(jscc, threads=fg_threads, **opts), jscc_encoder(jscc, threads=fg_threads, **opts)
+        emb, dbg = inn_embed(jscc, inn, timeout=60, threads=fg_threads, **opts), blocks.message_debug()
         tb.msg_connect(eh, "out", emb, "host")
         tb.msg_connect(ep, "out", emb, "private")
         tb.msg_connect(emb, "out", dbg, "store")
@@ -106,8 +111,8 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
 
     def bob_graph():
         tb = gr.top_block()
-        ex, dbg = inn_extract(jscc, inn, threads=fg_threads), blocks.message_debug()
-        dh, dp = jscc_decoder(jscc, threads=fg_threads), jscc_decoder(jscc, threads=fg_threads)
+        ex, dbg = inn_extract(jscc, inn, threads=fg_threads, **opts), blocks.message_debug()
+        dh, dp = jscc_decoder(jscc, threads=fg_threads, **opts), jscc_decoder(jscc, threads=fg_threads, **opts)
         tb.msg_connect(ex, "host", dh, "in")
         tb.msg_connect(ex, "private", dp, "in")
         tb.msg_connect(dh, "out", dbg, "store")
@@ -118,7 +123,7 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
     def single(cls):
         def build():
             tb = gr.top_block()
-            b, dbg = cls(jscc, threads=fg_threads), blocks.message_debug()
+            b, dbg = cls(jscc, threads=fg_threads, **opts), blocks.message_debug()
             tb.msg_connect(b, "out", dbg, "store")
             build.block = b
             return tb, dbg
@@ -135,6 +140,8 @@ def bench(size: int, frames: int, secure_models: tuple[str, str], threads: int, 
         # Bob: 2 images out per container
         dt = run_graph(*bob_graph(), [(bob_graph.blocks[0], "in", c) for c in cont[:n]], 2 * n, per_frame=2)
         res[f"fg_bob_{label}"] = dt if label == "latency" else k / dt
+        if not plain:
+            continue
         enc = single(jscc_encoder)
         dt = run_graph(*enc(), [(enc.block, "in", p) for p in pdus_p[:n]], n)
         res[f"fg_encode_{label}"] = dt if label == "latency" else k / dt
@@ -168,9 +175,13 @@ def main() -> int:
     ap.add_argument("--fg-threads", type=int, default=1,
                     help="torch threads given to the flowgraph blocks (their torch_threads; 0 = --threads)")
     ap.add_argument("--model", default="stego-l3_2")
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                    help="the model blocks' (and bare models') precision")
+    ap.add_argument("--batch", type=int, default=1, help="the model blocks' frames per call")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
-    rows = [bench(int(s), a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads) for s in a.sizes.split(",")]
+    rows = [bench(int(s), a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads, a.precision, a.batch)
+            for s in a.sizes.split(",")]
     print(f"torch threads: bare models {a.threads}, flowgraph blocks {a.fg_threads or a.threads}; "
           f"device: cpu ({os.cpu_count()} cores)")
     print(report(rows))

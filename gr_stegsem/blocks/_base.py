@@ -31,6 +31,10 @@ class PduBlock(gr.basic_block):
 
     MAX_BACKLOG = 32
 
+    # frames per call (see _batching): the defaults process each frame on arrival
+    batch = 1
+    max_delay = 0.0
+
     def __init__(self, name: str, threads: int = 0):
         gr.basic_block.__init__(self, name=name, in_sig=None, out_sig=None)
         self.n_in = 0
@@ -66,6 +70,8 @@ class PduBlock(gr.basic_block):
                 self._drop(f"malformed PDU on '{_port}': {e}")
             except Exception as e:  # noqa: BLE001 - never raise into the scheduler
                 self._drop(f"failed to process PDU on '{_port}': {e.__class__.__name__}: {e}")
+            if self.batch > 1:  # a dropped PDU may have been the last one queued: the buffer's turn
+                self._maybe_flush()
 
         # the gateway looks the handler up by name on this object, so give each port its own attribute
         guarded.__name__ = f"_msg_handler_{port}"
@@ -83,6 +89,10 @@ class PduBlock(gr.basic_block):
 
         def system(msg):
             try:
+                if pmt.is_pair(msg) and pmt.eqv(pmt.car(msg), _FLUSH):  # a batch's delay ran out
+                    self._timer_armed = False
+                    self._maybe_flush()
+                    return
                 if not (pmt.is_pair(msg) and pmt.eqv(pmt.car(msg), done)):
                     self.gateway.system_handler(msg)
                     return
@@ -119,6 +129,75 @@ class PduBlock(gr.basic_block):
                        f"last: {self.last_error}")
         return True
 
+    # --- frames per call ------------------------------------------------------------------------
+    def _batching(self, batch, max_delay_ms, ports: tuple[str, ...], process) -> None:
+        """Process up to ``batch`` frames per model call (``process(items)`` publishes them in order).
+
+        A frame waits in the block's buffer until ``batch`` frames are there, or, when no more PDUs
+        wait on ``ports``, until the oldest has waited ``max_delay_ms`` (0: never wait: only frames that
+        were already queued behind it join its call). With ``max_delay_ms`` > 0 the oldest frame is
+        processed at the latest ``max_delay_ms`` after it arrived (plus the calls before it).
+        ``batch`` 1 processes every frame on arrival (the default). The buffer is flushed before the block
+        reports done. ``n_calls`` counts model calls, ``largest_batch`` the most frames in one.
+        """
+        if int(batch) < 1:
+            raise ValueError(f"{self.name()}: batch must be >= 1 frame, got {batch}")
+        if not float(max_delay_ms) >= 0:
+            raise ValueError(f"{self.name()}: max_delay_ms must be >= 0, got {max_delay_ms}")
+        self.batch, self.max_delay = int(batch), float(max_delay_ms) / 1e3
+        self._batch_ports, self._process = tuple(ports), process
+        self._buf: list[tuple[float, object]] = []
+        self._timer_armed = False
+        self.n_calls = 0
+        self.largest_batch = 0
+
+    def _enqueue(self, item) -> None:
+        """A parsed frame, ready for the model: processed now (batch 1) or buffered (see _batching)."""
+        if self.batch == 1:  # errors go to the port's guard, as for any PDU
+            self.n_calls += 1
+            self.largest_batch = 1
+            self._process([item])
+            return
+        self._buf.append((time.monotonic(), item))
+        self._maybe_flush()
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        if not self._buf:
+            return
+        age = time.monotonic() - self._buf[0][0]
+        idle = self._inputs_empty(*self._batch_ports)
+        if force or len(self._buf) >= self.batch or (age >= self.max_delay and (idle or self.max_delay > 0)):
+            items = [it for _, it in self._buf]
+            self._buf = []
+            self._run_batch(items)
+        elif idle and not self._timer_armed:  # wait for more frames, at most until the oldest's deadline
+            self._timer_armed = True
+            t = threading.Timer(max(0.0, self.max_delay - age), self._post,
+                                (pmt.intern("system"), pmt.cons(_FLUSH, pmt.PMT_T)))
+            t.daemon = True
+            t.start()
+
+    def _run_batch(self, items: list) -> None:
+        self.n_calls += 1
+        self.largest_batch = max(self.largest_batch, len(items))
+        try:
+            self._process(items)
+        except Exception as e:  # noqa: BLE001 - never raise into the scheduler
+            for _ in items:
+                self._drop(f"failed to process a batch of {len(items)} frames: {e.__class__.__name__}: {e}")
+
+    def _flush_for_done(self) -> bool:
+        """For _can_finish: once the inputs are drained, process what the buffer holds; True when done."""
+        if not self._inputs_empty(*self._batch_ports):
+            return False
+        self._maybe_flush(force=True)
+        return True
+
+    def _drop_buffered(self, why: str) -> None:
+        for _ in getattr(self, "_buf", ()):
+            self._drop(f"buffered frame not processed ({why})")
+        self._buf = []
+
     def _inputs_empty(self, *ports: str) -> bool:
         return all(self.nmsgs(pmt.intern(p)) == 0 for p in ports)
 
@@ -149,6 +228,21 @@ class PduBlock(gr.basic_block):
             self.logger.info(text)
         except Exception:  # noqa: BLE001
             pass
+
+
+_FLUSH = pmt.intern("stegsem_flush")
+
+
+def same_shape_runs(items: list, shape) -> list[list]:
+    """``items`` cut into runs of consecutive items with equal ``shape(item)``: one model call each,
+    in arrival order."""
+    runs: list[list] = []
+    for it in items:
+        if runs and shape(runs[-1][-1]) == shape(it):
+            runs[-1].append(it)
+        else:
+            runs.append([it])
+    return runs
 
 
 def model_path(path, default: str) -> Path:
@@ -200,11 +294,17 @@ def block_key(block: str, key_file, system):
     return load_block_key(block, path) if path else None
 
 
-def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False) -> StegoSystem:
-    """Load the models once, at construction; CheckpointError names the block and the file."""
+def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False, precision="fp32") -> StegoSystem:
+    """Load the models once, at construction, to run in ``precision`` (fp32, bf16 or auto:
+    :mod:`gr_stegsem.precision`); CheckpointError names the block and the file, ValueError a bad precision."""
     jscc = model_path(jscc_path, DEFAULT_JSCC)
     inn = model_path(inn_path, DEFAULT_INN) if need_inn else None
     try:
-        return StegoSystem.load(jscc, inn)
+        system = StegoSystem.load(jscc, inn)
     except CheckpointError as e:
         raise CheckpointError(f"{block}: {e}") from None
+    try:
+        system.set_precision(str(precision))
+    except ValueError as e:
+        raise ValueError(f"{block}: {e}") from None
+    return system

@@ -8,7 +8,7 @@ import time
 import torch
 
 from ..models.deepjscc import to_complex
-from ._base import PduBlock, block_key, load_system
+from ._base import PduBlock, block_key, load_system, same_shape_runs
 from .pdus import parse_image_pdu, parse_symbol_pdu, symbol_pdu, with_nonce
 
 
@@ -22,21 +22,37 @@ class jscc_encoder(PduBlock):
     Args:
         model_path: DeepJSCC model file ('' = shipped models/deepjscc-bcr12).
         threads: torch CPU threads (0 = leave as is; the setting is process-wide).
+        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`; bf16 falls back to fp32 where
+            the CPU lacks it).
+        batch: at most this many frames (of one size) per encoder call; 1 = one per call.
+        max_delay_ms: how long the oldest frame may wait for more (0: batch only frames already queued).
     """
 
-    def __init__(self, model_path="", threads=0):
+    def __init__(self, model_path="", threads=0, precision="fp32", batch=1, max_delay_ms=0.0):
         PduBlock.__init__(self, "stegsem_jscc_encoder", threads)
-        self.system = load_system("jscc_encoder", model_path)
-        self._input("in", self._handle)
+        self.system = load_system("jscc_encoder", model_path, precision=precision)
+        self._batching(batch, max_delay_ms, ("in",), self._encode)
+        self._input("in", lambda msg: self._enqueue(parse_image_pdu(msg)))
         self._output("out")
+        if self.batch > 1:
+            self._hold_done()
 
-    def _handle(self, msg):
-        f = parse_image_pdu(msg)
-        with torch.inference_mode():
-            z = self.system.encode(f.image[None])
-            s = to_complex(z)
-        self._publish("out", symbol_pdu(s, f.frame_id, f.size, tuple(z.shape[1:]), secure=False,
-                                        role=f.role, meta=f.meta))
+    def _can_finish(self) -> bool:
+        return self._flush_for_done()
+
+    def _encode(self, frames) -> None:
+        for run in same_shape_runs(frames, lambda f: tuple(f.image.shape)):
+            with torch.inference_mode():
+                z = self.system.encode(torch.stack([f.image for f in run]))
+                s = to_complex(z)
+            for i, f in enumerate(run):
+                self._publish("out", symbol_pdu(s[i:i + 1], f.frame_id, f.size, tuple(z.shape[1:]), secure=False,
+                                                role=f.role, meta=f.meta))
+
+    def stop(self):
+        PduBlock.stop(self)
+        self._drop_buffered("flowgraph stopped")
+        return True
 
 
 class inn_embed(PduBlock):
@@ -67,16 +83,21 @@ class inn_embed(PduBlock):
         threads: torch CPU threads (0 = leave as is).
         secure: False sends the private image's symbols unprotected (plain DeepJSCC).
         key_file: the shared key of a keyed model ('' for the unkeyed ones); never logged.
+        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`).
+        batch: at most this many pairs (of one size) per INN call; 1 = one per call.
+        max_delay_ms: how long the oldest complete pair may wait for more (0: only pairs already queued).
     """
 
-    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0, secure=True, key_file=""):
+    def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0, secure=True, key_file="",
+                 precision="fp32", batch=1, max_delay_ms=0.0):
         PduBlock.__init__(self, "stegsem_inn_embed", threads)
         if float(timeout) <= 0:
             raise ValueError(f"inn_embed: timeout must be > 0 seconds, got {timeout}")
         if int(max_pending) < 1:
             raise ValueError(f"inn_embed: max_pending must be >= 1, got {max_pending}")
         self.secure = bool(secure)
-        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure)
+        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure, precision=precision)
+        self._batching(batch, max_delay_ms, ("host", "private"), self._embed_pairs)
         self._key = block_key("inn_embed", key_file, self.system) if self.secure else None
         self._next_nonce = secrets.randbits(63)  # never reused: 2^63 frames before it could wrap
         self.timeout = float(timeout)
@@ -93,6 +114,7 @@ class inn_embed(PduBlock):
         # finish when both inputs reported done (or `timeout` s after the first) and nothing is queued
         if not self._inputs_empty("host", "private"):
             return False
+        self._maybe_flush(force=True)
         if self._n_done < 2 and time.monotonic() - self._first_done <= self.timeout:
             return False
         with self._lock:
@@ -146,28 +168,36 @@ class inn_embed(PduBlock):
                 return
             del self._pending[f.frame_id]
         pair = {port: f, other: e[other]}
-        self._embed(pair["host"], pair["private"])
-
-    def _embed(self, host, private) -> None:
+        host, private = pair["host"], pair["private"]
         if host.size != private.size:
             raise ValueError(
                 f"frame {host.frame_id}: host {host.height}x{host.width} and private "
                 f"{private.height}x{private.width} images differ in size; pair dropped"
             )
-        meta = host.meta
-        with torch.inference_mode():
-            zp = private.real_latent()
-            if self._key is not None:
-                nonce, self._next_nonce = self._next_nonce, self._next_nonce + 1
-                zp = self.system.scramble_private(zp, self._key, nonce)
-                meta = with_nonce(meta, nonce)
-            zc = self.system.embed(host.real_latent(), zp)
-            s = to_complex(zc)
-        self._publish("out", symbol_pdu(s, host.frame_id, host.size, host.latent, secure=True,
-                                        role=None, meta=meta))
+        self._enqueue((host, private))
+
+    def _embed_pairs(self, pairs) -> None:
+        for run in same_shape_runs(pairs, lambda p: p[0].latent):
+            metas, zps = [], []
+            with torch.inference_mode():
+                for host, private in run:
+                    meta, zp = host.meta, private.real_latent()
+                    if self._key is not None:
+                        nonce, self._next_nonce = self._next_nonce, self._next_nonce + 1
+                        zp = self.system.scramble_private(zp, self._key, nonce)
+                        meta = with_nonce(meta, nonce)
+                    metas.append(meta)
+                    zps.append(zp)
+                zh = torch.cat([h.real_latent() for h, _ in run]) if len(run) > 1 else run[0][0].real_latent()
+                zc = self.system.embed(zh, torch.cat(zps) if len(zps) > 1 else zps[0])
+                s = to_complex(zc)
+            for i, ((host, _), meta) in enumerate(zip(run, metas)):
+                self._publish("out", symbol_pdu(s[i:i + 1], host.frame_id, host.size, host.latent, secure=True,
+                                                role=None, meta=meta))
 
     def stop(self):
         PduBlock.stop(self)
+        self._drop_buffered("flowgraph stopped")
         with self._lock:
             for fid in list(self._pending):
                 self._unpaired(fid, "flowgraph stopped")

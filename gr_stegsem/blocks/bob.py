@@ -6,7 +6,7 @@ import torch
 from ..models.deepjscc import to_complex
 from ..models.inn import LOST_MODES
 from ..keys import ReplayGuard
-from ._base import PduBlock, Replayed, block_key, frame_nonce, load_system
+from ._base import PduBlock, Replayed, block_key, frame_nonce, load_system, same_shape_runs
 from .pdus import image_pdu, parse_symbol_pdu, symbol_pdu
 
 
@@ -36,15 +36,19 @@ class inn_extract(PduBlock):
         secure: False for the plain DeepJSCC baseline (forward to ``private``).
         key_file: the shared key of a keyed model ('' for the unkeyed ones); never logged.
         replay_window: nonces remembered for the replay check.
+        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`).
+        batch: at most this many containers (of one size) per INN call; 1 = one per call.
+        max_delay_ms: how long the oldest container may wait for more (0: only those already queued).
     """
 
     def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, threads=0, secure=True, key_file="",
-                 replay_window=65536):
+                 replay_window=65536, precision="fp32", batch=1, max_delay_ms=0.0):
         PduBlock.__init__(self, "stegsem_inn_extract", threads)
         if lost not in LOST_MODES:
             raise ValueError(f"inn_extract: lost must be one of {', '.join(LOST_MODES)}, got {lost!r}")
         self.secure = bool(secure)
-        self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure)
+        self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure, precision=precision)
+        self._batching(batch, max_delay_ms, ("in",), self._extract)
         self._key = block_key("inn_extract", key_file, self.system) if self.secure else None
         if int(replay_window) < 1:
             raise ValueError(f"inn_extract: replay_window must be >= 1, got {replay_window}")
@@ -55,6 +59,16 @@ class inn_extract(PduBlock):
         self._input("in", self._handle)
         self._output("host")
         self._output("private")
+        if self.batch > 1:
+            self._hold_done()
+
+    def _can_finish(self) -> bool:
+        return self._flush_for_done()
+
+    def stop(self):
+        PduBlock.stop(self)
+        self._drop_buffered("flowgraph stopped")
+        return True
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg, self.system.jscc.config)
@@ -73,13 +87,24 @@ class inn_extract(PduBlock):
                 self.n_replayed += 1
                 self._drop(str(e))
                 return
-        with torch.inference_mode():
-            zh, zp = self.system.extract(f.real_latent(), self.lost, self.generator)
-            if nonce is not None:
-                zp = self.system.unscramble_private(zp, self._key, nonce)
-            sh, sp = to_complex(zh), to_complex(zp)
-        self._publish("host", symbol_pdu(sh, f.frame_id, f.size, f.latent, False, "host", f.meta))
-        self._publish("private", symbol_pdu(sp, f.frame_id, f.size, f.latent, False, "private", f.meta))
+        y = f.real_latent()
+        # Bob's l_hat is drawn per frame, in arrival order, whatever the batch (the same draws as one per call)
+        self._enqueue((f, y, self.system.inn.lost_estimate(y, self.lost, self.generator), nonce))
+
+    def _extract(self, items) -> None:
+        for run in same_shape_runs(items, lambda it: it[0].latent):
+            with torch.inference_mode():
+                cat = (lambda ts: torch.cat(ts)) if len(run) > 1 else (lambda ts: ts[0])
+                zh, zp = self.system.extract_given(cat([it[1] for it in run]), cat([it[2] for it in run]))
+                out = []
+                for i, (f, _, _, nonce) in enumerate(run):
+                    zpi = zp[i:i + 1]
+                    if nonce is not None:
+                        zpi = self.system.unscramble_private(zpi, self._key, nonce)
+                    out.append((f, to_complex(zh[i:i + 1]), to_complex(zpi)))
+            for f, sh, sp in out:
+                self._publish("host", symbol_pdu(sh, f.frame_id, f.size, f.latent, False, "host", f.meta))
+                self._publish("private", symbol_pdu(sp, f.frame_id, f.size, f.latent, False, "private", f.meta))
 
 
 class jscc_decoder(PduBlock):
@@ -91,16 +116,32 @@ class jscc_decoder(PduBlock):
     Args:
         model_path: DeepJSCC model file ('' = shipped deepjscc-bcr12).
         threads: torch CPU threads (0 = leave as is).
+        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`).
+        batch: at most this many frames (of one size) per decoder call; 1 = one per call.
+        max_delay_ms: how long the oldest frame may wait for more (0: batch only frames already queued).
     """
 
-    def __init__(self, model_path="", threads=0):
+    def __init__(self, model_path="", threads=0, precision="fp32", batch=1, max_delay_ms=0.0):
         PduBlock.__init__(self, "stegsem_jscc_decoder", threads)
-        self.system = load_system("jscc_decoder", model_path)
-        self._input("in", self._handle)
+        self.system = load_system("jscc_decoder", model_path, precision=precision)
+        self._batching(batch, max_delay_ms, ("in",), self._decode)
+        self._input("in", lambda msg: self._enqueue(parse_symbol_pdu(msg, self.system.jscc.config)))
         self._output("out")
+        if self.batch > 1:
+            self._hold_done()
 
-    def _handle(self, msg):
-        f = parse_symbol_pdu(msg, self.system.jscc.config)
-        with torch.inference_mode():
-            x = self.system.decode(f.real_latent(), f.size)[0]
-        self._publish("out", image_pdu(x, f.frame_id, meta=f.meta))
+    def _can_finish(self) -> bool:
+        return self._flush_for_done()
+
+    def stop(self):
+        PduBlock.stop(self)
+        self._drop_buffered("flowgraph stopped")
+        return True
+
+    def _decode(self, frames) -> None:
+        for run in same_shape_runs(frames, lambda f: (f.latent, f.size)):
+            with torch.inference_mode():
+                z = torch.cat([f.real_latent() for f in run]) if len(run) > 1 else run[0].real_latent()
+                x = self.system.decode(z, run[0].size)
+            for i, f in enumerate(run):
+                self._publish("out", image_pdu(x[i], f.frame_id, meta=f.meta))
