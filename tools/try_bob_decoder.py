@@ -5,9 +5,13 @@ This script keeps DeepJSCC's encoder and the INN frozen, fine-tunes a copy of th
 extracted private and host latents (AWGN, SNR U[0, 20] dB, MSE), then reports Bob's PSNR with the
 original and the fine-tuned decoder on test pairs. Nothing is shipped or changed; it answers whether
 a separate Bob decoder is worth building. Runs on a GPU (--device cuda) or the CPU.
+``--keyed`` (with a keyed INN, e.g. models/stego-keyed-l3_2): Alice scrambles the private latent with a
+uniformly random keyed transform per frame and Bob unscrambles it after extraction (the keyed scheme's
+path, whose residual error after T^-1 is white); ``--out`` writes the fine-tuned decoder (kind
+``deepjscc``: the public encoder with that decoder).
 
   python tools/try_bob_decoder.py --private FACES --hosts SCENES --test-private F --test-hosts S \
-      [--inn models/stego-l3_2] [--minutes 7] [--device cuda]
+      [--inn models/stego-l3_2] [--keyed] [--minutes 7] [--device cuda] [--out out/bob-decoder]
 """
 from __future__ import annotations
 
@@ -22,25 +26,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gr_stegsem.checkpoint import load_model  # noqa: E402
 from gr_stegsem.images import PreloadedCrops  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
+from gr_stegsem.checkpoint import save_model  # noqa: E402
 from gr_stegsem.models.deepjscc import normalize_power  # noqa: E402
+from gr_stegsem.schemes.keyed import random_transforms, scramble, unscramble  # noqa: E402
 from gr_stegsem.system import StegoSystem  # noqa: E402
 from gr_stegsem.train.loop import budget_steps, cosine_lr  # noqa: E402
 
 from bob_experiment import parser, test_pairs  # noqa: E402
 
 
-def bob_latents(jscc, inn, xh, xp, snr, gen=None):
-    """Alice -> AWGN -> Bob's INN extraction: (z_h_hat, z_p_hat), all frozen."""
+def bob_latents(jscc, inn, xh, xp, snr, gen=None, keyed=False):
+    """Alice -> AWGN -> Bob's INN extraction: (z_h_hat, z_p_hat), all frozen (keyed: the private
+    latent scrambled by a random transform per frame before embedding, unscrambled after)."""
     with torch.no_grad():
         zh, zp = jscc.encoder(torch.cat([xh, xp])).chunk(2)
+        if keyed:
+            g = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen).item())) if gen else None
+            if g is not None:
+                perm = torch.argsort(torch.rand(zp.shape[0], zp[0].numel(), generator=g), dim=1).to(zp.device)
+                signs = torch.randint(0, 2, perm.shape, generator=g).float().mul_(2).sub_(1).to(zp.device)
+            else:
+                perm, signs = random_transforms(zp.shape[0], zp[0].numel(), zp.device)
+            zp = scramble(zp, perm, signs)
         zc, _ = inn.embed(zh, zp)
         zc = normalize_power(zc)
         y = StegoSystem.channel(zc, snr, generator=gen)
-        return inn.extract(y, inn.lost_estimate(y))
+        zh_hat, zp_hat = inn.extract(y, inn.lost_estimate(y))
+        return zh_hat, unscramble(zp_hat, perm, signs) if keyed else zp_hat
 
 
 def main(argv=None) -> int:
     ap = parser(__doc__, minutes=7.0, batch=64, lr=1e-4)
+    ap.add_argument("--keyed", action="store_true", help="the keyed scheme's path (a keyed INN)")
+    ap.add_argument("--private-only", action="store_true", help="train the decoder on the private path only")
+    ap.add_argument("--out", default=None, help="write the fine-tuned codec (kind deepjscc) here")
     a = ap.parse_args(argv)
     dev = torch.device(a.device)
     jscc = load_model(a.jscc, "deepjscc").to(dev).eval().requires_grad_(False)
@@ -60,8 +79,10 @@ def main(argv=None) -> int:
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, total or 10 ** 9, a.lr)
         xh, xp = next(hb), next(pb)
-        zh, zp = bob_latents(jscc, inn, xh, xp, float(torch.empty(()).uniform_(0, 20)))
-        loss = (dec(zp) - xp).pow(2).mean() + (dec(zh) - xh).pow(2).mean()
+        zh, zp = bob_latents(jscc, inn, xh, xp, float(torch.empty(()).uniform_(0, 20)), keyed=a.keyed)
+        loss = (dec(zp) - xp).pow(2).mean()
+        if not a.private_only:
+            loss = loss + (dec(zh) - xh).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -75,13 +96,19 @@ def main(argv=None) -> int:
     for snr in (5.0, 10.0, 15.0, 20.0):
         g = torch.Generator(device=dev).manual_seed(int(snr))
         with torch.no_grad():
-            zh, zp = bob_latents(jscc, inn, xh, xp, snr, g)
+            zh, zp = bob_latents(jscc, inn, xh, xp, snr, g, keyed=a.keyed)
             z = jscc.encoder(xp)
             plain = jscc.decoder(StegoSystem.channel(z, snr, generator=g))
             row = [psnr(jscc.decoder(zp), xp).mean(), psnr(dec(zp), xp).mean(), psnr(jscc.decoder(zh), xh).mean(),
                    psnr(dec(zh), xh).mean(), psnr(plain, xp).mean()]
         print(f"{snr:4.0f} dB: private {row[0]:.2f} -> {row[1]:.2f}, host {row[2]:.2f} -> {row[3]:.2f}, "
               f"DeepJSCC private {row[4]:.2f}", flush=True)
+    if a.out:
+        out = copy.deepcopy(jscc).cpu()
+        out.decoder.load_state_dict(dec.cpu().state_dict())
+        save_model(out, a.out, steps=step, wall_time_s=round(time.time() - t0, 1), inn=str(a.inn), keyed=a.keyed,
+                   private_only=a.private_only, batch=a.batch, lr=a.lr)
+        print(f"wrote {a.out}.safetensors")
     return 0
 
 
