@@ -284,10 +284,16 @@ class OfdmReceiver:
     quality (tools/measure_phy.py).
     ``header_aided``: once a header passes its CRC, re-estimate the channel from the LTFs and the
     (now known) header symbols together (:meth:`_refine_channel`); False uses the LTFs alone.
+    ``min_snr_db``: a trigger whose LTFs estimate the data Es/N0 below this (dB) is a header failure
+    without decoding the header (the costliest step of a false trigger). Triggers on noise estimate
+    -8 to -11 dB, bursts whose header decodes -3.5 dB and up even at -3 dB true SNR, where only 1 in 5
+    headers decodes (the header needs about 0 dB; tests/test_phy.py checks both sides); None decodes
+    every trigger's header.
     """
 
     def __init__(self, params: OfdmParams | None = None, threshold: float = 0.15, quality: float = 0.5,
-                 smooth: int = 2, equalizer: str = "ummse", header_aided: bool = True):
+                 smooth: int = 2, equalizer: str = "ummse", header_aided: bool = True,
+                 min_snr_db: float | None = -6.0):
         self.p = params or OfdmParams()
         self.threshold = float(threshold)
         self.quality = float(quality)
@@ -296,6 +302,7 @@ class OfdmReceiver:
             raise ValueError(f"equalizer must be one of {', '.join(EQUALIZERS)}, got {equalizer!r}")
         self.equalizer = equalizer
         self.header_aided = bool(header_aided)
+        self.min_snr_db = None if min_snr_db is None else float(min_snr_db)
         self.stats = RxStats()
         self.reset()
 
@@ -384,24 +391,27 @@ class OfdmReceiver:
         return out
 
     # --- detection ------------------------------------------------------------------------
-    def _metric(self, idx: np.ndarray, lag: int | None = None):
-        """S&C metric M and correlation P at buffer indices ``idx`` for a lag of ``lag`` samples (default
-        L = N/2, the preamble's period), each summed directly over its own window of L products (no
+    def _metric(self, idx: np.ndarray):
+        """S&C metric M and correlation P at buffer indices ``idx`` for the lag L = N/2 (the preamble's
+        period), and the tone flag, each summed directly over its own window of L products (no
         running sums), so the values do not depend on where the buffer starts: the receiver's
-        decisions are then the same whatever chunk sizes the samples arrive in."""
-        L = self.p.fft_len // 2
-        lag = L if lag is None else lag
-        w = self._buf[idx[:, None] + np.arange(L + lag)[None]].astype(np.complex128)
-        P = np.sum(np.conj(w[:, :L]) * w[:, lag:lag + L], axis=1)
-        R = np.sum(np.abs(w[:, lag:lag + L]) ** 2, axis=1)
-        M = np.where(R < 1e-20, 0.0, np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2)
-        return M, P
+        decisions are then the same whatever chunk sizes the samples arrive in.
 
-    def _tone_like(self, idx: np.ndarray) -> np.ndarray:
-        """True where the window also repeats at lag L/2: a DC offset or a CW tone (periodic at every
-        lag, S&C metric ~1 everywhere), not the preamble (random QPSK on the even carriers repeats at
-        lag L only; its lag-L/2 metric is ~1/L)."""
-        return self._metric(idx, self.p.fft_len // 4)[0] > TONE_REJECT
+        The tone flag is True where the window also repeats at lag L/2 (metric over the same second
+        half > TONE_REJECT): a DC offset or a CW tone (periodic at every lag, S&C metric ~1 everywhere),
+        not the preamble (random QPSK on the even carriers repeats at lag L only; its lag-L/2 metric is
+        ~1/L)."""
+        L = self.p.fft_len // 2
+        H = L // 2
+        w = self._buf[idx[:, None] + np.arange(2 * L)[None]].astype(np.complex128)
+        first = np.conj(w[:, :L])
+        out = []
+        for lag in (L, H):
+            x = w[:, lag:lag + L]
+            P = np.sum(first * x, axis=1)
+            R = np.sum(np.abs(x) ** 2, axis=1)
+            out.append((np.where(R < 1e-20, 0.0, np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2), P))
+        return out[0][0], out[0][1], out[1][0] > TONE_REJECT
 
     def _detect(self, s: int, final: bool):
         """First S&C trigger at or after buffer index ``s``: (index of the metric peak, coarse CFO in
@@ -433,34 +443,32 @@ class OfdmReceiver:
         # the same at lag L/2 (over the same second-half window): high for DC and tones, ~1/L for the
         # preamble; candidates where it is high are skipped at once instead of one acquisition each
         H = L // 2
-        if cand.size * 16 <= R.size:  # few candidates: their lag-L/2 metric directly
-            M2 = self._metric(s + cand, H)[0]
-        else:  # DC offsets and tones: candidates everywhere, running sums over the buffer
+        span = p.cp_len + L // 2
+        if cand.size * 16 <= R.size:  # few candidates: decide on their direct values at once
+            M, _, tone = self._metric(s + cand)
+            hits = cand[(M > self.threshold) & ~tone]
+        else:  # DC offsets and tones: candidates everywhere, pre-filtered by running sums at lag L/2
             cs2 = np.empty(r.size - H + 1, np.complex128)
             cs2[0] = 0
             np.cumsum(np.conj(r[:-H]) * r[H:], dtype=np.complex128, out=cs2[1:])
             P2 = cs2[cand + L] - cs2[cand]
             R2 = e[cand + L + H] - e[cand + H]
-            M2 = np.abs(P2) ** 2 / np.maximum(R2, 1e-30) ** 2
-        M_size = R.size
-        span = p.cp_len + L // 2
-        cand = cand[M2 < TONE_REJECT * 1.05]
-        for k in range(0, cand.size, 32):  # the first candidate whose direct values confirm it, 32 at a time
-            batch = cand[k:k + 32]
-            ok = self._metric(s + batch)[0] > self.threshold  # the running sums' rounding put the rest over
-            if ok.any():
-                ok[ok] = ~self._tone_like(s + batch[ok])  # or a tone / DC
-            if ok.any():
-                break
-        else:
-            return None
-        i = int(batch[np.argmax(ok)])
-        if i + span > M_size and not final:
+            cand = cand[np.abs(P2) ** 2 <= (TONE_REJECT * 1.05) * R2 ** 2]
+            hits = cand[:0]
+            for k in range(0, cand.size, 32):  # the first candidate whose direct values confirm it
+                M, _, tone = self._metric(s + cand[k:k + 32])
+                hits = cand[k:k + 32][(M > self.threshold) & ~tone]
+                if hits.size:
+                    break
+        if hits.size == 0:
+            return None  # the running sums' rounding put them over, or tones / DC
+        i = int(hits[0])
+        if i + span > R.size and not final:
             self._pos = self._base + s + max(0, i - 8)
             return "wait"
-        near = s + i + np.arange(min(span, M_size - i))
-        Mx, Px = self._metric(near)
-        Mx[self._tone_like(near)] = 0.0
+        near = s + i + np.arange(min(span, R.size - i))
+        Mx, Px, tone = self._metric(near)
+        Mx[tone] = 0.0
         j = int(np.argmax(Mx))
         return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
 
@@ -505,6 +513,8 @@ class OfdmReceiver:
         h = p.smoother @ h_raw
         noise = float(np.mean(np.abs(y[0] - y[1]) ** 2) / 2)
         burst = _Burst(t0=t0, ref=d, cfo=total, h=h, noise=max(noise, 1e-12), h_ltf=h_raw)
+        if self.min_snr_db is not None and np.mean(np.abs(h) ** 2) < burst.noise * 10 ** (self.min_snr_db / 10):
+            return burst  # too weak for its header to decode: noise, or a trigger inside another burst
         try:
             burst.header = self._header(burst)
         except HeaderError:
@@ -520,7 +530,9 @@ class OfdmReceiver:
         idx = starts[:, None] + np.arange(N)[None]
         w = self._buf[np.minimum(idx, self._buf.size - 1)].astype(np.complex128)
         w[idx >= self._buf.size] = 0
-        w = w * np.exp(-2j * np.pi * burst.cfo * (idx - burst.ref))
+        # the CFO correction exp(-2 pi i cfo (idx - ref)), as (per symbol start) x (per sample in a window)
+        w *= np.exp(-2j * np.pi * burst.cfo * (starts - burst.ref))[:, None]
+        w *= np.exp(-2j * np.pi * burst.cfo * np.arange(N))[None]
         return p._to_freq(w) / burst.h
 
     def _track(self, z: np.ndarray, first: int, h: np.ndarray, phase=(0.0, 0.0)):
@@ -534,34 +546,32 @@ class OfdmReceiver:
         kp = np.asarray(p.pilots, float)
         w = np.abs(h[p.pilot_index]) ** 2  # weight each pilot by its channel power
         sw = np.sqrt(w)
-        A = np.stack([np.ones_like(kp), kp], 1) * sw[:, None]  # weighted design matrix of a + b*k
-        G = np.linalg.pinv(A) * sw[None]  # (da, db) = G @ residual pilot phases: the weighted LS fit
+        A0 = np.stack([np.ones_like(kp), kp], 1)
+        A = A0 * sw[:, None]  # weighted design matrix of a + b*k
+        gram = A.T @ A
+        full_rank = gram[0, 0] * gram[1, 1] - gram[0, 1] ** 2 > 1e-9 * gram[0, 0] * gram[1, 1]
+        # (da, db) = G @ residual pilot phases: the weighted LS fit (normal equations; pinv below rank 2,
+        # e.g. a zero channel)
+        G = (np.linalg.inv(gram) @ A.T if full_rank else np.linalg.pinv(A)) * sw[None]
         n = z.shape[0]
         q = z[:, p.pilot_index] * self._pilot_rows(first, n)
         phi = np.angle(q)
-        A0 = np.stack([np.ones_like(kp), kp], 1)
-        fits = np.empty((n, 2))
-        two_pi = 2 * np.pi
-        if n and np.allclose(G @ A0, np.eye(2)):
-            # symbol m's fit is the previous one plus the LS fit of the pilot phases wrapped around the
-            # previous fit's prediction: since G @ A0 = I that is G @ (phi[m] + 2 pi k[m]), k[m] the whole
-            # turns that bring phi[m] nearest to A0 @ fits[m-1]. Iterated over all symbols at once: after
-            # pass j the first j symbols are final, and k usually stops changing after 2 or 3 passes
-            start = np.asarray(phase, float)[None]
-            k = np.round((start @ A0.T - phi) / two_pi)
-            for _ in range(n + 1):
-                fits = (phi + two_pi * k) @ G.T
-                pred = np.concatenate([start, fits[:-1]]) @ A0.T
-                k_new = np.round((pred - phi) / two_pi)
-                if np.array_equal(k_new, k):
-                    break
-                k = k_new
-        else:  # pilots without weight (a zero channel): the fits follow the residuals one symbol at a time
-            a, b = phase
-            for m in range(n):
-                da, db = G @ ((phi[m] - (a + b * kp) + np.pi) % two_pi - np.pi)
-                a, b = a + da, b + db
-                fits[m] = a, b
+        # one symbol at a time (each starts from the previous fit), in Python floats: 8 pilots per symbol
+        # are too few for numpy's per-call cost
+        g0, g1 = G.tolist()
+        pilots = list(zip(g0, g1, kp.tolist()))
+        a, b = float(phase[0]), float(phase[1])
+        two_pi, pi = 2 * np.pi, np.pi
+        out = []
+        for row in phi.tolist():
+            da = db = 0.0
+            for (u, v, k), ph in zip(pilots, row):
+                r = (ph - (a + b * k) + pi) % two_pi - pi  # the residual phase, wrapped
+                da += u * r
+                db += v * r
+            a, b = a + da, b + db
+            out.append((a, b))
+        fits = np.array(out, float).reshape(n, 2)
         num = np.abs(np.sum(w * q * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * kp[None])), axis=1))
         coh = num / np.maximum(np.sum(w * np.abs(q), axis=1), 1e-30)
         return fits, coh
@@ -585,8 +595,7 @@ class OfdmReceiver:
         llr = (2 * z[:, d_idx].real * gain[None]).reshape(-1)
         coded_len = 2 * (HEADER_BITS + 6)
         slots = llr[p.header_perm]  # slot j of the coded stream sits at header_perm[j]
-        combined = np.zeros(coded_len)
-        np.add.at(combined, np.arange(slots.size) % coded_len, slots)
+        combined = np.bincount(np.arange(slots.size) % coded_len, weights=slots, minlength=coded_len)
         burst.phase = tuple(fits[-1])
         header = SegmentHeader.from_bits(viterbi_decode(combined, HEADER_BITS))  # HeaderError: bad CRC
         if self.header_aided:
