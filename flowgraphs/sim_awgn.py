@@ -36,7 +36,7 @@ def snippets_main_after_stop(tb):
 
 class sim_awgn(gr.top_block):
 
-    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0, scheme=''):
+    def __init__(self, host='', private='', size=256, snr_bob=10.0, snr_eve=5.0, jscc_model='', torch_threads=1, inn_model='', key='', lost='zeros', secure=1, mia_steps=200, attacker='mia', out='out/sim_awgn', freq_offset=0.0, epsilon=1.0, seed=0, scheme='', public_key=''):
         gr.top_block.__init__(self, "gr-stegsem: simulated AWGN link (Alice, Bob, Eve)", catch_exceptions=True)
 
         ##################################################
@@ -60,6 +60,7 @@ class sim_awgn(gr.top_block):
         self.epsilon = epsilon
         self.seed = seed
         self.scheme = scheme
+        self.public_key = public_key
 
         ##################################################
         # Variables
@@ -113,7 +114,7 @@ class sim_awgn(gr.top_block):
             noise_seed=(2 * seed + 1),
             block_tags=False)
         self.bob = stegsem_blocks.bob_rx(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme=scheme, replay_window=65536, threads=torch_threads)
-        self.alice = stegsem_blocks.alice_tx(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme=scheme, seed=seed, timeout=5.0, max_pending=64, threads=torch_threads)
+        self.alice = stegsem_blocks.alice_tx(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme=scheme, seed=seed, timeout=5.0, max_pending=64, threads=torch_threads, public_key=public_key)
 
 
         ##################################################
@@ -266,6 +267,12 @@ class sim_awgn(gr.top_block):
         self.scheme = scheme
         self.set_eve_scheme(self.scheme or stegsem_fg.eve_scheme(self.inn_model))
 
+    def get_public_key(self):
+        return self.public_key
+
+    def set_public_key(self, public_key):
+        self.public_key = public_key
+
     def get_zoo_attack(self):
         return self.zoo_attack
 
@@ -402,14 +409,17 @@ def argument_parser():
         help="Set seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate) [default=%(default)r]")
     parser.add_argument(
         "--scheme", dest="scheme", type=str, default='',
-        help="Set '' = the INN model (secure 1) or plain DeepJSCC (secure 0); dp-<ε>, shuffle, shuffle-static = seed 004's defences on plain DeepJSCC (shuffles use 'key'); Eve's trained attacker attacks it [default=%(default)r]")
+        help="Set '' = the INN model (secure 1) or plain DeepJSCC (secure 0); dp-<ε>, shuffle, shuffle-static = seed 004's defences on plain DeepJSCC (shuffles use 'key'); lbvq-16, lbvq-16-hard, jscec-n512 = issue 13's digital schemes (the private image only; jscec: 'key' is Bob's key); Eve's trained attacker attacks it [default=%(default)r]")
+    parser.add_argument(
+        "--public-key", dest="public_key", type=str, default='',
+        help="Set Bob's LWE public key file (scheme jscec-*: Alice encrypts to it; 'stegsem keygen KEY --lwe-public FILE') [default=%(default)r]")
     return parser
 
 
 def main(top_block_cls=sim_awgn, options=None):
     if options is None:
         options = argument_parser().parse_args()
-    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed, scheme=options.scheme)
+    tb = top_block_cls(host=options.host, private=options.private, size=options.size, snr_bob=options.snr_bob, snr_eve=options.snr_eve, jscc_model=options.jscc_model, torch_threads=options.torch_threads, inn_model=options.inn_model, key=options.key, lost=options.lost, secure=options.secure, mia_steps=options.mia_steps, attacker=options.attacker, out=options.out, freq_offset=options.freq_offset, epsilon=options.epsilon, seed=options.seed, scheme=options.scheme, public_key=options.public_key)
 
     def sig_handler(sig=None, frame=None):
         tb.stop()

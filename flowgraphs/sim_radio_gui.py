@@ -397,7 +397,7 @@ class sim_radio_gui(gr.top_block, Qt.QWidget):
             noise_seed=(2 * seed + 1),
             block_tags=False)
         self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop)
-        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=1.0)
+        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=1.0, public_key='')
 
 
         ##################################################
@@ -407,8 +407,8 @@ class sim_radio_gui(gr.top_block, Qt.QWidget):
         self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
         self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob, 'bursts'), (self.bob_rec, 'bursts'))
-        self.msg_connect((self.bob, 'private'), (self.view, 'in1'))
         self.msg_connect((self.bob, 'host'), (self.view, 'in0'))
+        self.msg_connect((self.bob, 'private'), (self.view, 'in1'))
         self.msg_connect((self.bob_host_sink, 'metrics'), (self.view, 'in0'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))

@@ -295,3 +295,44 @@ def test_shipped_lwe_blocks_decode_with_the_key_only(photos, tmp_path):
         out = run_block(sb.lwe_decrypt("jscec-n512", str(SHIPPED), str(tmp_path / f"{k}.key")), [("in", sent)])["out"]
         got[k] = float(psnr(_image(out[0])[None], x))
     assert got["bob"] > got["other"] + 5, got
+
+
+# --- the chains and sim_awgn ------------------------------------------------------------------------------
+def test_sim_awgn_runs_the_digital_schemes_end_to_end(zoo, tmp_path):
+    from gr_stegsem import flowgraphs as fgs
+
+    jscc = str(zoo / "deepjscc-bcr12.safetensors")  # the digital models come from its folder
+    for scheme, key, pub in (("lbvq-16", "", ""), ("lbvq-16-hard", "", ""),
+                             ("jscec-n512", str(zoo / "bob.key"), str(zoo / "alice.pub"))):
+        res = fgs.run_sim(timeout=120, size=32, jscc_model=jscc, inn_model="", mia_steps=0, out=str(tmp_path / scheme),
+                          scheme=scheme, key=key, public_key=pub)
+        assert res.finished and len(res.records["bob_private_sink"]) == 1, scheme
+        assert res.records["bob_host_sink"] == [] and len(res.records["eve_naive_sink"]) == 1
+
+
+def test_chains_pick_the_digital_blocks_and_the_phy_refuses_jscec(zoo):
+    jscc = str(zoo / "deepjscc-bcr12.safetensors")
+    a = sb.alice_tx(jscc, scheme="lbvq-16")
+    assert isinstance(a.encoder, sb.vq_encoder) and set(a.hier_ports_in) == {"host", "private"}
+    b = sb.bob_rx(jscc, scheme="lbvq-16-hard")
+    assert isinstance(b.decoder, sb.vq_decoder) and b.decoder.demap == "hard"
+    a = sb.alice_tx(jscc, scheme="jscec-n512", public_key=str(zoo / "alice.pub"))
+    assert isinstance(a.encoder, sb.lwe_encrypt)
+    b = sb.bob_rx(jscc, scheme="jscec-n512", key_file=str(zoo / "bob.key"))
+    assert isinstance(b.decoder, sb.lwe_decrypt)
+    with pytest.raises(ValueError, match="lwe_encrypt: public_key is required"):
+        sb.alice_tx(jscc, scheme="jscec-n512")
+    assert isinstance(sb.alice_tx_phy(jscc, scheme="lbvq-16").encoder, sb.vq_encoder)  # QAM rides the PHY
+    for make in (lambda: sb.alice_tx_phy(jscc, scheme="jscec-n512", public_key=str(zoo / "alice.pub")),
+                 lambda: sb.bob_rx_phy(jscc, scheme="jscec-n512", key_file=str(zoo / "bob.key"))):
+        with pytest.raises(ValueError, match="OFDM PHY does not carry it"):
+            make()
+
+
+def test_phy_modulator_drops_an_lwe_frame(zoo, photos):
+    from gr_stegsem.phy import blocks as phy
+
+    sent = _encrypt(zoo, photos["arrays"][:1])[0]
+    mod = phy.ofdm_modulator()
+    assert run_block(mod, [("in", sent)], timeout=0.5)["out"] == []
+    assert "LWE header" in mod.last_error and "no digital section" in mod.last_error

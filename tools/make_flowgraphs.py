@@ -460,7 +460,7 @@ def alice(g: Graph, loop: str, interval: str, done: str, row: int = 0, phy: bool
     params = dict(jscc_path="jscc_model", inn_path="inn_model", secure="secure != 0", key_file="key",
                   timeout="5.0", max_pending="64", threads="torch_threads")
     if switch:
-        params.update(scheme="scheme", seed="seed")
+        params.update(scheme="scheme", seed="seed", public_key="public_key")
     if phy:  # OFDM bursts with preamble, header and pilots (gr_stegsem.phy)
         params.update(seg_len="seg_len", amplitude=amplitude)
     g.block("alice", "gr_stegsem_alice_tx_phy" if phy else "gr_stegsem_alice_tx", (1, row + 0.5), **params)
@@ -665,8 +665,11 @@ def sim_awgn() -> Graph:
     g.param("seed", "intx", "0", "seed (noise: Bob 2*seed+1, Eve 2*seed+2; MIA start; Bob's gaussian estimate)")
     common_vars(g)
     g.param("scheme", "str", "''", "'' = the INN model (secure 1) or plain DeepJSCC (secure 0); dp-<ε>, shuffle, "
-            "shuffle-static = seed 004's defences on plain DeepJSCC (shuffles use 'key'); Eve's trained attacker "
-            "attacks it")
+            "shuffle-static = seed 004's defences on plain DeepJSCC (shuffles use 'key'); lbvq-16, lbvq-16-hard, "
+            "jscec-n512 = issue 13's digital schemes (the private image only; jscec: 'key' is Bob's key); Eve's "
+            "trained attacker attacks it")
+    g.param("public_key", "str", "''", "Bob's LWE public key file (scheme jscec-*: Alice encrypts to it; "
+            "'stegsem keygen KEY --lwe-public FILE')")
     tx = alice(g, loop="False", interval="0.0", done="True", row=0, paced=True, switch=True)
     b = channel(g, "bob", "snr_bob", "2 * seed + 1", (5, 0.5))
     e = channel(g, "eve", "snr_eve", "2 * seed + 2", (5, 3.5))

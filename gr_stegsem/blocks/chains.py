@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from gnuradio import gr
 
-from ..flowgraphs import zoo_attack
+from ..flowgraphs import models_folder, zoo_attack
 from ..phy import blocks as phy  # (as a module: gr_stegsem.phy.blocks imports this package too)
 from ._base import DEFAULT_INN
 from .alice import inn_embed, jscc_encoder
 from .bob import inn_extract, jscc_decoder
 from .defences import link_transform, scheme_rx, scheme_tx
+from .digital import digital_kind, lwe_decrypt, lwe_encrypt, vq_decoder, vq_encoder
 from .eve import eve_attack, eve_mia, eve_naive
 
 ROLES = ("host", "private")
@@ -63,11 +64,27 @@ class _Chain(gr.hier_block2):
 
 
 # --- the chains' insides, shared by the variants with and without the PHY ------------------------------
-def _alice(hb: _Chain, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads):
+def _digital_alice(hb: _Chain, kind, jscc_path, scheme, public_key, threads):
+    """Issue 13's digital schemes: the private image PDUs straight into vq_encoder (``lbvq-*``) or
+    lwe_encrypt (``jscec-*``, to ``public_key``), their models from the folder of ``jscc_path``; host
+    images are not sent (``host`` goes nowhere)."""
+    models = models_folder(jscc_path)
+    hb.encoder = (vq_encoder(scheme, models, threads=threads) if kind == "lbvq"
+                  else lwe_encrypt(scheme, models, public_key, threads=threads))
+    hb._port_in("private", (hb.encoder, "in"))
+    hb._port_in("host")
+    return hb.encoder, "out"
+
+
+def _alice(hb: _Chain, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads,
+           public_key=""):
     """Alice's blocks in ``hb``, inputs ``host`` / ``private`` registered; returns her (block, port)
     output. A ``dp-<ε>`` / ``shuffle*`` scheme runs on plain DeepJSCC (no INN, the key goes to the
-    shuffle), as seed 004 defined them; every other scheme is the INN (or, secure False, plain
-    DeepJSCC) alone."""
+    shuffle), as seed 004 defined them; ``lbvq-*`` / ``jscec-*`` send the private image alone
+    (:func:`_digital_alice`); every other scheme is the INN (or, secure False, plain DeepJSCC) alone."""
+    kind = digital_kind(scheme)
+    if kind:
+        return _digital_alice(hb, kind, jscc_path, scheme, public_key, threads)
     transform = link_transform(scheme)
     hb.host_enc = jscc_encoder(jscc_path, threads=threads)
     hb.private_enc = jscc_encoder(jscc_path, threads=threads)
@@ -84,7 +101,17 @@ def _alice(hb: _Chain, jscc_path, inn_path, secure, key_file, scheme, seed, time
 
 
 def _bob(hb: _Chain, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads):
-    """Bob's blocks in ``hb``, outputs ``host`` / ``private`` registered; returns his (block, port) input."""
+    """Bob's blocks in ``hb``, outputs ``host`` / ``private`` registered; returns his (block, port) input.
+    ``lbvq-*`` / ``jscec-*``: vq_decoder / lwe_decrypt (``key_file``: Bob's key) to ``private``;
+    nothing posts on ``host``."""
+    kind = digital_kind(scheme)
+    if kind:
+        models = models_folder(jscc_path)
+        hb.decoder = (vq_decoder(scheme, models, threads=threads) if kind == "lbvq"
+                      else lwe_decrypt(scheme, models, key_file, replay_window, threads=threads))
+        hb._port_out("private", (hb.decoder, "out"))
+        hb._port_out("host")
+        return hb.decoder, "in"
     transform = link_transform(scheme)
     hb.scheme_rx = scheme_rx(scheme, key_file, replay_window) if transform else None
     hb.extract = inn_extract(jscc_path, inn_path, lost=lost, seed=seed, threads=threads,
@@ -137,18 +164,21 @@ class alice_tx(_Chain):
         inn_path: steganography INN model file ('' = shipped stego-l3_2).
         secure: False sends the private image's symbols unprotected (plain DeepJSCC).
         key_file: the shared key of a keyed INN (stego-keyed-*) or of the shuffles ('' otherwise).
-        scheme: '' or a seed 004 defence (dp-<ε>, shuffle, shuffle-static).
+        scheme: '' or a seed 004 defence (dp-<ε>, shuffle, shuffle-static), or issue 13's digital
+            schemes: lbvq-16 (the private image as 16-QAM; models from the folder of jscc_path) and
+            jscec-n512 (LWE to ``public_key``); these send no host image.
         seed: the DP noise's seed (0: fresh randomness).
         timeout: seconds a frame may wait for its partner image.
         max_pending: bound on frames waiting for their partner.
         threads: torch CPU threads (0 = leave as is; process-wide).
+        public_key: Bob's LWE public key file (jscec-* only).
     """
 
     def __init__(self, jscc_path="", inn_path="", secure=True, key_file="", scheme="", seed=0, timeout=5.0,
-                 max_pending=64, threads=0):
+                 max_pending=64, threads=0, public_key=""):
         _Chain.__init__(self, "alice_tx")
         self._port_out("out", _alice(self, jscc_path, inn_path, secure, key_file, scheme, seed, timeout,
-                                     max_pending, threads))
+                                     max_pending, threads, public_key))
 
 
 class alice_tx_phy(_Chain):
@@ -161,9 +191,11 @@ class alice_tx_phy(_Chain):
     """
 
     def __init__(self, jscc_path="", inn_path="", secure=True, key_file="", scheme="", seed=0, timeout=5.0,
-                 max_pending=64, threads=0, seg_len=3680, amplitude=1.0):
+                 max_pending=64, threads=0, seg_len=3680, amplitude=1.0, public_key=""):
         _Chain.__init__(self, "alice_tx_phy", stream_out=True)
-        out = _alice(self, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads)
+        _phy_scheme("alice_tx_phy", scheme)
+        out = _alice(self, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads,
+                     public_key)
         self.phy = phy.phy_tx(seg_len, amplitude)
         self.msg_connect(*out, self.phy, "in")
         self.connect(self.phy, self)
@@ -182,7 +214,8 @@ class bob_rx(_Chain):
         seed: seed of the 'gaussian' estimate.
         secure: False for the plain DeepJSCC baseline (must match Alice).
         key_file: the shared key of a keyed INN or of the shuffles ('' otherwise).
-        scheme: '' or a seed 004 defence (dp-<ε>, shuffle, shuffle-static), as Alice's.
+        scheme: '' or a seed 004 defence (dp-<ε>, shuffle, shuffle-static), or lbvq-16 / lbvq-16-hard /
+            jscec-n512 (key_file: Bob's key), as Alice's; the digital ones post on ``private`` only.
         replay_window: nonces remembered for the replay check (keyed INN, per-frame shuffle).
         threads: torch CPU threads (0 = leave as is).
     """
@@ -192,6 +225,14 @@ class bob_rx(_Chain):
         _Chain.__init__(self, "bob_rx")
         self._port_in("in", _bob(self, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window,
                                  threads))
+
+
+def _phy_scheme(chain: str, scheme) -> None:
+    """The OFDM PHY carries every scheme's symbols but DeepJSCEC's: its per-frame LWE header c1 (n
+    elements of Z_q) must arrive exactly and the PHY has no digital section for it yet."""
+    if digital_kind(scheme) == "jscec":
+        raise ValueError(f"{chain}: scheme {scheme} needs its LWE header (meta 'lwe_c1') delivered exactly, and "
+                         "the OFDM PHY does not carry it; run jscec-* over sim_awgn (ideal stream channel)")
 
 
 def _phy_rx(hb: _Chain, entries, seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed):
@@ -221,6 +262,7 @@ class bob_rx_phy(_Chain):
                  replay_window=65536, threads=0, seg_len=3680, phy_threshold=0.15, equalizer="ummse",
                  amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0):
         _Chain.__init__(self, "bob_rx_phy", stream_in=True)
+        _phy_scheme("bob_rx_phy", scheme)
         entry = _bob(self, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads)
         _phy_rx(self, [entry], seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)
 
@@ -263,6 +305,7 @@ class eve_rx_phy(_Chain):
                  seed=0, lost="", threshold=0.5, queue_size=2, threads=0, seg_len=3680, phy_threshold=0.15,
                  equalizer="ummse", amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0):
         _Chain.__init__(self, "eve_rx_phy", stream_in=True)
+        _phy_scheme("eve_rx_phy", scheme)
         entries = _eve(self, jscc_path, attacker, scheme, models_dir, mia_steps, lr, seed, lost, threshold,
                        queue_size, threads)
         _phy_rx(self, entries, seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)

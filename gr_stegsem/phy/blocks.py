@@ -41,6 +41,7 @@ PACKET_LEN = "packet_len"
 HEADER_KEYS = ("frame_id", "seg_index", "seg_count", "seg_len", "height", "width", "latent_c", "latent_h",
                "latent_w")
 NONCE = "nonce"
+LWE_C1 = "lwe_c1"  # gr_stegsem.blocks.digital.LWE_C1: DeepJSCEC's header, which the PHY does not carry
 
 
 def meta_nonce(meta) -> int | None:
@@ -68,7 +69,9 @@ class ofdm_modulator(PduBlock):
     """Symbol PDU -> a PDU of samples holding one burst (guards included) per segment of at most
     ``seg_len`` symbols, back to back. Unit-power symbols give unit mean sample power; ``amplitude``
     scales the samples (e.g. 0.25 to keep a USRP's DAC out of clipping). Meta: frame_id, seg_count.
-    A ``nonce`` in the symbol PDU's meta goes into every segment header (keyed); a bad one drops the PDU."""
+    A ``nonce`` in the symbol PDU's meta goes into every segment header (keyed); a bad one drops the PDU.
+    QAM symbols (DeepJSCC-LBVQ) ride the data carriers like analog ones; a DeepJSCEC frame (meta
+    ``lwe_c1``) is dropped with a message: its LWE header has no digital section in the burst."""
 
     def __init__(self, seg_len: int = 3680, amplitude: float = 1.0):
         PduBlock.__init__(self, "ofdm_modulator")
@@ -80,6 +83,9 @@ class ofdm_modulator(PduBlock):
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg)
+        if meta_get(f.meta, LWE_C1) is not None:  # DeepJSCEC: its header would be lost on the air
+            raise ValueError(f"frame {f.frame_id} carries an LWE header (meta '{LWE_C1}', DeepJSCEC) that must "
+                             "arrive exactly; the OFDM PHY has no digital section for it")
         info = FrameInfo(f.frame_id, f.height, f.width, f.latent, f.secure, meta_nonce(f.meta))
         segs = split(info, f.symbols.numpy().reshape(-1), self.p.seg_len)
         # one PDU per frame: its bursts back to back (each with its own guards). GNU Radio 3.10.5's
