@@ -556,6 +556,26 @@ def _gnuradio():
     return flowgraphs
 
 
+def _demo_public_key(scheme, jscc, key_file, size, images, out) -> str:
+    """The demo's DeepJSCEC public key: Bob's --key's, for frames of ``size`` px (0: the largest of
+    ``images``), in OUT (Alice's file)."""
+    if not key_file:
+        raise click.UsageError(f"scheme {scheme} decrypts with Bob's key: give it with --key FILE ('stegsem keygen FILE')")
+    from . import lwe, schemes
+    from .flowgraphs import largest_side, models_folder
+
+    side = int(size) if int(size) > 0 else largest_side(images)
+    try:
+        params = schemes.load(scheme, models_folder(jscc) or None).params
+        pk = lwe.SecretKey(_key(key_file), params).public(4 * math.ceil(max(side, 4) / 4) ** 2)
+        path = Path(out) / "lwe-public.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lwe.write_public(path, pk)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    return str(path)
+
+
 @cli.command("demo")
 @click.option("--out", default="out/demo", show_default=True, type=click.Path(path_type=Path),
               callback=_writable_folder)
@@ -563,7 +583,9 @@ def _gnuradio():
 @_model_options
 @click.option("--timeout", default=1800.0, show_default=True, help="Stop the flowgraph after this many seconds.")
 @click.option("--scheme", default="", help="Seed 004's defences instead of the INN: dp-<ε>, shuffle, shuffle-static "
-              "(the shuffles need --key).")
+              "(the shuffles need --key); issue 13's digital schemes lbvq-16, lbvq-16-hard, jscec-n512 (the private "
+              "image only, models from --jscc-model's folder; jscec: --key is Bob's key, Alice's public key is "
+              "written from it to OUT/lwe-public.safetensors).")
 @_attacker_option
 @click.option("--gui", is_flag=True, help="Open flowgraphs/sim_radio_gui.py instead: the link through the OFDM PHY "
               "and impaired channels in a Qt window (Bob's and Eve's images with PSNR / MS-SSIM, their symbols, "
@@ -588,13 +610,19 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
 
     jscc, inn = _model_paths(model, jscc_model, inn_model)
     from .blocks.defences import link_transform
+    from .blocks.digital import digital_kind
 
     switch = link_transform(scheme)
-    if scheme and not switch:
-        raise click.BadParameter(f"{scheme!r} is not one of dp-<ε>, shuffle, shuffle-static (INN schemes: --model)",
-                                 param_hint="--scheme")
+    digital = digital_kind(scheme)
+    if scheme and not switch and not digital:
+        raise click.BadParameter(f"{scheme!r} is not one of dp-<ε>, shuffle, shuffle-static, lbvq-*, jscec-* (INN "
+                                 "schemes: --model)", param_hint="--scheme")
     if switch == "shuffle" and not key_file:
         raise click.UsageError(f"scheme {scheme} shuffles with a key: give it with --key FILE ('stegsem keygen FILE')")
+    public_key = ""
+    if digital == "jscec":
+        public_key = _demo_public_key(scheme, jscc, key_file, size, (host or "", private or ""), out)
+    switch = switch or digital
     keyed = not insecure and not switch and _keyed_model(inn)
     if keyed != bool(key_file) and not insecure and not switch:
         raise click.UsageError(f"model {Path(inn).stem} is keyed: give the key with --key FILE ('stegsem keygen "
@@ -623,7 +651,8 @@ def demo_cmd(out, host, private, snr_bob, snr_eve, insecure, mia_steps, size, se
     res = fgs.run_sim(timeout=timeout, host=host or "", private=private or "", size=size, snr_bob=snr_bob,
                       snr_eve=snr_eve, jscc_model=jscc, inn_model=inn, secure=0 if insecure else 1,
                       mia_steps=mia_steps, attacker=attacker, out=str(out / "frames"), seed=seed,
-                      key=key_file if keyed or switch == "shuffle" else "", scheme=scheme)
+                      key=key_file if keyed or switch in ("shuffle", "jscec") else "", scheme=scheme,
+                      public_key=public_key)
     report = fgs.sim_report(res, snr_bob, snr_eve, attacker=attacker)
     if "bob/private" not in report["images"]:
         raise click.ClickException(f"the flowgraph ended after {res.seconds:.1f} s without Bob's image; "
