@@ -200,12 +200,27 @@ def ideal(latents, snr, seed):
     return StegoSystem.channel(latents, snr, generator=torch.Generator().manual_seed(seed))
 
 
-def transmitted(private, hosts):
-    """(name, system, transmitted latents) for plain DeepJSCC and the shipped stego-l3_2."""
-    jscc = StegoSystem.load(ROOT / "models/deepjscc-bcr12.safetensors")
-    stego = StegoSystem.shipped("stego-l3_2")
-    z_stego = torch.cat([stego.alice(hosts[i:i + 1], private[i:i + 1]) for i in range(len(private))])
-    return [("deepjscc", jscc, jscc.encode(private)), ("stego-l3_2", stego, z_stego)]
+def transmitted(private, hosts, names=("deepjscc", "stego-l3_2"), models_dir=None):
+    """(name, system, transmitted latents) for plain DeepJSCC ('deepjscc'), the shipped stego-l3_2, and
+    any other scheme of the zoo by name (e.g. lbvq-16: its QAM frames; its ``bob`` decodes them)."""
+    from gr_stegsem import schemes
+
+    out = []
+    for name in names:
+        if name == "deepjscc":
+            jscc = StegoSystem.load((Path(models_dir) if models_dir else ROOT / "models") / "deepjscc-bcr12.safetensors")
+            out.append((name, jscc, jscc.encode(private)))
+        elif name == "stego-l3_2":
+            stego = StegoSystem.shipped("stego-l3_2")
+            out.append((name, stego, torch.cat([stego.alice(hosts[i:i + 1], private[i:i + 1])
+                                                for i in range(len(private))])))
+        else:
+            sch = schemes.load(name, models_dir)
+            if getattr(sch, "keyed", False):
+                raise SystemExit(f"measure_phy: scheme {name} is keyed; the PHY measurement runs unkeyed schemes")
+            out.append((name, sch, torch.cat([sch.alice(hosts[i:i + 1], private[i:i + 1])
+                                              for i in range(len(private))])))
+    return out
 
 
 def quality(private, hosts, systems, snrs, equalizer, seed) -> list[dict]:
@@ -293,6 +308,43 @@ def markdown(res) -> str:
     return "\n".join(lines) + "\n"
 
 
+def degradation_markdown(res) -> str:
+    runs = max(r["runs"] for r in res["degradation"])
+    chan = "3-tap multipath" if res["multipath"] else "no multipath"
+    lines = [f"### Graceful degradation at {res['drop_snr']:g} dB data Es/N0 ({res['images']} images, {chan}, CFO, "
+             f"clock offset; segments dropped at random, mean PSNR over {runs} drop patterns, range in brackets)", "",
+             "| system | target | " + " | ".join(f"{p:.0%} dropped" for p in res["drops"]) + " |",
+             "|---|---|" + "---|" * len(res["drops"])]
+    for s, t in sorted({(r["system"], r["target"]) for r in res["degradation"]}):
+        rows = [next(r for r in res["degradation"] if r["system"] == s and r["target"] == t and r["drop"] == p)
+                for p in res["drops"]]
+        lines.append(f"| {s} | {t} | " + " | ".join(
+            f"{r['psnr']:.2f}" + (f" [{r['psnr_min']:.1f}, {r['psnr_max']:.1f}]" if r["runs"] > 1 else "")
+            for r in rows) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def degradation_only(args) -> int:
+    """--degradation-only: the PSNR vs segments-dropped table of --systems, written to OUT/degradation.*."""
+    MULTIPATH[0] = not args.flat
+    drops = [float(s) for s in args.drops.split(",")]
+    priv = torch.stack([load_image(p, (256, 256)) for p in list_images(args.private)[:args.images]])
+    hosts = torch.stack([load_image(p, (256, 256)) for p in list_images(args.hosts)[:args.images]])
+    t0 = time.time()
+    systems = transmitted(priv, hosts, args.systems.split(","), args.models)
+    res = {"images": args.images, "equalizer": args.equalizer, "multipath": MULTIPATH[0], "drops": drops,
+           "drop_snr": 10.0, "systems": args.systems.split(",")}
+    res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
+    res["wall_s"] = round(time.time() - t0, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "degradation.json").write_text(json.dumps(res, indent=1))
+    md = degradation_markdown(res)
+    (args.out / "degradation.md").write_text(md)
+    print(md)
+    print(f"wrote {args.out / 'degradation.json'} and {args.out / 'degradation.md'} ({res['wall_s']} s)")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--private", type=Path, default=ROOT.parent / "shared/data/faces/test")
@@ -311,12 +363,21 @@ def main(argv=None) -> int:
     ap.add_argument("--interference-seconds", type=float, default=2.0,
                     help="seconds (at 1 MS/s) of noise / DC / tone input for the receiver's rate")
     ap.add_argument("--interference-only", action="store_true", help="measure only the receiver on DC and tones")
+    ap.add_argument("--systems", default="deepjscc,stego-l3_2",
+                    help="what goes through the PHY: deepjscc, stego-l3_2, or any unkeyed scheme of the zoo (lbvq-16, "
+                         "lbvq-16-hard: 16-QAM on the data carriers)")
+    ap.add_argument("--models", type=Path, default=None, help="models folder of --systems (default: the shipped one)")
+    ap.add_argument("--degradation-only", action="store_true",
+                    help="only the PSNR vs segments dropped table (no detection, noise, quality or interference runs)")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.degradation_only:
+        return degradation_only(args)
     inter = interference(args.interference_seconds, 1e6, args.seed + 7)
     print(interference_markdown(inter), flush=True)
     if args.interference_only:
         return 0
-    torch.set_num_threads(2)
     MULTIPATH[0] = not args.flat
     snrs = [float(s) for s in args.snrs.split(",")]
     drops = [float(s) for s in args.drops.split(",")]
@@ -328,7 +389,7 @@ def main(argv=None) -> int:
     res["detection"] = detection([float(s) for s in args.detect_snrs.split(",")], args.segments, args.seed)
     res["false_alarms"] = false_alarms(args.noise_seconds, 1e6, args.seed + 99)
     print(f"false alarms: {res['false_alarms']}", flush=True)
-    systems = transmitted(priv, hosts)  # (name, system, transmitted latents), computed once
+    systems = transmitted(priv, hosts, args.systems.split(","), args.models)  # computed once
     res["quality"] = quality(priv, hosts, systems, snrs, args.equalizer, args.seed)
     res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
     res["rx_rate_msps"] = round(RX_TIME["samples"] / max(RX_TIME["seconds"], 1e-9) / 1e6, 2)
