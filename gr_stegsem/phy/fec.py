@@ -90,11 +90,12 @@ def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:
         greater(hi, lo, out=rows[t])
         maximum(lo, hi, out=new)
     state = 0  # terminated
-    bits = np.empty(steps, np.int8)
-    for t in range(steps - 1, -1, -1):
-        bits[t] = _BIT[state]
-        state = int(_PREV[int(choice[t, state]), state])
-    return bits[:n_bits]
+    bits = [0] * steps
+    flat = choice.reshape(-1)
+    for t in range(steps - 1, -1, -1):  # state s came from _PREV[c, s] = (2 s + c) mod 64 on input bit s >> 5
+        bits[t] = state >> (K - 2)
+        state = ((state << 1) | int(flat[t * STATES + state])) & (STATES - 1)
+    return np.array(bits[:n_bits], np.int8)
 
 
 def _crc_table() -> list[int]:

@@ -444,22 +444,20 @@ class OfdmReceiver:
         # preamble; candidates where it is high are skipped at once instead of one acquisition each
         H = L // 2
         span = p.cp_len + L // 2
-        if cand.size * 16 <= R.size:  # few candidates: decide on their direct values at once
-            M, _, tone = self._metric(s + cand)
-            hits = cand[(M > self.threshold) & ~tone]
-        else:  # DC offsets and tones: candidates everywhere, pre-filtered by running sums at lag L/2
+        if cand.size * 16 > R.size:  # DC offsets and tones: candidates everywhere, pre-filtered at lag L/2
             cs2 = np.empty(r.size - H + 1, np.complex128)
             cs2[0] = 0
             np.cumsum(np.conj(r[:-H]) * r[H:], dtype=np.complex128, out=cs2[1:])
-            P2 = cs2[cand + L] - cs2[cand]
-            R2 = e[cand + L + H] - e[cand + H]
-            cand = cand[np.abs(P2) ** 2 <= (TONE_REJECT * 1.05) * R2 ** 2]
-            hits = cand[:0]
-            for k in range(0, cand.size, 32):  # the first candidate whose direct values confirm it
-                M, _, tone = self._metric(s + cand[k:k + 32])
-                hits = cand[k:k + 32][(M > self.threshold) & ~tone]
-                if hits.size:
-                    break
+            n = R.size
+            P2 = cs2[L:L + n] - cs2[:n]
+            R2 = e[L + H:L + H + n] - e[H:H + n]
+            cand = cand[(P2.real ** 2 + P2.imag ** 2 <= (TONE_REJECT * 1.05) * (R2 * R2))[cand]]
+        hits = cand[:0]
+        for k in range(0, cand.size, 32):  # the first candidate whose direct values confirm it
+            M, _, tone = self._metric(s + cand[k:k + 32])
+            hits = cand[k:k + 32][(M > self.threshold) & ~tone]
+            if hits.size:
+                break
         if hits.size == 0:
             return None  # the running sums' rounding put them over, or tones / DC
         i = int(hits[0])
