@@ -134,11 +134,12 @@ def int_to_bits(value: int, width: int) -> np.ndarray:
     value = int(value)
     if value < 0 or value >= 1 << width:
         raise ValueError(f"{value} does not fit in {width} bits")
-    return np.array([(value >> (width - 1 - i)) & 1 for i in range(width)], np.int8)
+    if width == 0:
+        return np.zeros(0, np.int8)
+    return (np.frombuffer(format(value, f"0{width}b").encode(), np.uint8) - ord("0")).astype(np.int8)
 
 
 def bits_to_int(bits: np.ndarray) -> int:
-    v = 0
-    for b in np.asarray(bits).reshape(-1):
-        v = (v << 1) | int(b)
-    return v
+    """Bits (most significant first) -> the non-negative integer they spell (0 for none)."""
+    bits = np.asarray(bits).reshape(-1).tolist()
+    return int("".join("1" if b else "0" for b in bits), 2) if bits else 0

@@ -26,7 +26,7 @@ crc           16 CRC-16/CCITT-FALSE over the 176 bits above
 from __future__ import annotations
 
 import operator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -99,7 +99,7 @@ class SegmentHeader:
             raise ValueError(f"header field out of range: nonce {self.nonce!r} is not an integer") from None
         if not self.keyed and nonce != 0:
             raise ValueError(f"nonce {nonce} in a header that is not keyed (must be 0)")
-        values = dict(asdict(self), version=VERSION, secure=int(bool(self.secure)), keyed=int(bool(self.keyed)),
+        values = dict({f.name: getattr(self, f.name) for f in fields(self)}, version=VERSION, secure=int(bool(self.secure)), keyed=int(bool(self.keyed)),
                       reserved=0, nonce=nonce)
         try:
             info = np.concatenate([int_to_bits(values[name], width) for name, width in FIELDS])
