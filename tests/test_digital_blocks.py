@@ -311,7 +311,7 @@ def test_sim_awgn_runs_the_digital_schemes_end_to_end(zoo, tmp_path):
         assert res.records["bob_host_sink"] == [] and len(res.records["eve_naive_sink"]) == 1
 
 
-def test_chains_pick_the_digital_blocks_and_the_phy_refuses_jscec(zoo):
+def test_chains_pick_the_digital_blocks(zoo):
     jscc = str(zoo / "deepjscc-bcr12.safetensors")
     a = sb.alice_tx(jscc, scheme="lbvq-16")
     assert isinstance(a.encoder, sb.vq_encoder) and set(a.hier_ports_in) == {"host", "private"}
@@ -323,25 +323,13 @@ def test_chains_pick_the_digital_blocks_and_the_phy_refuses_jscec(zoo):
     assert isinstance(b.decoder, sb.lwe_decrypt)
     with pytest.raises(ValueError, match="lwe_encrypt: public_key is required"):
         sb.alice_tx(jscc, scheme="jscec-n512")
-    assert isinstance(sb.alice_tx_phy(jscc, scheme="lbvq-16").encoder, sb.vq_encoder)  # QAM rides the PHY
-    for make in (lambda: sb.alice_tx_phy(jscc, scheme="jscec-n512", public_key=str(zoo / "alice.pub")),
-                 lambda: sb.bob_rx_phy(jscc, scheme="jscec-n512", key_file=str(zoo / "bob.key"))):
-        with pytest.raises(ValueError, match="OFDM PHY does not carry it"):
-            make()
+    with pytest.raises(ValueError, match="lwe_decrypt: key_file is required"):
+        sb.bob_rx_phy(jscc, scheme="jscec-n512")
 
 
-def test_phy_modulator_drops_an_lwe_frame(zoo, photos):
-    from gr_stegsem.phy import blocks as phy
-
-    sent = _encrypt(zoo, photos["arrays"][:1])[0]
-    mod = phy.ofdm_modulator()
-    assert run_block(mod, [("in", sent)], timeout=0.5)["out"] == []
-    assert "LWE header" in mod.last_error and "no digital section" in mod.last_error
-
-
-def test_lbvq_rides_the_ofdm_phy_through_the_chains(zoo, tmp_path):
-    """alice_tx_phy -> bob_rx_phy with scheme lbvq-16 (no channel): 32 px = 256 QAM symbols in two
-    bursts of seg_len 200; Bob's image is what the scheme decodes from the QAM points the PHY returns."""
+def _phy_link(zoo, tmp_path, tx_scheme, rx_scheme, **kw):
+    """image_source -> alice_tx_phy -> bob_rx_phy (no channel; seg_len 200) -> image sink: the top
+    block, Bob's image (tensor) and the number of bursts."""
     from gnuradio import blocks as gr_blocks
 
     from gr_stegsem import flowgraphs as fgs
@@ -350,8 +338,8 @@ def test_lbvq_rides_the_ofdm_phy_through_the_chains(zoo, tmp_path):
     tb = gr.top_block()
     tb.host_src = sb.image_source("", size=32, role="host", done=True)
     tb.private_src = sb.image_source("", size=32, role="private", done=True)
-    tb.alice = sb.alice_tx_phy(jscc, scheme="lbvq-16", threads=1, seg_len=200)
-    tb.bob = sb.bob_rx_phy(jscc, scheme="lbvq-16-hard", threads=1, seg_len=200)
+    tb.alice = sb.alice_tx_phy(jscc, scheme=tx_scheme, threads=1, seg_len=200, public_key=kw.get("public_key", ""))
+    tb.bob = sb.bob_rx_phy(jscc, scheme=rx_scheme, threads=1, seg_len=200, key_file=kw.get("key_file", ""))
     tb.sink = sb.image_sink(str(tmp_path), "bob_private")
     tb.bursts = gr_blocks.message_debug()
     tb.connect(tb.alice, tb.bob)
@@ -360,13 +348,73 @@ def test_lbvq_rides_the_ofdm_phy_through_the_chains(zoo, tmp_path):
     tb.msg_connect(tb.bob, "private", tb.sink, "in")
     tb.msg_connect(tb.bob, "bursts", tb.bursts, "store")
     res = fgs.run(tb, timeout=60)
-    assert res.finished and tb.bursts.num_messages() == 2
+    assert res.finished
     (rec,) = res.records["sink"]  # records by the sink's attribute name
+    return tb, tensor(np.array(Image.open(rec["path"]))), tb.bursts.num_messages()
+
+
+def test_lbvq_rides_the_ofdm_phy_through_the_chains(zoo, tmp_path):
+    """alice_tx_phy -> bob_rx_phy with scheme lbvq-16: 32 px = 256 QAM symbols in two bursts of
+    seg_len 200; Bob's image is what the scheme decodes from the QAM points the PHY returns."""
+    from gr_stegsem import flowgraphs as fgs
+
+    tb, got, bursts = _phy_link(zoo, tmp_path, "lbvq-16", "lbvq-16-hard")
+    assert bursts == 2
     scheme = schemes.load("lbvq-16-hard", zoo)
     x = fgs.sent_image("", "private", 32)[None]
     ref = scheme.bob(scheme.alice(None, x), (32, 32))["private"][0]  # noiseless: hard decisions are exact
-    got = tensor(np.array(Image.open(rec["path"])))
     assert (got - ref.clamp(0, 1)).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_jscec_header_rides_the_phy_as_a_digital_section(zoo, tmp_path):
+    """jscec-n512 through alice_tx_phy -> bob_rx_phy: c1 (512 elements) goes ahead of the frame as a
+    digital section (6,168 QPSK symbols: 31 bursts of 200) and arrives exactly: Bob decodes the image
+    as over the ideal link (another encryption, so the comparison is by PSNR)."""
+    from gr_stegsem import flowgraphs as fgs
+
+    tb, got, bursts = _phy_link(zoo, tmp_path, "jscec-n512", "jscec-n512", public_key=str(zoo / "alice.pub"),
+                                key_file=str(zoo / "bob.key"))
+    assert bursts == 31 + 2 and tb.bob.phy.reassembler.n_sections_failed == 0
+    assert tb.bob.decoder.n_dropped == 0
+    x = fgs.sent_image("", "private", 32)
+    sent = _encrypt(zoo, [(x.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()])[0]
+    ideal = _image(run_block(sb.lwe_decrypt("jscec-n512", str(zoo), str(zoo / "bob.key")), [("in", sent)])["out"][0])
+    assert float(psnr(got[None], ideal[None])) > 30
+
+
+def test_digital_section_round_trip_and_failures():
+    from gr_stegsem.phy import Reassembler
+    from gr_stegsem.phy import digital as pd
+
+    rng = np.random.default_rng(5)
+    raw = rng.integers(0, 4093, 512).astype("<u2").tobytes()
+    sym, latent, n = pd.encode(raw)
+    assert (n, latent, sym.size) == (512, (24, 1, 514), 6168)  # 12 bits per word: 6,144 + 22 QPSK symbols
+    assert np.allclose(np.abs(sym[:6166]), 1)
+    segs = pd.segments(9, False, 77, raw, 3680)
+    assert [h.height for h, _ in segs] == [pd.DIGITAL] * 2 and all(pd.is_digital(h) and h.nonce == 77 for h, _ in segs)
+
+    def received(keep, noise=0.0, flip=None):
+        r = Reassembler(timeout=None)
+        out = []
+        for i, (h, d) in enumerate(segs):
+            d = d + noise * (rng.standard_normal(d.size) + 1j * rng.standard_normal(d.size))
+            if flip is not None and i == 0:
+                d = d.copy()
+                d[flip] = -d[flip]
+            if i in keep:
+                out += r.add(h, d.astype(np.complex64))
+        return pd.decode((out + r.flush())[0])
+
+    assert received({0, 1}) == raw
+    assert received({0, 1}, noise=0.3) == raw  # Es/N0 7.4 dB: the code corrects the errors
+    assert received({0}) is None  # 40 % of the section lost: the CRC refuses it
+    assert received({0, 1}, flip=np.arange(0, 3000, 2)) is None  # half the symbols inverted
+    big = np.array([5000] * 4, "<u2").tobytes()
+    assert pd.encode(big)[1][0] == 32  # a word >= 4096: 16 bits per word
+    for bad in (b"", b"abc", bytes(2 * 4096)):
+        with pytest.raises(ValueError, match="digital section holds"):
+            pd.encode(bad)
 
 
 def test_measure_phy_degradation_of_lbvq(zoo, tiny_images, tmp_path):

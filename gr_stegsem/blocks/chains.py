@@ -193,7 +193,6 @@ class alice_tx_phy(_Chain):
     def __init__(self, jscc_path="", inn_path="", secure=True, key_file="", scheme="", seed=0, timeout=5.0,
                  max_pending=64, threads=0, seg_len=3680, amplitude=1.0, public_key=""):
         _Chain.__init__(self, "alice_tx_phy", stream_out=True)
-        _phy_scheme("alice_tx_phy", scheme)
         out = _alice(self, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads,
                      public_key)
         self.phy = phy.phy_tx(seg_len, amplitude)
@@ -227,14 +226,6 @@ class bob_rx(_Chain):
                                  threads))
 
 
-def _phy_scheme(chain: str, scheme) -> None:
-    """The OFDM PHY carries every scheme's symbols but DeepJSCEC's: its per-frame LWE header c1 (n
-    elements of Z_q) must arrive exactly and the PHY has no digital section for it yet."""
-    if digital_kind(scheme) == "jscec":
-        raise ValueError(f"{chain}: scheme {scheme} needs its LWE header (meta 'lwe_c1') delivered exactly, and "
-                         "the OFDM PHY does not carry it; run jscec-* over sim_awgn (ideal stream channel)")
-
-
 def _phy_rx(hb: _Chain, entries, seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed):
     """phy_rx in ``hb`` from its stream input to the chain's ``entries``; its bursts on ``bursts``."""
     hb.phy = phy.phy_rx(seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)
@@ -262,7 +253,6 @@ class bob_rx_phy(_Chain):
                  replay_window=65536, threads=0, seg_len=3680, phy_threshold=0.15, equalizer="ummse",
                  amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0):
         _Chain.__init__(self, "bob_rx_phy", stream_in=True)
-        _phy_scheme("bob_rx_phy", scheme)
         entry = _bob(self, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads)
         _phy_rx(self, [entry], seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)
 
@@ -305,7 +295,6 @@ class eve_rx_phy(_Chain):
                  seed=0, lost="", threshold=0.5, queue_size=2, threads=0, seg_len=3680, phy_threshold=0.15,
                  equalizer="ummse", amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0):
         _Chain.__init__(self, "eve_rx_phy", stream_in=True)
-        _phy_scheme("eve_rx_phy", scheme)
         entries = _eve(self, jscc_path, attacker, scheme, models_dir, mia_steps, lr, seed, lost, threshold,
                        queue_size, threads)
         _phy_rx(self, entries, seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)

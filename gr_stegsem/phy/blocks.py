@@ -18,13 +18,14 @@ Schmidl & Cox symbol's cyclic prefix -- counted from the first sample of the rec
 into an annotation (its ``bursts`` port).
 Symbol PDU out of the reassembler: as :mod:`gr_stegsem.blocks.pdus`, plus ``phy_segments`` (u8vector:
 1 per segment that arrived), ``phy_lost`` (double: fraction of the frame's symbols zero-filled),
-``snr_db`` (double: mean estimate over the received segments, dB) and, for a keyed frame only,
-``nonce`` (uint64).
+``snr_db`` (double: mean estimate over the received segments, dB), for a keyed frame only ``nonce``
+(uint64), and ``lwe_c1`` (u8vector) when the frame had a digital section that decoded (:mod:`.digital`).
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 import pmt
@@ -33,6 +34,7 @@ from gnuradio import gr, pdu
 from ..blocks._base import PduBlock
 from ..blocks.pdus import (MAX_FRAME_ID, c32vector_from_numpy, c32vector_to_numpy, meta_get, meta_int, meta_set,
                            parse_symbol_pdu, split_pdu, symbol_pdu, u8vector_from_numpy, u8vector_to_numpy)
+from . import digital
 from .header import SegmentHeader, segment_plan
 from .ofdm import OfdmParams, OfdmReceiver, modulate
 from .segments import FrameInfo, Reassembler, split
@@ -41,7 +43,8 @@ PACKET_LEN = "packet_len"
 HEADER_KEYS = ("frame_id", "seg_index", "seg_count", "seg_len", "height", "width", "latent_c", "latent_h",
                "latent_w")
 NONCE = "nonce"
-LWE_C1 = "lwe_c1"  # gr_stegsem.blocks.digital.LWE_C1: DeepJSCEC's header, which the PHY does not carry
+LWE_C1 = "lwe_c1"  # gr_stegsem.blocks.digital.LWE_C1: DeepJSCEC's header, the PHY's digital section
+SECTIONS_KEPT = 64  # decoded digital sections waiting for their frame
 
 
 def meta_nonce(meta) -> int | None:
@@ -70,8 +73,9 @@ class ofdm_modulator(PduBlock):
     ``seg_len`` symbols, back to back. Unit-power symbols give unit mean sample power; ``amplitude``
     scales the samples (e.g. 0.25 to keep a USRP's DAC out of clipping). Meta: frame_id, seg_count.
     A ``nonce`` in the symbol PDU's meta goes into every segment header (keyed); a bad one drops the PDU.
-    QAM symbols (DeepJSCC-LBVQ) ride the data carriers like analog ones; a DeepJSCEC frame (meta
-    ``lwe_c1``) is dropped with a message: its LWE header has no digital section in the burst."""
+    QAM symbols (DeepJSCC-LBVQ) ride the data carriers like analog ones; a DeepJSCEC frame's LWE
+    header (meta ``lwe_c1``) goes ahead of it as a digital section (:mod:`.digital`: CRC-16, rate-1/2
+    code, QPSK) in segments of its own."""
 
     def __init__(self, seg_len: int = 3680, amplitude: float = 1.0):
         PduBlock.__init__(self, "ofdm_modulator")
@@ -83,11 +87,14 @@ class ofdm_modulator(PduBlock):
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg)
-        if meta_get(f.meta, LWE_C1) is not None:  # DeepJSCEC: its header would be lost on the air
-            raise ValueError(f"frame {f.frame_id} carries an LWE header (meta '{LWE_C1}', DeepJSCEC) that must "
-                             "arrive exactly; the OFDM PHY has no digital section for it")
         info = FrameInfo(f.frame_id, f.height, f.width, f.latent, f.secure, meta_nonce(f.meta))
         segs = split(info, f.symbols.numpy().reshape(-1), self.p.seg_len)
+        c1 = meta_get(f.meta, LWE_C1)
+        if c1 is not None:  # DeepJSCEC's LWE header: the digital section, sent ahead of the frame
+            if not pmt.is_u8vector(c1):
+                raise ValueError(f"frame {f.frame_id}: meta '{LWE_C1}' must be a u8vector")
+            segs = digital.segments(f.frame_id, f.secure, info.nonce, u8vector_to_numpy(c1).tobytes(),
+                                    self.p.seg_len) + segs
         # one PDU per frame: its bursts back to back (each with its own guards). GNU Radio 3.10.5's
         # pdu_to_tagged_stream may end with PDUs still queued when 'done' arrives; one per frame
         # (held until the queue is empty, see _can_finish) delivers every burst
@@ -178,11 +185,19 @@ class segment_reassembler(PduBlock):
     (oldest first), or ``timeout`` seconds after its first segment (0 = no timeout); missing symbols
     are zeros, flagged in the meta (``phy_segments``, ``phy_lost``). Duplicated and reordered
     segments are handled; counters in ``reassembler.stats``.
+
+    Digital sections (:mod:`.digital`, header height 0: DeepJSCEC's LWE header, sent ahead of its
+    frame) are reassembled apart (``sections``), decoded (CRC-checked) and put on their frame as meta
+    ``lwe_c1``; a frame whose section was lost or failed (``n_sections_failed``, logged) goes on
+    without it (lwe_decrypt then drops it).
     """
 
     def __init__(self, max_pending: int = 2, timeout: float = 1.0):
         PduBlock.__init__(self, "segment_reassembler")
         self.reassembler = Reassembler(max_pending=int(max_pending), timeout=float(timeout) or None)
+        self.sections = Reassembler(max_pending=int(max_pending), timeout=float(timeout) or None)
+        self._decoded: OrderedDict = OrderedDict()  # (frame_id, nonce) -> section bytes, or None (failed)
+        self.n_sections_failed = 0
         self._lock = threading.Lock()
         self._timer = None
         self._input("in", self._handle)
@@ -194,6 +209,7 @@ class segment_reassembler(PduBlock):
         if not self._inputs_empty("in"):
             return False
         with self._lock:
+            self._sections(self.sections.flush())
             frames = self.reassembler.flush()
         for f in frames:
             self._emit(f)
@@ -202,17 +218,40 @@ class segment_reassembler(PduBlock):
     def _handle(self, msg):
         hdr, sym, valid, snr = parse_segment_pdu(msg)
         with self._lock:
+            if digital.is_digital(hdr):  # a digital section (DeepJSCEC's LWE header) for a frame to come
+                self._sections(self.sections.add(hdr, sym, valid, snr))
+                return
             frames = self.reassembler.add(hdr, sym, valid, snr)
         for f in frames:
             self._emit(f)
+
+    def _sections(self, frames) -> None:
+        """Decode reassembled digital sections (a failed CRC is remembered as None); bounded."""
+        for f in frames:
+            raw = digital.decode(f)
+            if raw is None:
+                self.n_sections_failed += 1
+                self._warn(f"frame {f.info.frame_id}: its digital section (LWE header) did not decode "
+                           f"({f.lost_fraction:.1%} of its symbols lost); the frame goes on without it")
+            self._decoded[(f.info.frame_id, f.info.nonce)] = raw
+            while len(self._decoded) > SECTIONS_KEPT:
+                self._decoded.popitem(last=False)
+
+    def _section_of(self, info) -> bytes | None:
+        """The decoded digital section of a frame being delivered (None: none, or it failed; a section
+        still incomplete when its frame is delivered is lost with it)."""
+        with self._lock:
+            return self._decoded.pop((info.frame_id, info.nonce), None)
 
     def _emit(self, frame) -> None:
         i = frame.info
         out = symbol_pdu(frame.symbols, i.frame_id, (i.height, i.width), i.latent, secure=i.secure)
         seg = frame.segments.astype(np.uint8)
+        raw = self._section_of(i)
         meta = meta_set(pmt.car(out), phy_segments=u8vector_from_numpy(seg),
                         phy_lost=float(frame.lost_fraction), snr_db=float(frame.snr_db),
-                        nonce=None if i.nonce is None else pmt.from_uint64(int(i.nonce)))  # keyed frames only
+                        nonce=None if i.nonce is None else pmt.from_uint64(int(i.nonce)),  # keyed frames only
+                        lwe_c1=None if raw is None else u8vector_from_numpy(np.frombuffer(raw, np.uint8)))
         if not frame.complete:
             self._warn(f"frame {i.frame_id}: {frame.lost_fraction:.1%} of its symbols lost "
                        f"({int((~frame.segments).sum())} of {seg.size} segments missing); zero-filled")
@@ -221,6 +260,7 @@ class segment_reassembler(PduBlock):
     def _tick(self):
         try:
             with self._lock:
+                self._sections(self.sections.expire())
                 frames = self.reassembler.expire()
             for f in frames:
                 self._emit(f)
