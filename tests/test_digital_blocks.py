@@ -424,12 +424,14 @@ def test_measure_phy_degradation_of_lbvq(zoo, tiny_images, tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
     import measure_phy
 
-    assert measure_phy.main(["--degradation-only", "--systems", "deepjscc,lbvq-16", "--models", str(zoo),
+    assert measure_phy.main(["--degradation-only", "--systems", "deepjscc,lbvq-16,jscec-n512", "--models", str(zoo),
                              "--private", str(tiny_images / "set0"), "--hosts", str(tiny_images / "set1"),
                              "--images", "1", "--drops", "0,0.5", "--drop-runs", "2", "--threads", "1",
                              "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "degradation.json").read_text())
     rows = {(r["system"], r["drop"]): r for r in res["degradation"]}
-    assert set(rows) == {(s, p) for s in ("deepjscc", "lbvq-16") for p in (0.0, 0.5)}
+    assert set(rows) == {(s, p) for s in ("deepjscc", "lbvq-16", "jscec-n512") for p in (0.0, 0.5)}
     assert rows["lbvq-16", 0.0]["dropped"] == 0 and rows["lbvq-16", 0.5]["dropped"] > 0
+    assert rows["jscec-n512", 0.0]["frames_lost"] == 0  # the header arrived: the frame decrypted
+    assert rows["lbvq-16", 0.5]["frames_lost"] == 0 and np.isfinite(rows["jscec-n512", 0.0]["psnr"])
     assert "| lbvq-16 | private |" in (tmp_path / "degradation.md").read_text()

@@ -34,6 +34,7 @@ from gr_stegsem.images import list_images, load_image  # noqa: E402
 from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.models.deepjscc import from_complex, to_complex  # noqa: E402
 from gr_stegsem.phy import OfdmParams, OfdmReceiver, Reassembler, SegmentHeader, modulate, radio, split  # noqa: E402
+from gr_stegsem.phy import digital as phy_digital  # noqa: E402
 from gr_stegsem.phy.segments import FrameInfo  # noqa: E402
 from gr_stegsem.system import StegoSystem  # noqa: E402
 
@@ -153,10 +154,13 @@ def interference_markdown(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def segments_through_phy(latents, snr, seed, equalizer):
-    """Real latents -> symbols -> PHY bursts -> channel_model -> receiver: the received segments."""
+def segments_through_phy(latents, snr, seed, equalizer, sections=None):
+    """Real latents -> symbols -> PHY bursts -> channel_model -> receiver: the received segments.
+    ``sections``: per frame, the bytes of its digital section (DeepJSCEC's c1), sent ahead of it."""
     parts = []
     for fid, z in enumerate(latents):
+        if sections is not None:
+            parts += [modulate(P, h, d) for h, d in phy_digital.segments(fid, True, None, sections[fid], P.seg_len)]
         info = FrameInfo(fid, 256, 256, tuple(z.shape), True)
         for h, d in split(info, to_complex(z[None])[0].numpy(), P.seg_len):
             parts.append(modulate(P, h, d))
@@ -169,19 +173,26 @@ def segments_through_phy(latents, snr, seed, equalizer):
     return segs
 
 
-def reassemble(latents, segs, drop=0.0, rng=None):
+def reassemble(latents, segs, drop=0.0, rng=None, sections=None):
     """Received segments (a fraction ``drop`` thrown away at random) -> latents, SNR estimates, and
-    the fraction of segments actually dropped."""
+    the fraction of segments actually dropped. A dict ``sections`` gets each frame's decoded digital
+    section (bytes, or None when it failed its CRC or was lost)."""
     r = Reassembler(max_pending=len(latents) + 1, timeout=None)
-    out, dropped = {}, 0
+    r2 = Reassembler(max_pending=len(latents) + 1, timeout=None)
+    out, dropped, digital_frames = {}, 0, []
     for s in segs:
         if drop and rng.random() < drop:
             dropped += 1
+            continue
+        if phy_digital.is_digital(s.header):
+            digital_frames += r2.add(s.header, s.symbols, s.valid, s.snr_db)
             continue
         for f in r.add(s.header, s.symbols, s.valid, s.snr_db):
             out[f.info.frame_id] = f
     for f in r.flush():
         out[f.info.frame_id] = f
+    if sections is not None:
+        sections.update({f.info.frame_id: phy_digital.decode(f) for f in digital_frames + r2.flush()})
     res = []
     for fid, z in enumerate(latents):
         f = out.get(fid)
@@ -214,13 +225,46 @@ def transmitted(private, hosts, names=("deepjscc", "stego-l3_2"), models_dir=Non
             stego = StegoSystem.shipped("stego-l3_2")
             out.append((name, stego, torch.cat([stego.alice(hosts[i:i + 1], private[i:i + 1])
                                                 for i in range(len(private))])))
+        elif name.startswith("jscec-"):
+            link = LWELink(schemes.load(name, models_dir), private)
+            out.append((name, link, link.latents))
         else:
             sch = schemes.load(name, models_dir)
             if getattr(sch, "keyed", False):
-                raise SystemExit(f"measure_phy: scheme {name} is keyed; the PHY measurement runs unkeyed schemes")
+                raise SystemExit(f"measure_phy: scheme {name} is keyed; the PHY measurement runs unkeyed schemes "
+                                 "and jscec-*")
             out.append((name, sch, torch.cat([sch.alice(hosts[i:i + 1], private[i:i + 1])
                                               for i in range(len(private))])))
     return out
+
+
+class LWELink:
+    """DeepJSCEC through the PHY: frames encrypted to a test key's public key, each frame's header c1
+    as its digital section (``sections``, gr_stegsem.phy.digital); Bob decrypts a frame only when its
+    section arrived and decoded (CRC)."""
+
+    def __init__(self, scheme, private):
+        from gr_stegsem import keys, lwe
+
+        self.scheme, self.key, self.lwe = scheme, keys.guessed(torch.Generator().manual_seed(13)), lwe
+        m, shape = scheme.plaintext(private)
+        c1, self.latents = scheme.encrypt(m, shape, self.key)
+        self.sections = [lwe.pack_c1(c, scheme.params) for c in c1]
+
+    def bob_frames(self, y, sections):
+        """Received latents and each frame's decoded section (None: lost) -> ({'private': images of the
+        frames that could be decrypted}, mask of those frames)."""
+        c1, ok = [], np.zeros(len(sections), bool)
+        for i, raw in enumerate(sections):
+            try:
+                c1.append(self.lwe.unpack_c1(raw, self.scheme.params))
+                ok[i] = True
+            except (ValueError, TypeError):
+                pass
+        if not ok.any():
+            return {}, ok
+        rec = self.scheme.bob(y[torch.from_numpy(ok)], key=self.key, c1=np.stack(c1))
+        return {"private": rec["private"]}, ok
 
 
 def quality(private, hosts, systems, snrs, equalizer, seed) -> list[dict]:
@@ -250,23 +294,32 @@ def degradation(private, hosts, systems, drops, snr, equalizer, seed, runs) -> l
     """PSNR vs the fraction of segments dropped: one pass through the channel, then ``runs`` random
     drop patterns per rate (averaged: with ~5 segments per image one pattern is a noisy estimate)."""
     rows = []
-    systems = [(name, sysm, list(z), segments_through_phy(list(z), snr, seed, equalizer))
+    systems = [(name, sysm, list(z), segments_through_phy(list(z), snr, seed, equalizer,
+                                                          getattr(sysm, "sections", None)))
                for name, sysm, z in systems]
     for p in drops:
         for name, sysm, z, segs in systems:
             acc: dict[str, list] = {}
-            fractions = []
+            fractions, lost = [], []
             for k in range(runs if p else 1):
-                y, _, frac = reassemble(z, segs, drop=p, rng=np.random.default_rng([seed, int(p * 1000), k]))
+                got = {} if hasattr(sysm, "sections") else None
+                y, _, frac = reassemble(z, segs, drop=p, rng=np.random.default_rng([seed, int(p * 1000), k]),
+                                        sections=got)
                 fractions.append(frac)
-                rec = sysm.bob(y)
+                if got is None:
+                    rec, ok = sysm.bob(y), np.ones(len(z), bool)
+                else:  # DeepJSCEC: a frame whose header did not arrive cannot be decrypted (lost)
+                    rec, ok = sysm.bob_frames(y, [got.get(i) for i in range(len(z))])
+                lost.append(1 - ok.mean())
                 for target in rec:
-                    ref = private if target == "private" else hosts
-                    acc.setdefault(target, []).append(float(psnr(rec[target], ref).mean()))
-            for target, vals in acc.items():
+                    ref = (private if target == "private" else hosts)[torch.from_numpy(ok)]
+                    if len(ref):
+                        acc.setdefault(target, []).append(float(psnr(rec[target], ref).mean()))
+            for target in acc or {"private": []}:
+                vals = acc.get(target) or [float("nan")]
                 rows.append({"system": name, "target": target, "drop": p, "snr_db": snr, "psnr": float(np.mean(vals)),
                              "psnr_min": float(np.min(vals)), "psnr_max": float(np.max(vals)), "runs": len(vals),
-                             "dropped": float(np.mean(fractions))})
+                             "dropped": float(np.mean(fractions)), "frames_lost": float(np.mean(lost))})
         print(f"drop {p:.0%} done", flush=True)
     return rows
 
@@ -320,7 +373,12 @@ def degradation_markdown(res) -> str:
                 for p in res["drops"]]
         lines.append(f"| {s} | {t} | " + " | ".join(
             f"{r['psnr']:.2f}" + (f" [{r['psnr_min']:.1f}, {r['psnr_max']:.1f}]" if r["runs"] > 1 else "")
+            + (f", {r['frames_lost']:.0%} of frames lost" if r.get("frames_lost") else "")
             for r in rows) + " |")
+    lost = [r for r in res["degradation"] if r["system"].startswith("jscec-")]
+    if lost:
+        lines += ["", "jscec-*: a frame whose LWE header (its digital section, sent ahead of it) did not arrive "
+                  "cannot be decrypted: it is lost, and its PSNR is the mean over the frames that were decrypted."]
     return "\n".join(lines) + "\n"
 
 
