@@ -43,6 +43,7 @@ from .header import HEADER_BITS, HeaderError, SegmentHeader, segment_plan
 EQUALIZERS = ("ummse", "mmse", "zf")
 
 TONE_REJECT = 0.5  # lag-L/2 S&C metric above which a trigger is a DC offset or CW tone, not a preamble
+SCAN_BLOCK = 8192  # metric positions per pass of the detector's running sums
 SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
 
 
@@ -422,9 +423,34 @@ class OfdmReceiver:
         directly computed values (:meth:`_metric`)."""
         p = self.p
         L = p.fft_len // 2
-        r = self._buf[s:]
-        if r.size < 3 * L:
+        total = self._buf.size - s - 2 * L  # metric positions s .. s + total - 1 in the buffer
+        if total < L:
             return None
+        span = p.cp_len + L // 2
+        hits = np.zeros(0, np.int64)
+        for b0 in range(0, total, SCAN_BLOCK):  # blocks of positions: bounded work per trigger, in cache
+            hits = b0 + self._candidates(s + b0, min(SCAN_BLOCK, total - b0))
+            if hits.size:
+                break
+        if hits.size == 0:
+            return None  # the running sums' rounding put them over, or tones / DC
+        i = int(hits[0])
+        if i + span > total and not final:
+            self._pos = self._base + s + max(0, i - 8)
+            return "wait"
+        near = s + i + np.arange(min(span, total - i))
+        Mx, Px, tone = self._metric(near)
+        Mx[tone] = 0.0
+        j = int(np.argmax(Mx))
+        return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
+
+    def _candidates(self, s: int, count: int) -> np.ndarray:
+        """Offsets from buffer index ``s`` (below ``count``) of confirmed S&C positions: direct metric
+        over the threshold and not tone-like (:meth:`_metric`), taken from the first batch of 32
+        pre-filtered candidates that holds any, in order; empty when there are none."""
+        L = self.p.fft_len // 2
+        H = L // 2
+        r = self._buf[s:s + count + 2 * L]
         # running sums in float64 over single-precision products: only a pre-filter (with a margin)
         # for the direct values that decide; all indices whose direct metric passes are kept
         cs = np.empty(r.size - L + 1, np.complex128)
@@ -438,13 +464,11 @@ class OfdmReceiver:
         # M = |P|^2 / R^2 > threshold, without the division
         cand = np.flatnonzero(P.real ** 2 + P.imag ** 2 > (self.threshold * 0.999) * (R * R))
         if cand.size == 0:
-            return None
+            return cand
         cand = cand[R[cand] >= 1e-20]
         # the same at lag L/2 (over the same second-half window): high for DC and tones, ~1/L for the
-        # preamble; candidates where it is high are skipped at once instead of one acquisition each
-        H = L // 2
-        span = p.cp_len + L // 2
-        if cand.size * 16 > R.size:  # DC offsets and tones: candidates everywhere, pre-filtered at lag L/2
+        # preamble; where candidates are everywhere (DC offsets and tones) running sums pre-filter them
+        if cand.size * 16 > R.size:
             cs2 = np.empty(r.size - H + 1, np.complex128)
             cs2[0] = 0
             np.cumsum(np.conj(r[:-H]) * r[H:], dtype=np.complex128, out=cs2[1:])
@@ -452,23 +476,12 @@ class OfdmReceiver:
             P2 = cs2[L:L + n] - cs2[:n]
             R2 = e[L + H:L + H + n] - e[H:H + n]
             cand = cand[(P2.real ** 2 + P2.imag ** 2 <= (TONE_REJECT * 1.05) * (R2 * R2))[cand]]
-        hits = cand[:0]
-        for k in range(0, cand.size, 32):  # the first candidate whose direct values confirm it
+        for k in range(0, cand.size, 32):  # the first candidates whose direct values confirm them
             M, _, tone = self._metric(s + cand[k:k + 32])
             hits = cand[k:k + 32][(M > self.threshold) & ~tone]
             if hits.size:
-                break
-        if hits.size == 0:
-            return None  # the running sums' rounding put them over, or tones / DC
-        i = int(hits[0])
-        if i + span > R.size and not final:
-            self._pos = self._base + s + max(0, i - 8)
-            return "wait"
-        near = s + i + np.arange(min(span, R.size - i))
-        Mx, Px, tone = self._metric(near)
-        Mx[tone] = 0.0
-        j = int(np.argmax(Mx))
-        return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
+                return hits
+        return cand[:0]
 
     def _acquired(self, d: int, cfo: float) -> _Burst | None:
         """:meth:`_acquire`, or the burst acquired at the same trigger by the previous call (whose end was
