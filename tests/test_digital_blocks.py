@@ -435,3 +435,28 @@ def test_measure_phy_degradation_of_lbvq(zoo, tiny_images, tmp_path):
     assert rows["jscec-n512", 0.0]["frames_lost"] == 0  # the header arrived: the frame decrypted
     assert rows["lbvq-16", 0.5]["frames_lost"] == 0 and np.isfinite(rows["jscec-n512", 0.0]["psnr"])
     assert "| lbvq-16 | private |" in (tmp_path / "degradation.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["vq_decoder", "lwe_decrypt", "vq_encoder"])
+def test_digital_blocks_survive_random_messages(zoo, photos, name):
+    """Random PDUs (meta with the blocks' keys, lwe_c1 and nonce included, and random values), then a
+    valid frame: every bad one is dropped and the valid one still decodes."""
+    from tests.test_fuzz_blocks import rnd_message
+
+    rng = np.random.default_rng(11)
+    img = _image_pdu(photos["arrays"][0], 4)
+    if name == "vq_decoder":
+        blk, good = sb.vq_decoder("lbvq-16", str(zoo)), run_block(sb.vq_encoder("lbvq-16", str(zoo)), [("in", img)])["out"][0]
+    elif name == "lwe_decrypt":
+        blk, good = sb.lwe_decrypt("jscec-n512", str(zoo), str(zoo / "bob.key")), _encrypt(zoo, photos["arrays"][:1])[0]
+    else:
+        blk, good = sb.vq_encoder("lbvq-16", str(zoo)), img
+    meta = pmt.car(good)
+    msgs = [rnd_message(rng) for _ in range(150)]
+    for _ in range(50):  # the valid frame's meta with one field replaced by a random value
+        m = pmt.dict_add(meta, pmt.intern(str(rng.choice(["lwe_c1", "nonce", "latent_c", "height", "width"]))),
+                         rnd_message(rng))
+        msgs.append(pmt.cons(m, pmt.cdr(good)))
+    out = run_block(blk, [("in", m) for m in msgs] + [("in", good)], expect=1, timeout=60)["out"]
+    assert any(pdus.pdu_meta(o)["frame_id"] == pdus.pdu_meta(good)["frame_id"] for o in out)
+    assert blk.n_in == len(msgs) + 1 and HEX not in blk.last_error
