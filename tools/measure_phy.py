@@ -382,6 +382,25 @@ def degradation_markdown(res) -> str:
     return "\n".join(lines) + "\n"
 
 
+def digital_sections(snrs, n: int, seed: int) -> list[dict]:
+    """Fraction of digital sections (random c1 of n = 512 elements below q = 4093: 2 segments) that
+    arrive exactly, per data Es/N0, through channel_model with the impairments of ``impairment``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for j, snr in enumerate(snrs):
+        raws = [rng.integers(0, 4093, 512).astype("<u2").tobytes() for _ in range(n)]
+        x = np.concatenate([modulate(P, h, d) for i, raw in enumerate(raws)
+                            for h, d in phy_digital.segments(i, False, None, raw, P.seg_len)])
+        cfo, ppm = impairment(j)
+        segs, _ = receive(through_channel(x, snr, cfo, ppm, MULTIPATH[0], seed + j), "ummse")
+        got: dict = {}
+        reassemble([torch.zeros(2, 1, 1)] * n, segs, sections=got)
+        ok = sum(got.get(i) == raws[i] for i in range(n))
+        rows.append({"snr_db": snr, "sections": n, "exact": int(ok), "rate": ok / n, "cfo": cfo, "ppm": ppm})
+        print(f"digital sections at {snr:g} dB: {ok}/{n}", flush=True)
+    return rows
+
+
 def degradation_only(args) -> int:
     """--degradation-only: the PSNR vs segments-dropped table of --systems, written to OUT/degradation.*."""
     MULTIPATH[0] = not args.flat
@@ -393,10 +412,17 @@ def degradation_only(args) -> int:
     res = {"images": args.images, "equalizer": args.equalizer, "multipath": MULTIPATH[0], "drops": drops,
            "drop_snr": 10.0, "systems": args.systems.split(",")}
     res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
+    if args.section_snrs:
+        res["sections"] = digital_sections([float(v) for v in args.section_snrs.split(",")], args.sections,
+                                           args.seed + 3)
     res["wall_s"] = round(time.time() - t0, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "degradation.json").write_text(json.dumps(res, indent=1))
     md = degradation_markdown(res)
+    if res.get("sections"):
+        md += ("\n### DeepJSCEC's LWE header as the PHY's digital section (c1: 512 x 12 bits, CRC-16, rate-1/2, QPSK; "
+               "2 segments)\n\n| data Es/N0 (dB) | sections exact |\n|---|---|\n" + "".join(
+                   f"| {r['snr_db']:g} | {r['exact']}/{r['sections']} ({r['rate']:.0%}) |\n" for r in res["sections"]))
     (args.out / "degradation.md").write_text(md)
     print(md)
     print(f"wrote {args.out / 'degradation.json'} and {args.out / 'degradation.md'} ({res['wall_s']} s)")
@@ -428,6 +454,9 @@ def main(argv=None) -> int:
     ap.add_argument("--degradation-only", action="store_true",
                     help="only the PSNR vs segments dropped table (no detection, noise, quality or interference runs)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--section-snrs", default="", help="--degradation-only: also the digital section's (LWE header's) "
+                    "exact-arrival rate at these data Es/N0 (dB)")
+    ap.add_argument("--sections", type=int, default=20, help="digital sections per SNR for --section-snrs")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.degradation_only:
