@@ -3,7 +3,8 @@
 one run (so the ratios hold on a shared, loaded machine), and its detection figures before and after.
 
     .venv/bin/python tools/benchmark_phy_rx.py [--samples 2000000] [--old-rev d43b3f7] [--core 0]
-        [--duties 0.1,0.5,1] [--chunk 8192] [--reps 3] [--no-flowgraph] [--detection [--segments 200]
+        [--duties 0.1,0.5,1] [--chunk 8192] [--reps 3] [--no-flowgraph] [--buffers 65536]
+        [--detection [--segments 200]
         [--noise-seconds 10] [--only-detection]] [--json OUT] [--write-golden JSON]
 
 Inputs (unit-power bursts; noise at 20 dB data SNR as in tools/measure_phy.py; DC and tone -10 dB re
@@ -16,7 +17,9 @@ loaded as a separate package, so the whole old receiver runs), ``new`` = this ch
 * bare: ``OfdmReceiver.feed`` in chunks of ``--chunk`` samples, then ``flush``;
 * flowgraph (unless ``--no-flowgraph``): ``blocks.vector_source_c`` -> the ``ofdm_receiver`` block
   (its ``rx`` the old or new receiver) -> ``blocks.message_debug`` in a GNU Radio top block,
-  ``tb.run()`` timed.
+  ``tb.run()`` timed; with GNU Radio's default buffer (8,191 samples per work call) and with the
+  source buffers of ``--buffers``; and, for reference, the same flowgraph with a Python sink that
+  does nothing (GNU Radio's own cost).
 The process is pinned to one core (``--core``; GNU Radio's threads inherit it) and numpy to one
 thread; the rate is samples per second of the process's CPU time (all its threads: on a loaded
 machine the wall-clock time also counts the waits for the core), the best of ``--reps`` (old and
@@ -186,7 +189,7 @@ def bare(mod, y: np.ndarray, chunk: int):
     return time.process_time() - t, segs
 
 
-def flowgraph(mod, y: np.ndarray):
+def flowgraph(mod, y: np.ndarray, buffer: int = 0):
     from gnuradio import blocks, gr
 
     from gr_stegsem.blocks.pdus import c32vector_to_numpy, u8vector_to_numpy
@@ -194,6 +197,8 @@ def flowgraph(mod, y: np.ndarray):
 
     tb = gr.top_block()
     src = blocks.vector_source_c(y, False)
+    if buffer:  # larger chunks per work call: fewer calls through GNU Radio's Python gateway
+        src.set_min_output_buffer(buffer)
     rx = ofdm_receiver()
     rx.rx = mod.OfdmReceiver(P)
     dbg = blocks.message_debug()
@@ -213,6 +218,28 @@ def flowgraph(mod, y: np.ndarray):
         out.append((hdr, pmt.to_uint64(get("sample")), pmt.to_double(get("cfo")), pmt.to_double(get("snr_db")),
                     c32vector_to_numpy(pmt.cdr(msg)), u8vector_to_numpy(get("valid")).astype(bool)))
     return dt, out
+
+
+def flowgraph_floor(y: np.ndarray, buffer: int = 0) -> float:
+    """Samples per CPU second of the same flowgraph with a Python sink that does nothing: what GNU Radio
+    and its Python gateway cost alone, the ceiling of any Python receiver block fed this way."""
+    from gnuradio import blocks, gr
+
+    class nop(gr.sync_block):
+        def __init__(self):
+            gr.sync_block.__init__(self, name="nop", in_sig=[np.complex64], out_sig=None)
+
+        def work(self, input_items, output_items):
+            return len(input_items[0])
+
+    tb = gr.top_block()
+    src, snk = blocks.vector_source_c(y, False), nop()  # held: a Python block collected while running crashes
+    if buffer:
+        src.set_min_output_buffer(buffer)
+    tb.connect(src, snk)
+    t = time.process_time()
+    tb.run()
+    return y.size / (time.process_time() - t)
 
 
 def compare(a, b) -> tuple[str, float]:
@@ -241,6 +268,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=8192)
     ap.add_argument("--reps", type=int, default=1, help="repetitions per row (the fastest counts)")
     ap.add_argument("--no-flowgraph", action="store_true")
+    ap.add_argument("--buffers", default="65536",
+                    help="also flowgraphs whose source buffer holds this many samples (comma-separated; '' none)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--detection", action="store_true", help="measure_phy's detection, old vs new")
     ap.add_argument("--detect-snrs", default="0,5,10,15,20")
@@ -272,6 +301,8 @@ def main(argv=None) -> int:
         modes = [("bare", lambda m: bare(m, y, args.chunk))]
         if not args.no_flowgraph:
             modes.append(("flowgraph", lambda m: flowgraph(m, y)))
+            for buf in [int(b) for b in args.buffers.split(",") if b]:
+                modes.append((f"flowgraph, {buf:,}-sample buffer", lambda m, buf=buf: flowgraph(m, y, buf)))
         for mode, fn in modes:
             best, outs = {}, {}
             for _ in range(args.reps):  # old and new in turn, so that a change in the load hits both
@@ -287,11 +318,20 @@ def main(argv=None) -> int:
             rows.append(r)
             print(f"| {name} | {mode} | {r['old_msps']:.2f} | {r['new_msps']:.2f} | {r['ratio']:.1f}x | "
                   f"{r['segments']} | {same} | {dev:.1e} |", flush=True)
+    if not args.no_flowgraph and not args.only_detection:
+        y = inputs(args.samples, [], args.seed)[0][1]
+        for buf in [0] + [int(b) for b in args.buffers.split(",") if b]:
+            floor = max(flowgraph_floor(y, buf) for _ in range(args.reps)) / 1e6
+            what = f"a {buf:,}-sample source buffer" if buf else "the default buffer"
+            print(f"GNU Radio alone (vector_source_c -> a Python sink that does nothing, {what}): "
+                  f"{floor:.1f} M samples/s", flush=True)
+            rows.append({"input": "noise", "mode": f"no-op Python sink, buffer {buf or 'default'}",
+                         "msps": round(floor, 2)})
     det = detection(old, args) if args.detection else []
     if args.json:
         args.json.write_text(json.dumps({"old_rev": args.old_rev, "samples": args.samples, "rows": rows,
                                          "detection": det}, indent=1))
-    return 0 if all(r["same"] == "same" for r in rows) and all(d["same"] for d in det) else 1
+    return 0 if all(r.get("same", "same") == "same" for r in rows) and all(d["same"] for d in det) else 1
 
 
 def detection(old, args) -> list[dict]:
@@ -304,11 +344,25 @@ def detection(old, args) -> list[dict]:
 
     snrs = [float(s) for s in args.detect_snrs.split(",")]
     res = {}
+    est = {"decoded": [], "not": []}  # the new receiver's LTF SNR estimate (dB) per trigger it acquired
+
+    class gated(ofdm.OfdmReceiver):
+        """The new receiver, noting each acquired trigger's LTF estimate (what min_snr_db compares)."""
+
+        def _acquire(self, d, cfo):
+            b = super()._acquire(d, cfo)
+            if b is not None:
+                h = self.p.smoother @ b.h_ltf
+                est["decoded" if b.header else "not"].append(10 * np.log10(np.mean(np.abs(h) ** 2) / b.noise))
+            return b
+
     for label, rx, hdr, mod in (("old", old.OfdmReceiver, old.SegmentHeader, old.modulate),
-                                ("new", ofdm.OfdmReceiver, NewHeader, modulate)):
+                                ("new", gated, NewHeader, modulate)):
         mp.OfdmReceiver, mp.SegmentHeader, mp.modulate = rx, hdr, mod
         t = time.process_time()
         rows = mp.detection(snrs, args.segments, 0)
+        decoded = list(est["decoded"])
+        est["not"].clear()
         fa = mp.false_alarms(args.noise_seconds, 1e6, 99)
         res[label] = (rows, fa, time.process_time() - t)
     print(f"\ndetection (tools/measure_phy.py's detection() with {args.segments} segments per SNR, and "
@@ -327,6 +381,13 @@ def detection(old, args) -> list[dict]:
     print(f"| noise, {fo['samples']:,} samples | triggers {fo['triggers']} | {fn['triggers']} | "
           f"false segments {fo['false_segments']} | {fn['false_segments']} | | {same} |")
     print(f"CPU time of the detection runs: old {res['old'][2]:.1f} s, new {res['new'][2]:.1f} s")
+    noise = est["not"]
+    print(f"LTF SNR estimates (data Es/N0, dB; the new receiver skips the header below min_snr_db = "
+          f"{ofdm.OfdmReceiver(P).min_snr_db:g}): lowest of the {len(decoded)} segments decoded in the detection "
+          f"runs {min(decoded):.1f}; the {len(noise)} triggers on noise {np.median(noise):.1f} median, "
+          f"{max(noise):.1f} highest")
+    out.append({"ltf_snr_db": {"decoded_min": min(decoded), "noise_median": float(np.median(noise)),
+                               "noise_max": max(noise), "noise_triggers": len(noise)}, "same": True})
     return out
 
 

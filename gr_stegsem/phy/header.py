@@ -99,8 +99,9 @@ class SegmentHeader:
             raise ValueError(f"header field out of range: nonce {self.nonce!r} is not an integer") from None
         if not self.keyed and nonce != 0:
             raise ValueError(f"nonce {nonce} in a header that is not keyed (must be 0)")
-        values = dict({f.name: getattr(self, f.name) for f in fields(self)}, version=VERSION, secure=int(bool(self.secure)), keyed=int(bool(self.keyed)),
-                      reserved=0, nonce=nonce)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # (asdict deep-copies: slow)
+        values.update(version=VERSION, secure=int(bool(self.secure)), keyed=int(bool(self.keyed)), reserved=0,
+                      nonce=nonce)
         try:
             info = np.concatenate([int_to_bits(values[name], width) for name, width in FIELDS])
         except ValueError as e:
