@@ -288,6 +288,10 @@ def main(argv=None) -> int:
         return 0
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.core})
+    if not args.no_flowgraph:
+        from gnuradio import gr
+
+        gr.logging().set_default_level(gr.log_levels.warn)  # not one info line per set_min_output_buffer
     old = load_old(args.old_rev)
     impls = [("old", old), ("new", ofdm)]
     rows = []
