@@ -135,3 +135,17 @@ def test_header_snr_gate_skips_noise_triggers_only(monkeypatch):
         assert [(s.header, s.start) for s in a] == [(s.header, s.start) for s in b]
         assert all(np.array_equal(s.symbols, t.symbols) for s, t in zip(a, b))
         assert len(a) >= (3 if snr < 0 else 15)
+
+
+def test_benchmark_compares_old_and_new_on_a_tiny_case(capsys):
+    """tools/benchmark_phy_rx.py end to end (bare receivers, one short input of each kind): every row
+    found the same segments (its exit status), with rates for both."""
+    import subprocess
+
+    bench = _bench()
+    if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{bench.OLD_REV}:gr_stegsem/phy/ofdm.py"],
+                      capture_output=True).returncode:
+        pytest.skip(f"revision {bench.OLD_REV} not in this checkout's history")
+    assert bench.main(["--samples", "40000", "--duties", "0.5", "--reps", "1", "--no-flowgraph", "--core", "-1"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and "bare" in ln]
+    assert len(rows) == 4 and all("| same |" in r for r in rows)

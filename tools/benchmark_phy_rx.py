@@ -263,7 +263,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=2_000_000)
     ap.add_argument("--old-rev", default=OLD_REV)
-    ap.add_argument("--core", type=int, default=0)
+    ap.add_argument("--core", type=int, default=0, help="the core to pin the process to (-1: none)")
     ap.add_argument("--duties", default="0.1,0.5,1")
     ap.add_argument("--chunk", type=int, default=8192)
     ap.add_argument("--reps", type=int, default=1, help="repetitions per row (the fastest counts)")
@@ -286,7 +286,7 @@ def main(argv=None) -> int:
         args.write_golden.write_text(json.dumps(rec, indent=1) + "\n")
         print(f"wrote {args.write_golden}: {len(rec['segments'])} segments, {rec['stats']}")
         return 0
-    if hasattr(os, "sched_setaffinity"):
+    if args.core >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.core})
     if not args.no_flowgraph:
         from gnuradio import gr
