@@ -200,8 +200,8 @@ def test_lwe_decrypt_drops_bad_headers_payloads_and_replays(zoo, photos):
         "no LWE header": pmt.cons(pmt.dict_delete(meta, pmt.intern(dg.LWE_C1)), vec),
         "holds 1024 bytes": pmt.cons(pdus.meta_set(meta, lwe_c1=pdus.u8vector_from_numpy(
             np.frombuffer(raw[:-2], np.uint8))), vec),
-        "not below q": pmt.cons(pdus.meta_set(meta, lwe_c1=pdus.u8vector_from_numpy(np.frombuffer(bytes(big), np.uint8))),
-                                vec),
+        "not below q": pmt.cons(pdus.meta_set(meta, lwe_c1=pdus.u8vector_from_numpy(
+            np.frombuffer(bytes(big), np.uint8))), vec),
         "must be a u8vector": pmt.cons(pdus.meta_set(meta, lwe_c1=pmt.from_long(3)), vec),
         "samples but latent": pmt.cons(meta, pdus.c32vector_from_numpy(pdus.c32vector_to_numpy(vec)[:-1])),
         "does not fit the model": pmt.cons(pdus.meta_set(meta, height=64), vec),
@@ -446,7 +446,8 @@ def test_digital_blocks_survive_random_messages(zoo, photos, name):
     rng = np.random.default_rng(11)
     img = _image_pdu(photos["arrays"][0], 4)
     if name == "vq_decoder":
-        blk, good = sb.vq_decoder("lbvq-16", str(zoo)), run_block(sb.vq_encoder("lbvq-16", str(zoo)), [("in", img)])["out"][0]
+        blk = sb.vq_decoder("lbvq-16", str(zoo))
+        good = run_block(sb.vq_encoder("lbvq-16", str(zoo)), [("in", img)])["out"][0]
     elif name == "lwe_decrypt":
         blk, good = sb.lwe_decrypt("jscec-n512", str(zoo), str(zoo / "bob.key")), _encrypt(zoo, photos["arrays"][:1])[0]
     else:

@@ -219,7 +219,8 @@ def transmitted(private, hosts, names=("deepjscc", "stego-l3_2"), models_dir=Non
     out = []
     for name in names:
         if name == "deepjscc":
-            jscc = StegoSystem.load((Path(models_dir) if models_dir else ROOT / "models") / "deepjscc-bcr12.safetensors")
+            folder = Path(models_dir) if models_dir else ROOT / "models"
+            jscc = StegoSystem.load(folder / "deepjscc-bcr12.safetensors")
             out.append((name, jscc, jscc.encode(private)))
         elif name == "stego-l3_2":
             stego = StegoSystem.shipped("stego-l3_2")

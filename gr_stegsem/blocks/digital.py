@@ -32,6 +32,7 @@ from .. import keys as _keys
 from .. import lwe
 from ..checkpoint import CheckpointError
 from ..models.deepjscc import from_complex, to_complex
+from ..models import lbvq as _lbvq
 from ..models.lbvq import DEMAPS
 from ._base import PduBlock, Replayed, frame_nonce, load_block_key
 from .pdus import image_pdu, meta_get, parse_image_pdu, parse_symbol_pdu, symbol_pdu, u8vector_from_numpy, \
@@ -117,11 +118,26 @@ class _QAM:
         return self.inverse[g]
 
 
+def _frame_power(s: torch.Tensor) -> torch.Tensor:
+    """The scheme's per-frame power scaling of the QAM points (models.lbvq.unit_power: Es = 1 per
+    frame), where the model module has one; the points as they are otherwise."""
+    scale = getattr(_lbvq, "unit_power", None)
+    return s if scale is None else scale(s)
+
+
+def _frame_gain(y: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """The blind gain (B,) the scheme's hard demapper divides the frame by (models.lbvq.estimate_link),
+    where the model module has one; 1 otherwise."""
+    est = getattr(_lbvq, "estimate_link", None)
+    return torch.ones(y.shape[0]) if est is None else est(y, points)[0]
+
+
 class vq_encoder(PduBlock):
     """DeepJSCC-LBVQ (Alice): image PDU on ``in`` -> symbol PDU of 16-QAM points on ``out``.
 
-    k = n/12 symbols for n pixel values (one codebook index each, 4 bits), Es = 1 for equiprobable
-    indices; meta as jscc_encoder's (frame_id, size in pixels, latent shape, secure False, role).
+    k = n/12 symbols for n pixel values (one codebook index each, 4 bits), the frame scaled to Es = 1
+    as the scheme scales it; meta as jscc_encoder's (frame_id, size in pixels, latent shape, secure
+    False, role).
 
     Args:
         scheme: the LBVQ scheme (lbvq-16; a '-hard' suffix only matters at Bob).
@@ -139,15 +155,17 @@ class vq_encoder(PduBlock):
     def _handle(self, msg):
         f = parse_image_pdu(msg)
         idx, shape = self.scheme.indices(f.image[None])
-        s = self.qam.points(idx[0].numpy())
-        self._publish("out", symbol_pdu(s, f.frame_id, f.size, shape, secure=False, role=f.role, meta=f.meta))
+        s = torch.from_numpy(self.qam.points(idx[0].numpy()))[None]
+        self._publish("out", symbol_pdu(_frame_power(s), f.frame_id, f.size, shape, secure=False, role=f.role,
+                                        meta=f.meta))
 
 
 class vq_decoder(PduBlock):
     """DeepJSCC-LBVQ (Bob): received QAM symbol PDU on ``in`` -> image PDU on ``out`` (original size).
 
-    ``demap`` 'hard': gr-digital's decision_maker_v -> index -> codeword; 'soft': the posterior mean
-    of the codewords with N0 estimated blindly from the frame (lbvq's eval receiver); '' = as the
+    ``demap`` 'hard': the frame divided by its blind gain estimate (as the scheme's receiver), then
+    gr-digital's decision_maker_v -> index -> codeword; 'soft': the posterior mean of the codewords
+    with the link estimated blindly from the frame (LBVQ.features, lbvq's eval receiver); '' = as the
     scheme's name says (``lbvq-16``: soft, ``lbvq-16-hard``: hard). Lost symbols (zeros from the PHY's
     reassembler) are, soft, the mean codeword. Meta carried (latent keys removed).
 
@@ -174,7 +192,8 @@ class vq_decoder(PduBlock):
         model = self.scheme.model
         with torch.inference_mode():
             if self.demap == "hard":
-                feats = model.codewords[torch.from_numpy(self.qam.decide(f.symbols.numpy()))][None]
+                y = f.symbols / _frame_gain(f.symbols, model.points)[:, None]
+                feats = model.codewords[torch.from_numpy(self.qam.decide(y.numpy()))][None]
             else:
                 feats = model.features(f.symbols, "soft")
             x = model.decode(feats, f.latent, f.size)[0]
