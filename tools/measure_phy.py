@@ -211,7 +211,7 @@ def ideal(latents, snr, seed):
     return StegoSystem.channel(latents, snr, generator=torch.Generator().manual_seed(seed))
 
 
-def transmitted(private, hosts, names=("deepjscc", "stego-l3_2"), models_dir=None):
+def transmitted(private, hosts, names=("deepjscc", "stego-l3_2"), models_dir=None, seed=0):
     """(name, system, transmitted latents) for plain DeepJSCC ('deepjscc'), the shipped stego-l3_2, and
     any other scheme of the zoo by name (e.g. lbvq-16: its QAM frames; its ``bob`` decodes them)."""
     from gr_stegsem import schemes
@@ -227,7 +227,7 @@ def transmitted(private, hosts, names=("deepjscc", "stego-l3_2"), models_dir=Non
             out.append((name, stego, torch.cat([stego.alice(hosts[i:i + 1], private[i:i + 1])
                                                 for i in range(len(private))])))
         elif name.startswith("jscec-"):
-            link = LWELink(schemes.load(name, models_dir), private)
+            link = LWELink(schemes.load(name, models_dir), private, seed)
             out.append((name, link, link.latents))
         else:
             sch = schemes.load(name, models_dir)
@@ -244,12 +244,15 @@ class LWELink:
     as its digital section (``sections``, gr_stegsem.phy.digital); Bob decrypts a frame only when its
     section arrived and decoded (CRC)."""
 
-    def __init__(self, scheme, private):
+    def __init__(self, scheme, private, seed: int = 0):
+        import hashlib
+
         from gr_stegsem import keys, lwe
 
-        self.scheme, self.key, self.lwe = scheme, keys.guessed(torch.Generator().manual_seed(13)), lwe
+        self.scheme, self.key, self.lwe = scheme, keys.guessed(torch.Generator().manual_seed(13 + seed)), lwe
         m, shape = scheme.plaintext(private)
-        c1, self.latents = scheme.encrypt(m, shape, self.key)
+        # Alice's encryption randomness from --seed (reproducible runs) instead of the OS
+        c1, self.latents = scheme.encrypt(m, shape, self.key, hashlib.sha256(b"measure_phy %d" % seed).digest())
         self.sections = [lwe.pack_c1(c, scheme.params) for c in c1]
 
     def bob_frames(self, y, sections):
@@ -409,7 +412,7 @@ def degradation_only(args) -> int:
     priv = torch.stack([load_image(p, (256, 256)) for p in list_images(args.private)[:args.images]])
     hosts = torch.stack([load_image(p, (256, 256)) for p in list_images(args.hosts)[:args.images]])
     t0 = time.time()
-    systems = transmitted(priv, hosts, args.systems.split(","), args.models)
+    systems = transmitted(priv, hosts, args.systems.split(","), args.models, args.seed)
     res = {"images": args.images, "equalizer": args.equalizer, "multipath": MULTIPATH[0], "drops": drops,
            "drop_snr": 10.0, "systems": args.systems.split(",")}
     res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
@@ -477,7 +480,7 @@ def main(argv=None) -> int:
     res["detection"] = detection([float(s) for s in args.detect_snrs.split(",")], args.segments, args.seed)
     res["false_alarms"] = false_alarms(args.noise_seconds, 1e6, args.seed + 99)
     print(f"false alarms: {res['false_alarms']}", flush=True)
-    systems = transmitted(priv, hosts, args.systems.split(","), args.models)  # computed once
+    systems = transmitted(priv, hosts, args.systems.split(","), args.models, args.seed)  # computed once
     res["quality"] = quality(priv, hosts, systems, snrs, args.equalizer, args.seed)
     res["degradation"] = degradation(priv, hosts, systems, drops, 10.0, args.equalizer, args.seed, args.drop_runs)
     res["rx_rate_msps"] = round(RX_TIME["samples"] / max(RX_TIME["seconds"], 1e-9) / 1e6, 2)
