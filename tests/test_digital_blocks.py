@@ -75,7 +75,7 @@ def test_vq_encoder_sends_the_schemes_qam_points_through_gr_digital(zoo, photos)
     enc = sb.vq_encoder("lbvq-16", str(zoo))
     assert isinstance(enc.qam.const, digital.constellation_16qam)
     gp = np.asarray(enc.qam.const.points())
-    assert np.allclose(gp[enc.qam.perm], enc.scheme.model.points.numpy(), atol=1e-6)
+    assert np.allclose(gp[enc.qam.perm] * enc.qam.gain, enc.scheme.model.points.numpy(), atol=1e-6)
     a = photos["arrays"]
     out = run_block(enc, [("in", _image_pdu(a[i], i)) for i in range(2)], expect=2)["out"]
     out.sort(key=lambda o: pdus.pdu_meta(o)["frame_id"])
@@ -132,6 +132,14 @@ def test_constellation_mismatch_is_a_clear_error():
         dg.label_map(c, qam_points(4))
     with pytest.raises(ValueError, match="only 16-QAM"):
         dg.constellation(64)
+    # a model that sends its QAM times a fixed gain: the constellation's points scaled on the way out,
+    # the received symbols unscaled before its decisions
+    qam = dg._QAM("vq_encoder", pts * 1.3)
+    idx = np.arange(16).repeat(3)
+    assert np.allclose(qam.points(idx), (pts * 1.3).numpy()[idx], atol=1e-6)
+    assert np.array_equal(qam.decide((pts * 1.3).numpy()[idx] + 0.1), idx)
+    with pytest.raises(ValueError, match="vq_decoder: the model's QAM points are all zero"):
+        dg._QAM("vq_decoder", pts * 0)
 
 
 def test_vq_decoder_drops_corrupted_frames_and_keeps_running(zoo, photos):

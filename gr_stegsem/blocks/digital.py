@@ -15,9 +15,9 @@ seed 004's Scheme 4) and DeepJSCEC (public-key LWE on quantised phases, seed 003
   ``lwe_c1``, with a header of the wrong length or an element >= q, with a payload that does not fit
   the model or the LWE frame bound, or a repeated nonce is logged and dropped.
 
-The constellation's point set must be the model's (:func:`gr_stegsem.models.lbvq.qam_points`); the
-label permutation between the two is found by nearest point at construction (ValueError if the sets
-differ). Keys are never logged.
+The constellation's point set must be the model's (:func:`gr_stegsem.models.lbvq.qam_points`, up to
+the model's fixed gain); the label permutation between the two is found by nearest point at
+construction (ValueError if the sets differ). Keys are never logged.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from .. import keys as _keys
 from .. import lwe
 from ..checkpoint import CheckpointError
 from ..models.deepjscc import from_complex, to_complex
-from ..models import lbvq as _lbvq
 from ..models.lbvq import DEMAPS
 from ._base import PduBlock, Replayed, frame_nonce, load_block_key
 from .pdus import image_pdu, meta_get, parse_image_pdu, parse_symbol_pdu, symbol_pdu, u8vector_from_numpy, \
@@ -95,49 +94,45 @@ def label_map(const, points: torch.Tensor) -> np.ndarray:
 
 
 class _QAM:
-    """The model's labels <-> gr-digital points through one constellation object."""
+    """The model's labels <-> gr-digital points through one constellation object. The model may send
+    its unit-power QAM times a fixed gain (``gain``, the rms of the model's points): the
+    constellation's points are scaled by it on the way out and received symbols divided by it before
+    the constellation's decisions."""
 
     def __init__(self, block: str, points: torch.Tensor):
+        self.gain = float(points.abs().pow(2).mean().sqrt())
         try:
+            if not self.gain > 0:
+                raise ValueError("the model's QAM points are all zero")
             self.const = constellation(int(points.numel()))
-            self.perm = label_map(self.const, points)
+            self.perm = label_map(self.const, points / self.gain)
         except ValueError as e:
             raise ValueError(f"{block}: {e}") from None
         self.inverse = np.empty_like(self.perm)
         self.inverse[self.perm] = np.arange(self.perm.size)
 
     def points(self, idx: np.ndarray) -> np.ndarray:
-        """Model labels (k,) -> complex64 points (k,), by the constellation's map_to_points_v."""
+        """Model labels (k,) -> complex64 points (k,) as sent: the constellation's map_to_points_v
+        times the model's gain."""
         m = self.const.map_to_points_v
-        return np.array([m(j)[0] for j in self.perm[np.asarray(idx).reshape(-1)].tolist()], np.complex64)
+        s = np.array([m(j)[0] for j in self.perm[np.asarray(idx).reshape(-1)].tolist()], np.complex64)
+        return (s * np.float32(self.gain)).astype(np.complex64)
 
     def decide(self, y: np.ndarray) -> np.ndarray:
-        """Received symbols (k,) -> model labels (k,) int64, by the constellation's decision_maker_v."""
+        """Received symbols (k,) -> model labels (k,) int64: the constellation's decision_maker_v on
+        y / gain."""
         dm = self.const.decision_maker_v
-        g = np.array([dm([v]) for v in np.asarray(y, np.complex64).reshape(-1).tolist()], np.int64)
+        y = np.asarray(y, np.complex64).reshape(-1) / np.float32(self.gain)
+        g = np.array([dm([v]) for v in y.tolist()], np.int64)
         return self.inverse[g]
-
-
-def _frame_power(s: torch.Tensor) -> torch.Tensor:
-    """The scheme's per-frame power scaling of the QAM points (models.lbvq.unit_power: Es = 1 per
-    frame), where the model module has one; the points as they are otherwise."""
-    scale = getattr(_lbvq, "unit_power", None)
-    return s if scale is None else scale(s)
-
-
-def _frame_gain(y: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """The blind gain (B,) the scheme's hard demapper divides the frame by (models.lbvq.estimate_link),
-    where the model module has one; 1 otherwise."""
-    est = getattr(_lbvq, "estimate_link", None)
-    return torch.ones(y.shape[0]) if est is None else est(y, points)[0]
 
 
 class vq_encoder(PduBlock):
     """DeepJSCC-LBVQ (Alice): image PDU on ``in`` -> symbol PDU of 16-QAM points on ``out``.
 
-    k = n/12 symbols for n pixel values (one codebook index each, 4 bits), the frame scaled to Es = 1
-    as the scheme scales it; meta as jscc_encoder's (frame_id, size in pixels, latent shape, secure
-    False, role).
+    k = n/12 symbols for n pixel values (one codebook index each, 4 bits), the constellation's points
+    times the model's fixed gain (what the scheme sends); meta as jscc_encoder's (frame_id, size in
+    pixels, latent shape, secure False, role).
 
     Args:
         scheme: the LBVQ scheme (lbvq-16; a '-hard' suffix only matters at Bob).
@@ -155,17 +150,16 @@ class vq_encoder(PduBlock):
     def _handle(self, msg):
         f = parse_image_pdu(msg)
         idx, shape = self.scheme.indices(f.image[None])
-        s = torch.from_numpy(self.qam.points(idx[0].numpy()))[None]
-        self._publish("out", symbol_pdu(_frame_power(s), f.frame_id, f.size, shape, secure=False, role=f.role,
-                                        meta=f.meta))
+        s = self.qam.points(idx[0].numpy())
+        self._publish("out", symbol_pdu(s, f.frame_id, f.size, shape, secure=False, role=f.role, meta=f.meta))
 
 
 class vq_decoder(PduBlock):
     """DeepJSCC-LBVQ (Bob): received QAM symbol PDU on ``in`` -> image PDU on ``out`` (original size).
 
-    ``demap`` 'hard': the frame divided by its blind gain estimate (as the scheme's receiver), then
-    gr-digital's decision_maker_v -> index -> codeword; 'soft': the posterior mean of the codewords
-    with the link estimated blindly from the frame (LBVQ.features, lbvq's eval receiver); '' = as the
+    ``demap`` 'hard': gr-digital's decision_maker_v (on the symbols over the model's gain) -> index ->
+    codeword; 'soft': the posterior mean of the codewords with N0 estimated blindly from the frame
+    (LBVQ.features, lbvq's eval receiver); '' = as the
     scheme's name says (``lbvq-16``: soft, ``lbvq-16-hard``: hard). Lost symbols (zeros from the PHY's
     reassembler) are, soft, the mean codeword. Meta carried (latent keys removed).
 
@@ -192,8 +186,7 @@ class vq_decoder(PduBlock):
         model = self.scheme.model
         with torch.inference_mode():
             if self.demap == "hard":
-                y = f.symbols / _frame_gain(f.symbols, model.points)[:, None]
-                feats = model.codewords[torch.from_numpy(self.qam.decide(y.numpy()))][None]
+                feats = model.codewords[torch.from_numpy(self.qam.decide(f.symbols.numpy()))][None]
             else:
                 feats = model.features(f.symbols, "soft")
             x = model.decode(feats, f.latent, f.size)[0]
