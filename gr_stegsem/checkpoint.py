@@ -39,7 +39,7 @@ LIMITS = {
     "eve-inverter": {"channels": (2, MAX_CHANNELS), "width": (3, MAX_WIDTH), "blocks": (0, MAX_BLOCKS)},
     "eve-detector": {"channels": (2, MAX_CHANNELS), "width": (1, MAX_WIDTH)},
     "stego-cnn": {"channels": (2, MAX_CHANNELS), "width": (1, MAX_WIDTH), "layers": (0, MAX_BLOCKS)},
-    "lbvq": {"width1": (1, MAX_WIDTH), "width": (1, MAX_WIDTH), "codebook": (4, 256)},
+    "lbvq": {"width1": (1, MAX_WIDTH), "width": (1, MAX_WIDTH), "codebook": (4, 256), "scale": (0.1, 10.0)},
 }
 
 

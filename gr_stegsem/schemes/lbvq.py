@@ -4,7 +4,8 @@ its ref. [13]; :mod:`gr_stegsem.models.lbvq`). Trained by ``stegsem train lbvq``
 Its privacy rests on the discreteness of what is sent, nothing secret: the codebook, the QAM map and
 the decoder are shipped, so the glass-box Eve *is* Bob at her SNR (measured). Schemes ``lbvq-*``, one
 per model file (kind ``lbvq``); ``lbvq-*-hard`` is the same model with hard QAM decisions at Bob.
-The transmitted latent holds the QAM points (Es = 1 for equiprobable indices; :meth:`LBVQScheme.frame_power`).
+The transmitted latent holds the QAM points times the model's fixed gain (Es = 1 on average over the
+training crops; :meth:`LBVQScheme.frame_power` measures it per frame).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class LBVQScheme(Scheme):
         return self.model.indices(channels_last(x))
 
     def modulate(self, idx: torch.Tensor, shape) -> torch.Tensor:
-        """Indices (B, k) -> the transmitted real latent of their QAM points."""
+        """Indices (B, k) -> the transmitted real latent of their (scaled) QAM points."""
         return from_complex(self.model.points[idx], tuple(shape))
 
     @torch.inference_mode()
@@ -62,8 +63,9 @@ class LBVQScheme(Scheme):
         return {"private": self.model.decode(feats, shape, size).contiguous()}
 
     def frame_power(self, private: torch.Tensor) -> torch.Tensor:
-        """Es per frame (B,) of the QAM frames Alice sends (1 when the indices are equiprobable)."""
-        return to_complex(self.alice(None, private)).abs().pow(2).mean(1)
+        """Es per frame (B,) of what Alice sends (1 on average over the training crops)."""
+        idx, _ = self.indices(private)
+        return self.model.points[idx].abs().pow(2).mean(1)
 
     def plain_equivalent(self, host, private):
         return self.public.encode(private)

@@ -15,16 +15,17 @@ SNR (Es/N0, dB) uniform per batch.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from .. import channel, lwe
-from ..checkpoint import load_model
+from ..checkpoint import load_model, read_info, save_model
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import from_complex, to_complex
-from ..models.lbvq import LBVQ, LBVQConfig
+from ..models.lbvq import LBVQ, LBVQConfig, qam_points
 from .loop import LoopSettings, crop_batches, run, setup_distributed
 
 COMMITMENT = 0.25  # VQ-VAE's β
@@ -34,6 +35,36 @@ def quantise_phase(v: torch.Tensor, params: lwe.LWEParams) -> tuple[torch.Tensor
     """Complex symbols (B, k) -> (plaintext m in Z_p (B, k) int64, the phase 2π Δ m / q it decrypts to)."""
     m = torch.round(torch.angle(v) * (params.p / (2 * math.pi))).long() % params.p
     return m, m.double().mul(2 * math.pi * params.delta / params.q).float()
+
+
+@torch.inference_mode()
+def calibrate(model: LBVQ, batches, count: int = 16) -> float:
+    """The gain on the unit-power QAM that makes Es = 1 on average over ``count`` batches of crops:
+    1 / sqrt(mean |s_i|^2) over the indices the model chooses (it favours the outer points)."""
+    pts = qam_points(model.config.codebook).to(next(model.parameters()).device)
+    es = [pts[model.indices(next(batches))[0]].abs().pow(2).mean() for _ in range(count)]
+    return float(torch.stack(es).mean().rsqrt())
+
+
+def set_scale(model: LBVQ, scale: float) -> LBVQ:
+    """``model`` with its transmit gain set (its config and points; the weights are unchanged)."""
+    model.config = replace(model.config, scale=float(scale))
+    model.points = qam_points(model.config.codebook).to(model.points.device) * model.config.scale
+    return model
+
+
+def calibrate_file(path: str | Path, data: list[str], crop: int = 128, batch: int = 64, count: int = 16,
+                   seed: int = 1) -> float:
+    """Calibrate a trained LBVQ model file in place (its JSON's config.scale; weights untouched)."""
+    model = load_model(path, "lbvq")
+    info = read_info(path)
+    batches = crop_batches(data, crop, batch, seed, 0, False, torch.device("cpu"))
+    scale = calibrate(set_scale(model, 1.0), batches, count)
+    rest = {k: v for k, v in info.items() if k not in ("kind", "config")}
+    rest["power_calibration"] = {"crops": batch * count, "crop": crop, "seed": seed,
+                                 "mean_es_unit_qam": round(scale ** -2, 5)}
+    save_model(set_scale(model, scale), path, **rest)
+    return scale
 
 
 def train_lbvq(jscc_init: str | Path, data: list[str], out: str | Path, *, codebook: int = 16, crop: int = 128,
@@ -69,7 +100,10 @@ def train_lbvq(jscc_init: str | Path, data: list[str], out: str | Path, *, codeb
     info = {"init": str(jscc_init), "data": [str(d) for d in data], "crop": crop, "batch": batch, "lr": lr,
             "seed": seed, "snr_range_db": list(snr_range), "device": str(ddp.device), "commitment": COMMITMENT}
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
-    return run(model, model.parameters(), step, settings, ddp)
+    last = run(model, model.parameters(), step, settings, ddp)
+    if ddp.main:  # the transmit gain for Es = 1 on average (training ran on unit-power QAM)
+        last["scale"] = calibrate_file(out, data, crop)
+    return last
 
 
 def train_jscec(jscc_init: str | Path, data: list[str], out: str | Path, *, params: lwe.LWEParams = lwe.DEFAULT,
