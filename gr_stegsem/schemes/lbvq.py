@@ -41,7 +41,7 @@ class LBVQScheme(Scheme):
                              f"DeepJSCC's {self.public.jscc.config}")
 
     def published(self) -> Published:
-        return Published({"jscc": self.public.jscc, "lbvq": self.model}, ())
+        return Published({"lbvq": self.model}, ())  # its codec and codebook; nothing secret
 
     @torch.inference_mode()
     def indices(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
