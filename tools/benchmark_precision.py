@@ -5,13 +5,15 @@
 
 All in one process, so that the ratios (bf16 / fp32, B frames per call / 1) compare runs on the same,
 possibly loaded, machine; fp32 with one frame per call is the code's state before these options.
-  * machine: native bfloat16, the auto precision's probe, and the measured peak of a 2048³ matmul per
-    precision on ``--threads`` threads (GFLOP/s; the practical compute ceiling of this CPU);
+  * machine: native bfloat16, the auto precision's probe, and the measured peak of a 1024³ matmul per
+    precision on ``--threads`` threads (GFLOP/s, fastest of 10; the practical compute ceiling here);
   * FLOPs per frame (torch.utils.flop_counter on the eager models; a multiply-add = 2 FLOPs) and the
     ceiling they give: peak / FLOPs per frame * k symbols per frame;
   * bare models, ms per frame (median of ``--reps``, precisions and batch sizes interleaved in each
     repeat): encoder, INN embed / extract, decoder, Alice (2 encoders + embed) and Bob (extract +
     2 decoders), one frame per call and ``--batch`` frames per call;
+  * the fp32 default path against the same computation without the precision option's additions (no-op
+    dtype casts in the fused INN, float32 layers outside autocast), interleaved;
   * int8 (not a model path): a quantized oneDNN/fbgemm convolution against fp32 on the encoder's layer
     shapes, to show whether int8 would pay;
   * model inversion (Eve's MIA): seconds per image and Adam step, fp32 / bf16 autocast, one image per
@@ -28,6 +30,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Optional, Union
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -44,7 +47,8 @@ from gr_stegsem.system import StegoSystem  # noqa: E402
 PRECISIONS = ("fp32", "bf16")
 
 
-def peak_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 3) -> float:
+def peak_gflops(dtype: torch.dtype, n: int = 1024, reps: int = 10) -> float:
+    """GFLOP/s of the fastest of ``reps`` n³ matmuls (the best moment of a loaded machine)."""
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     a @ b
     best = min(_time(lambda: a @ b) for _ in range(reps))
@@ -121,6 +125,55 @@ def int8_convs(reps: int) -> list[tuple[str, float, float]]:
             t32 = statistics.median(_time(f) for _ in range(reps))
             t8 = statistics.median(_time(g) for _ in range(reps))
         out.append((f"{cin}->{cout} 5x5 s{st} on {hw}²", 1e3 * t32, 1e3 * t8))
+    return out
+
+
+def _embed_without_casts(zh, zp, w: list[torch.Tensor], b: list[torch.Tensor], clamp: float):
+    """The fused INN embed as it was before the precision option (no dtype casts), for the overhead check."""
+    for i in range(len(w) // 9):
+        j = 9 * i
+        zh = zh + _sub_without_casts(zp, w, b, j)
+        zp = zp * torch.exp(clamp * torch.tanh(_sub_without_casts(zh, w, b, j + 3) / clamp)) + \
+            _sub_without_casts(zh, w, b, j + 6)
+    return zh, zp
+
+
+def _sub_without_casts(x, w: list[torch.Tensor], b: list[torch.Tensor], j: int):
+    lr: list[Optional[Union[float, int, complex]]] = [0.2]
+    no: list[Optional[Union[float, int, complex]]] = []
+    x = torch.ops.mkldnn._convolution_pointwise(x, w[j], b[j], [1, 1], [1, 1], [1, 1], 1, "leaky_relu", lr, "")
+    x = torch.ops.mkldnn._convolution_pointwise(x, w[j + 1], b[j + 1], [0, 0], [1, 1], [1, 1], 1, "leaky_relu", lr,
+                                                "")
+    return torch.ops.mkldnn._convolution_pointwise(x, w[j + 2], b[j + 2], [1, 1], [1, 1], [1, 1], 1, "none", no, "")
+
+
+def overhead(s: StegoSystem, size: int, reps: int) -> dict:
+    """fp32 default path, ms per call: what the precision option added (no-op casts, float32 layers kept
+    outside autocast) against the same computation without it, interleaved in one process."""
+    from gr_stegsem.models import inn as inn_mod
+    from gr_stegsem.models.deepjscc import normalize_power, pad_to_stride
+
+    x = default_private(size)[None].contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        z = s.encode(x)
+        zc = z.contiguous(memory_format=torch.channels_last)
+        f = s._inn_fused()
+        ws, bs = f._weights(tuple(zc.shape))
+        new_k = inn_mod._kernels()[0]
+        torch.jit.script(_sub_without_casts)
+        old_k = torch.jit.script(_embed_without_casts)
+        enc, dec = s.jscc.encoder, s.jscc.decoder
+        cases = {"INN embed (fused kernel)": (lambda: new_k(zc, zc, ws, bs, 2.0), lambda: old_k(zc, zc, ws, bs, 2.0)),
+                 "encoder forward": (lambda: enc(x), lambda: normalize_power(enc.net(pad_to_stride(x) * 2.0 - 1.0))),
+                 "decoder forward": (lambda: dec(zc), lambda: dec.net(zc))}
+        out = {}
+        for name, (new, old) in cases.items():
+            new(), old(), new(), old()
+            tn, to = [], []
+            for _ in range(reps):
+                tn.append(_time(new))
+                to.append(_time(old))
+            out[name] = (1e3 * statistics.median(to), 1e3 * statistics.median(tn))
     return out
 
 
@@ -201,6 +254,13 @@ def main() -> int:
               f"ceiling ({res[f'ceiling_{chain}_fp32'] / 1e6:.2f} M/s); fp32 1/call "
               f"{k / t[('fp32', 1, chain)] / 1e3:.2f} M/s = "
               f"{k / t[('fp32', 1, chain)] * 1e3 / res[f'ceiling_{chain}_fp32']:.2f} of it")
+
+    ov = overhead(systems["fp32"], a.size, 3 * a.reps)
+    res["fp32_overhead_ms"] = ov
+    print(f"\nfp32 default path: before the precision option / now, ms per call (median of {3 * a.reps}, interleaved)")
+    print("| call | before | now | now / before |\n|---|---|---|---|")
+    for name, (t_old, t_new) in ov.items():
+        print(f"| {name} | {t_old:.2f} | {t_new:.2f} | {t_new / t_old:.3f} |")
 
     q = int8_convs(a.reps)
     res["int8_convs"] = q

@@ -5,7 +5,7 @@
 #   tools/compare_revisions.sh REV [ROUNDS] -- TOOL ARGS...
 #   e.g. tools/compare_revisions.sh d43b3f7 3 -- tools/benchmark_chains.py --sizes 256 --threads 1 --frames 30
 #
-# REV's gr_stegsem/ and tools/ are exported with git archive into a temporary folder that uses this
+# REV's gr_stegsem/, tools/ and pyproject.toml are exported with git archive into a temporary folder that uses this
 # checkout's models/ and .venv; each round runs TOOL there ("before") and here ("after") and prints both.
 set -euo pipefail
 rev=${1:?usage: compare_revisions.sh REV [ROUNDS] -- TOOL ARGS...}
@@ -17,7 +17,7 @@ shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 old=$(mktemp -d /tmp/stegsem-rev.XXXXXX)
 trap 'rm -rf "$old"' EXIT
-git -C "$root" archive "$rev" gr_stegsem tools | tar -x -C "$old"
+git -C "$root" archive "$rev" gr_stegsem tools pyproject.toml | tar -x -C "$old"
 ln -s "$root/models" "$old/models"
 py="$root/.venv/bin/python"
 for ((i = 1; i <= rounds; i++)); do
