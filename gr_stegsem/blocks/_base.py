@@ -127,6 +127,8 @@ class PduBlock(gr.basic_block):
         if self.n_dropped:
             self._warn(f"{self.n_dropped} PDUs dropped in this run ({self.n_overload} for overload); "
                        f"last: {self.last_error}")
+        if hasattr(self, "_batch_ports"):  # frames still waiting for a batch are dropped, each logged
+            self._drop_buffered("flowgraph stopped")
         return True
 
     # --- frames per call ------------------------------------------------------------------------
@@ -150,6 +152,8 @@ class PduBlock(gr.basic_block):
         self._timer_armed = False
         self.n_calls = 0
         self.largest_batch = 0
+        if self.batch > 1:  # the buffer is flushed before the block reports done (_can_finish)
+            self._hold_done()
 
     def _enqueue(self, item) -> None:
         """A parsed frame, ready for the model: processed now (batch 1) or buffered (see _batching)."""
@@ -202,8 +206,9 @@ class PduBlock(gr.basic_block):
         return all(self.nmsgs(pmt.intern(p)) == 0 for p in ports)
 
     def _can_finish(self) -> bool:
-        """After an upstream 'done': True when this block has nothing left to do."""
-        return True
+        """After an upstream 'done': True when this block has nothing left to do (a batching block:
+        once its inputs are drained and its buffer processed)."""
+        return self._flush_for_done() if hasattr(self, "_batch_ports") else True
 
     def _output(self, port: str) -> None:
         self.message_port_register_out(pmt.intern(port))

@@ -34,11 +34,6 @@ class jscc_encoder(PduBlock):
         self._batching(batch, max_delay_ms, ("in",), self._encode)
         self._input("in", lambda msg: self._enqueue(parse_image_pdu(msg)))
         self._output("out")
-        if self.batch > 1:
-            self._hold_done()
-
-    def _can_finish(self) -> bool:
-        return self._flush_for_done()
 
     def _encode(self, frames) -> None:
         for run in same_shape_runs(frames, lambda f: tuple(f.image.shape)):
@@ -48,11 +43,6 @@ class jscc_encoder(PduBlock):
             for i, f in enumerate(run):
                 self._publish("out", symbol_pdu(s[i:i + 1], f.frame_id, f.size, tuple(z.shape[1:]), secure=False,
                                                 role=f.role, meta=f.meta))
-
-    def stop(self):
-        PduBlock.stop(self)
-        self._drop_buffered("flowgraph stopped")
-        return True
 
 
 class inn_embed(PduBlock):
@@ -197,7 +187,6 @@ class inn_embed(PduBlock):
 
     def stop(self):
         PduBlock.stop(self)
-        self._drop_buffered("flowgraph stopped")
         with self._lock:
             for fid in list(self._pending):
                 self._unpaired(fid, "flowgraph stopped")

@@ -59,16 +59,6 @@ class inn_extract(PduBlock):
         self._input("in", self._handle)
         self._output("host")
         self._output("private")
-        if self.batch > 1:
-            self._hold_done()
-
-    def _can_finish(self) -> bool:
-        return self._flush_for_done()
-
-    def stop(self):
-        PduBlock.stop(self)
-        self._drop_buffered("flowgraph stopped")
-        return True
 
     def _handle(self, msg):
         f = parse_symbol_pdu(msg, self.system.jscc.config)
@@ -127,16 +117,6 @@ class jscc_decoder(PduBlock):
         self._batching(batch, max_delay_ms, ("in",), self._decode)
         self._input("in", lambda msg: self._enqueue(parse_symbol_pdu(msg, self.system.jscc.config)))
         self._output("out")
-        if self.batch > 1:
-            self._hold_done()
-
-    def _can_finish(self) -> bool:
-        return self._flush_for_done()
-
-    def stop(self):
-        PduBlock.stop(self)
-        self._drop_buffered("flowgraph stopped")
-        return True
 
     def _decode(self, frames) -> None:
         for run in same_shape_runs(frames, lambda f: (f.latent, f.size)):
