@@ -33,7 +33,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gr_stegsem.images import array_to_tensor, list_images, load_image  # noqa: E402
+from gr_stegsem.images import array_to_tensor, list_images, load_image, tensor_to_array  # noqa: E402
 from gr_stegsem.metrics import all_metrics  # noqa: E402
 
 AEAD_BYTES = 28  # AES-256-GCM: 12-byte nonce + 16-byte tag
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
                 h, w = x.shape[-2:]
                 k = 3 * h * w // 12
                 budget = bits_of(k, snr) / 8
-                img = Image.open(p).convert("RGB")
+                img = Image.fromarray(tensor_to_array(x))  # the same pixels, not a second read of the file
                 data = best_fit(img, codec, budget)
                 if data is None:
                     rec = torch.full_like(x, 0.5)
