@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from gr_stegsem.phy import OfdmParams, OfdmReceiver, SegmentHeader, modulate, ofdm
-from gr_stegsem.phy.fec import OUT, TAIL, _next, conv_encode, crc16, viterbi_decode
+from gr_stegsem.phy.fec import (OUT, TAIL, _next, _trellis, bits_to_int, conv_encode, crc16, crc16_int, hard_codeword,
+                                int_to_bits, viterbi_decode)
+from gr_stegsem.phy.header import FIELDS, HEADER_BITS, INFO_BITS, VERSION, HeaderError
 
 ROOT = Path(__file__).resolve().parents[1]
 P = OfdmParams()
@@ -72,6 +74,94 @@ def test_viterbi_is_maximum_likelihood():
         best = np.flatnonzero(scores == scores.max())
         got = viterbi_decode(llr, n)
         assert any(np.array_equal(got, msgs[b]) for b in best)
+
+
+def test_hard_decision_shortcut_equals_the_trellis():
+    """Where the LLRs' signs already form a codeword, viterbi_decode returns it without the trellis:
+    the same bits as the trellis (noisy LLRs at many SNRs; a few with an erased or non-finite LLR,
+    which take the trellis); where they do not, hard_codeword says so."""
+    rng = np.random.default_rng(5)
+    shortcut = 0
+    for trial in range(600):
+        n = int(rng.integers(0, 200))
+        bits = rng.integers(0, 2, n)
+        noise = rng.standard_normal(2 * (n + TAIL)) * rng.uniform(0, 1.5)
+        llr = (1.0 - 2 * conv_encode(bits)) * rng.uniform(0.2, 3) + noise
+        if trial % 50 == 0:
+            llr[rng.integers(llr.size)] = (0.0, np.nan, np.inf)[trial // 50 % 3]
+        hard = hard_codeword(llr, n)
+        if hard is None:
+            codeword_signs = np.array_equal(conv_encode(_trellis(llr, n)), (llr < 0).astype(np.int8))
+            assert not (codeword_signs and np.all(np.abs(llr) > 0) and np.isfinite(llr).all())
+        else:
+            shortcut += 1
+            assert np.array_equal(hard, _trellis(llr, n))
+            assert np.array_equal(conv_encode(hard), (llr < 0).astype(np.int8))
+        assert np.array_equal(viterbi_decode(llr, n), _trellis(llr, n)) or not np.isfinite(llr).all()
+    assert 100 < shortcut < 550
+
+
+def _header_bits_bitwise(h):
+    """The header's 192 bits from the field definitions, one int_to_bits per field (the reference)."""
+    values = {"version": VERSION, "frame_id": h.frame_id, "seg_index": h.seg_index, "seg_count": h.seg_count,
+              "seg_len": h.seg_len, "height": h.height, "width": h.width, "latent_c": h.latent_c,
+              "latent_h": h.latent_h, "latent_w": h.latent_w, "secure": int(h.secure), "keyed": int(h.keyed),
+              "reserved": 0, "nonce": h.nonce}
+    info = np.concatenate([int_to_bits(values[name], width) for name, width in FIELDS])
+    return np.concatenate([info, crc16(info)])
+
+
+def test_header_bits_equal_the_field_by_field_definition():
+    """to_bits / from_bits on integers equal the field-by-field bits (and back), a flipped bit fails, the
+    CRC integer equals the bitwise CRC."""
+    rng = np.random.default_rng(6)
+    for _ in range(200):
+        keyed = bool(rng.integers(2))
+        c, lh, lw = 2 * int(rng.integers(1, 128)), int(rng.integers(1, 1024)), int(rng.integers(1, 1024))
+        n = int(rng.integers(1, min(c // 2 * lh * lw, (1 << 14) - 1) + 1))
+        count = -(-c // 2 * lh * lw // n)
+        if count >= 1 << 10:
+            n, count = c // 2 * lh * lw, 1
+            if n >= 1 << 14:
+                continue
+        h = SegmentHeader(frame_id=int(rng.integers(1 << 16)), seg_index=int(rng.integers(count)), seg_count=count,
+                          seg_len=n, height=int(rng.integers(1, 4096)), width=int(rng.integers(1, 4096)), latent_c=c,
+                          latent_h=lh, latent_w=lw, secure=bool(rng.integers(2)),
+                          nonce=int(rng.integers(0, 1 << 62)) * keyed, keyed=keyed)
+        bits = h.to_bits()
+        assert bits.dtype == np.int8 and np.array_equal(bits, _header_bits_bitwise(h))
+        assert SegmentHeader.from_bits(bits) == h
+        bad = bits.copy()
+        bad[rng.integers(HEADER_BITS)] ^= 1
+        with pytest.raises(HeaderError, match="CRC"):
+            SegmentHeader.from_bits(bad)
+        assert crc16_int(bits_to_int(bits[:INFO_BITS]), INFO_BITS) == bits_to_int(bits[INFO_BITS:])
+
+
+def test_vectorised_pilot_tracking_equals_the_recursion():
+    """_pilot_fits over many symbols at once equals the symbol-by-symbol recursion (to 1e-10 rad), with
+    phases drifting by many radians, noisy pilots (where the vectorised guess fails part-way and the
+    recursion takes over) and a rank-deficient fit (one pilot with power)."""
+    rng = np.random.default_rng(7)
+    kp = np.asarray(P.pilots, float)
+    rx = OfdmReceiver(P)
+    for trial in range(300):
+        n = int(rng.integers(0, 60))
+        h = rng.standard_normal(P.used.size) + 1j * rng.standard_normal(P.used.size)
+        if trial % 30 == 0:
+            keep = h[P.pilot_index[0]]
+            h[P.pilot_index] = 0
+            h[P.pilot_index[0]] = keep
+        _, G = rx._fit_matrix(h)
+        m = np.arange(n)[:, None]
+        a0, b0 = rng.uniform(-10, 10), rng.uniform(-0.05, 0.05)
+        drift = a0 + rng.uniform(-0.6, 0.6) * m + (b0 + rng.uniform(-0.01, 0.01) * m) * kp
+        phi = np.angle(np.exp(1j * (drift + rng.standard_normal((n, kp.size)) * rng.choice([0.01, 0.3, 1.0, 3.0]))))
+        phase = (a0, b0) if trial % 2 else (rng.uniform(-10, 10), rng.uniform(-0.05, 0.05))
+        fast = ofdm._pilot_fits(phi, G, kp, phase)
+        slow = ofdm._pilot_fits(phi, G, kp, phase, vectorised=False)
+        assert fast.shape == slow.shape == (n, 2)
+        assert np.allclose(fast, slow, rtol=0, atol=1e-10)
 
 
 def test_crc16_equals_the_bitwise_definition():

@@ -42,17 +42,23 @@ def _next(state: np.ndarray, bit) -> np.ndarray:
     return (state >> 1) | (np.asarray(bit) << (K - 2))
 
 
+_TAPS = [(g >> (K - 1 - np.arange(K))) & 1 for g in GENERATORS]  # tap d: input i - d enters output i
+_LANES = _TAPS[0] + 8 * _TAPS[1]  # both generators in one convolution: sums of <= 7 ones fit 3 bits
+
+
 def conv_encode(bits: np.ndarray) -> np.ndarray:
     """Rate-1/2 encoding of ``bits`` (0/1) plus the K-1 tail: 2 * (len + 6) coded bits.
 
     Each coded stream is the input convolved (mod 2) with its generator's taps: output j at step i
     is the parity of the inputs i - d (d = 0 .. K-1) whose generator bit K-1-d is set (the register of
-    :func:`_tables`)."""
-    bits = np.concatenate([np.asarray(bits, np.int64).reshape(-1), np.zeros(TAIL, np.int64)])
-    out = np.empty((bits.size, 2), np.int8)
-    for j, g in enumerate(GENERATORS):
-        taps = (g >> (K - 1 - np.arange(K))) & 1
-        out[:, j] = np.convolve(bits, taps)[:bits.size] & 1
+    :func:`_tables`). Both streams come from one integer convolution, generator 1's sums in bits 3..5."""
+    bits = np.asarray(bits, np.int64).reshape(-1)
+    if bits.size == 0:
+        return np.zeros(2 * TAIL, np.int8)  # the tail alone
+    both = np.convolve(bits, _LANES)  # len + K - 1 = len + TAIL steps: the tail's zeros flush the register
+    out = np.empty((both.size, 2), np.int8)
+    out[:, 0] = both & 1
+    out[:, 1] = (both >> 3) & 1
     return out.reshape(-1)
 
 
@@ -63,15 +69,77 @@ _PREV = np.stack([((_NEXT << 1) | lsb) & (STATES - 1) for lsb in (0, 1)], axis=0
 _SIGN_IN = SIGN[_PREV, _BIT[None, :]]  # (2, STATES, 2): BPSK image of the transition _PREV[i, s] -> s
 
 
+def _gf2_mul(a: int, b: int) -> int:
+    """Product of two polynomials over GF(2) (bit d = coefficient of D^d)."""
+    out = 0
+    while b:
+        if b & 1:
+            out ^= a
+        a, b = a << 1, b >> 1
+    return out
+
+
+def _gf2_inverse_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Taps (a, b) of polynomials with a g0 + b g1 = 1 over GF(2) (extended Euclid; the generators are
+    coprime -- the code is not catastrophic), g_j the generators as delay polynomials (tap d = the
+    coefficient of D^d, as in :func:`conv_encode`). Then u = a c0 + b c1 for a codeword (c0, c1) of u."""
+    g0, g1 = (sum(((g >> (K - 1 - d)) & 1) << d for d in range(K)) for g in GENERATORS)
+    r0, r1, s0, s1, t0, t1 = g0, g1, 1, 0, 0, 1
+    while r1:
+        q, r = 0, r0
+        while r and r.bit_length() >= r1.bit_length():  # polynomial division r0 / r1
+            shift = r.bit_length() - r1.bit_length()
+            q |= 1 << shift
+            r ^= r1 << shift
+        r0, r1, s0, s1, t0, t1 = r1, r, s1, s0 ^ _gf2_mul(q, s1), t1, t0 ^ _gf2_mul(q, t1)
+    if r0 != 1:
+        raise ValueError("the generators have a common factor: the code is catastrophic")
+    taps = lambda poly: np.array([(poly >> d) & 1 for d in range(max(poly.bit_length(), 1))], np.int64)  # noqa: E731
+    return taps(s0), taps(t0)
+
+
+_INV = _gf2_inverse_pair()
+# the pseudo-inverse on the interleaved coded stream c0[0] c1[0] c0[1] ...: u[i] = (hard * _INV_PAIR)[2 i + 1]
+_INV_PAIR = np.zeros(2 * max(_INV[0].size, _INV[1].size), np.int64)
+_INV_PAIR[1:2 * _INV[0].size:2] = _INV[0]
+_INV_PAIR[0:2 * _INV[1].size:2] = _INV[1]
+
+
+def hard_codeword(llr: np.ndarray, n_bits: int) -> np.ndarray | None:
+    """The n_bits data bits when the hard decisions of ``llr`` (2 * (n_bits + 6) coded LLRs) already
+    form a terminated codeword, else None.
+
+    That codeword then maximises sum(llr * (1 - 2 c)) over all bit sequences c, so it is the
+    maximum-likelihood decision, the one the Viterbi decoder returns: with every |LLR| above 1e-12 of
+    their sum, any other path into a state on it scores at least 2 * 10 (the free distance) * min |LLR|
+    less, far beyond the rounding of the path metrics, so no survivor on it is a tie or a rounding
+    accident. The data bits come from the pseudo-inverse a c0 + b c1 (:func:`_gf2_inverse_pair`) and
+    are checked by re-encoding them."""
+    mag = np.abs(llr)
+    if not mag.min() > 1e-12 * mag.sum():  # also False for NaN or Inf
+        return None
+    hard = (llr < 0).view(np.int8)
+    bits = np.convolve(hard, _INV_PAIR)[1:2 * n_bits:2] & 1
+    return bits.astype(np.int8) if np.array_equal(conv_encode(bits), hard) else None
+
+
 def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:
     """Soft-decision Viterbi: ``llr`` of the 2 * (n_bits + 6) coded bits -> the n_bits data bits.
 
-    The branch metrics of every step are computed at once; per step only the add-compare-select
-    runs (ties keep the predecessor with lsb 0)."""
+    When the hard decisions already form a codeword, that is the answer (:func:`hard_codeword`: the
+    same bits as the trellis, without it). Otherwise the branch metrics of every step are computed at
+    once and per step only the add-compare-select runs (ties keep the predecessor with lsb 0)."""
     llr = np.asarray(llr, np.float64).reshape(-1)
     steps = n_bits + TAIL
     if llr.size != 2 * steps:
         raise ValueError(f"expected {2 * steps} coded LLRs for {n_bits} bits, got {llr.size}")
+    bits = hard_codeword(llr, n_bits)
+    return bits if bits is not None else _trellis(llr, n_bits)
+
+
+def _trellis(llr: np.ndarray, n_bits: int) -> np.ndarray:
+    """The add-compare-select and traceback of :func:`viterbi_decode` (float64 LLRs of the right size)."""
+    steps = n_bits + TAIL
     # branch[t, i, s]: metric of the transition from _PREV[i, s] = (2 s + i) mod 64 into state s at step
     # t. States s and s + 32 share their two predecessors 2 s' + i (s' = s mod 32): a butterfly, run on
     # fixed views -- the (i, j) view of the metrics is metric[2 j + i], broadcast over the two halves
@@ -127,6 +195,20 @@ def crc16(bits: np.ndarray) -> np.ndarray:
         if fb:
             reg ^= 0x1021
     return int_to_bits(reg, 16)
+
+
+def crc16_int(value: int, n_bits: int) -> int:
+    """:func:`crc16` of the ``n_bits`` bits of the integer ``value`` (most significant first), as an int."""
+    whole, rest = divmod(n_bits, 8)
+    reg = 0xFFFF
+    for byte in (value >> rest).to_bytes(whole, "big"):
+        reg = ((reg << 8) & 0xFFFF) ^ _CRC_TABLE[(reg >> 8) ^ byte]
+    for i in range(rest - 1, -1, -1):
+        fb = ((reg >> 15) & 1) ^ ((value >> i) & 1)
+        reg = (reg << 1) & 0xFFFF
+        if fb:
+            reg ^= 0x1021
+    return reg
 
 
 def int_to_bits(value: int, width: int) -> np.ndarray:

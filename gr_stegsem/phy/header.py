@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .fec import bits_to_int, crc16, int_to_bits
+from .fec import crc16, crc16_int
 
 VERSION = 2
 NONCE_BITS = 64  # the keyed frame nonce
@@ -102,11 +102,14 @@ class SegmentHeader:
         values = {f.name: getattr(self, f.name) for f in fields(self)}  # (asdict deep-copies: slow)
         values.update(version=VERSION, secure=int(bool(self.secure)), keyed=int(bool(self.keyed)), reserved=0,
                       nonce=nonce)
-        try:
-            info = np.concatenate([int_to_bits(values[name], width) for name, width in FIELDS])
-        except ValueError as e:
-            raise ValueError(f"header field out of range: {e}") from None
-        return np.concatenate([info, crc16(info)])
+        word = 0  # the fields as one integer, the first field in the most significant bits
+        for name, width in FIELDS:
+            v = int(values[name])
+            if v < 0 or v >= 1 << width:
+                raise ValueError(f"header field out of range: {v} does not fit in {width} bits")
+            word = word << width | v
+        word = word << 16 | crc16_int(word, INFO_BITS)
+        return _int_to_bits(word, HEADER_BITS)
 
     @classmethod
     def from_bits(cls, bits: np.ndarray) -> "SegmentHeader":
@@ -114,19 +117,31 @@ class SegmentHeader:
         bits = np.asarray(bits, np.int8).reshape(-1)
         if bits.size != HEADER_BITS:
             raise HeaderError(f"a header has {HEADER_BITS} bits, got {bits.size}")
-        info, crc = bits[:INFO_BITS], bits[INFO_BITS:]
-        if not np.array_equal(crc16(info), crc):
+        if np.any(bits & ~1):  # not all 0/1: compare as bits, like the CRC below does
+            info = bits[:INFO_BITS]
+            if not np.array_equal(crc16(info), bits[INFO_BITS:]):
+                raise HeaderError("header CRC mismatch")
+            bits = (bits != 0).astype(np.int8)
+        word = int.from_bytes(np.packbits(bits).tobytes(), "big") >> (-HEADER_BITS % 8)
+        info = word >> 16
+        if crc16_int(info, INFO_BITS) != word & 0xFFFF:
             raise HeaderError("header CRC mismatch")
-        values, pos = {}, 0
+        values, pos = {}, INFO_BITS
         for name, width in FIELDS:
-            values[name] = bits_to_int(info[pos:pos + width])
-            pos += width
+            pos -= width
+            values[name] = (info >> pos) & ((1 << width) - 1)
         if values.pop("version") != VERSION:
             raise HeaderError("unknown header version")
         values.pop("reserved")
         values["secure"] = bool(values["secure"])
         values["keyed"] = bool(values["keyed"])
         return cls(**values).check()
+
+
+def _int_to_bits(value: int, width: int) -> np.ndarray:
+    """``value`` (0 <= value < 2**width) as ``width`` bits (int8), most significant first."""
+    nbytes = -(-width // 8)
+    return np.unpackbits(np.frombuffer(value.to_bytes(nbytes, "big"), np.uint8))[8 * nbytes - width:].view(np.int8)
 
 
 def segment_plan(n_symbols: int, max_len: int) -> list[tuple[int, int]]:

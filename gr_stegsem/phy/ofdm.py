@@ -31,6 +31,7 @@ units Alice sent.
 """
 from __future__ import annotations
 
+import cmath
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -44,6 +45,7 @@ EQUALIZERS = ("ummse", "mmse", "zf")
 
 TONE_REJECT = 0.5  # lag-L/2 S&C metric above which a trigger is a DC offset or CW tone, not a preamble
 SCAN_BLOCK = 8192  # metric positions per pass of the detector's running sums
+SCAN_FIRST = 512  # ... in the first pass right after a burst (the next one may follow at once)
 SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
 
 
@@ -186,9 +188,24 @@ class OfdmParams:
         t = np.fft.ifft(grid, axis=1, norm="ortho") * self.gain
         return np.concatenate([t[:, -self.cp_len:], t], axis=1)
 
+    @cached_property
+    def used_bins(self) -> np.ndarray:
+        """FFT bins of the used carriers."""
+        return self.used % self.fft_len
+
+    @cached_property
+    def data_bins(self) -> np.ndarray:
+        """FFT bins of the data carriers."""
+        return self.data % self.fft_len
+
+    @cached_property
+    def pilot_bins(self) -> np.ndarray:
+        """FFT bins of the pilot carriers."""
+        return np.asarray(self.pilots) % self.fft_len
+
     def _to_freq(self, windows: np.ndarray) -> np.ndarray:
         """(S, N) sample windows -> (S, used) carrier values in Alice's units."""
-        return np.fft.fft(windows, axis=1, norm="ortho")[:, self.used % self.fft_len] / self.gain
+        return np.fft.fft(windows, axis=1, norm="ortho")[:, self.used_bins] / self.gain
 
 
 # --- transmitter ---------------------------------------------------------------------------------
@@ -207,8 +224,7 @@ def with_pilots(p: OfdmParams, rows: np.ndarray) -> np.ndarray:
     from the header's first symbol) on the pilot carriers."""
     out = np.empty((rows.shape[0], p.used.size), complex)
     out[:, p.data_index] = rows
-    for i in range(rows.shape[0]):
-        out[i, p.pilot_index] = p.pilot_values(i)
+    out[:, p.pilot_index] = p._rng_sequences[2][np.arange(rows.shape[0]) % 256]
     return out
 
 
@@ -264,6 +280,7 @@ class _Burst:
     header: SegmentHeader | None = None
     phase: tuple = (0.0, 0.0)
     h_ltf: np.ndarray | None = None  # the raw (unsmoothed) channel estimate of the 2 LTFs
+    rot: np.ndarray | None = None  # exp(-2 pi i cfo n), n = 0 .. N-1: the CFO correction within a window
 
 
 class OfdmReceiver:
@@ -307,6 +324,17 @@ class OfdmReceiver:
         self.header_aided = bool(header_aided)
         self.min_snr_db = None if min_snr_db is None else float(min_snr_db)
         self.stats = RxStats()
+        p = self.p
+        N, L = p.fft_len, p.fft_len // 2
+        # fixed index arrays and tables of the per-burst steps
+        self._window = np.arange(2 * L)[None]  # a metric window's samples
+        self._span = np.arange(p.cp_len + L // 2)  # the positions searched for a trigger's metric peak
+        self._ltf_pair = np.stack([np.arange(N), p.symbol_len + np.arange(N)])  # LTF1 and LTF2 windows
+        self._kp = np.asarray(p.pilots, float)
+        self._kA = np.stack([np.ones_like(self._kp), self._kp])  # (2, pilots): the fit a + b*k
+        self._kpow = np.stack([np.ones_like(self._kp), self._kp, self._kp ** 2])
+        self._slot_bit = np.arange(p.header_symbols * p.n_data) % (2 * (HEADER_BITS + 6))
+        self._pilot_cache = {}
         self.reset()
 
     def reset(self) -> None:
@@ -318,6 +346,7 @@ class OfdmReceiver:
         self._bad = np.zeros(0, np.int64)  # absolute indices of non-finite input samples (zeroed)
         self._held = None  # (absolute trigger index, CFO, _base then, burst): acquired, its end not in yet
         self._trig = None  # (absolute search start, absolute trigger index, CFO) of a trigger to retry
+        self._near = False  # a burst or trigger just ended: scan a short first block for the next one
 
     # --- streaming ------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxSegment]:
@@ -348,8 +377,9 @@ class OfdmReceiver:
             if self._trig is not None and self._trig[0] == self._pos:  # a retry: the trigger found before
                 trig = (self._trig[1] - self._base, self._trig[2], s)
             else:
-                trig = self._detect(s, final)
+                trig = self._detect(s, final, SCAN_FIRST if self._near else SCAN_BLOCK)
             self._trig = None
+            self._near = trig is not None
             if trig == "wait":
                 break
             if trig is None:
@@ -406,23 +436,29 @@ class OfdmReceiver:
         ~1/L)."""
         L = self.p.fft_len // 2
         H = L // 2
-        w = self._buf[idx[:, None] + np.arange(2 * L)[None]].astype(np.complex128)
-        first = np.conj(w[:, :L])
-        out = []
-        for lag in (L, H):
-            x = w[:, lag:lag + L]
-            P = np.sum(first * x, axis=1)
-            R = np.sum(np.abs(x) ** 2, axis=1)
-            out.append((np.where(R < 1e-20, 0.0, np.abs(P) ** 2 / np.maximum(R, 1e-30) ** 2), P))
-        return out[0][0], out[0][1], out[1][0] > TONE_REJECT
+        w = self._buf[idx[:, None] + self._window].astype(np.complex128)
+        first = w[:, :L].conj()
+        P = (first * w[:, L:]).sum(1)
+        P2 = (first * w[:, H:H + L]).sum(1)
+        e = (w * w.conj()).real  # |w|^2
+        R = e[:, L:].sum(1)
+        R2 = e[:, H:H + L].sum(1)
+        M = (P * P.conj()).real / np.maximum(R, 1e-30) ** 2
+        M[R < 1e-20] = 0.0
+        tone = ((P2 * P2.conj()).real > TONE_REJECT * (R2 * R2)) & (R2 >= 1e-20)
+        return M, P, tone
 
-    def _detect(self, s: int, final: bool):
+    def _detect(self, s: int, final: bool, block: int = SCAN_BLOCK):
         """First S&C trigger at or after buffer index ``s``: (index of the metric peak, coarse CFO in
         cycles/sample, index of the first sample over the threshold), None when there is none, or
         "wait" when the trigger's plateau runs past the buffer (more samples are needed to place it).
 
         Running sums find the candidates fast; the threshold crossing and the peak are then decided on
-        directly computed values (:meth:`_metric`)."""
+        directly computed values (:meth:`_metric`), so the blocks that the running sums scan (``block``
+        positions first, then twice as many each time up to SCAN_BLOCK) change nothing but the work:
+        the first trigger of the first block that holds one is the first trigger after ``s``. Where the
+        first pre-filtered candidate is itself a trigger (a preamble's rising edge, usually), one
+        :meth:`_metric` call confirms it and places the peak."""
         p = self.p
         L = p.fft_len // 2
         total = self._buf.size - s - 2 * L  # metric positions s .. s + total - 1 in the buffer
@@ -430,26 +466,39 @@ class OfdmReceiver:
             return None
         span = p.cp_len + L // 2
         hits = np.zeros(0, np.int64)
-        for b0 in range(0, total, SCAN_BLOCK):  # blocks of positions: bounded work per trigger, in cache
-            hits = b0 + self._candidates(s + b0, min(SCAN_BLOCK, total - b0))
-            if hits.size:
-                break
+        near = None
+        b0 = 0
+        while b0 < total:  # blocks of positions: bounded work per trigger, in cache
+            cand = self._prefilter(s + b0, min(block, total - b0))
+            if cand.size:
+                i = b0 + int(cand[0])
+                near = s + i + self._span[:min(span, total - i)]
+                Mx, Px, tone = self._metric(near)
+                if Mx[0] > self.threshold and not tone[0]:
+                    hits = cand[:1] + b0
+                    break
+                near = None
+                hits = b0 + self._confirm(s + b0, cand)
+                if hits.size:
+                    break
+            b0 += block
+            block = min(2 * block, SCAN_BLOCK)
         if hits.size == 0:
             return None  # the running sums' rounding put them over, or tones / DC
         i = int(hits[0])
         if i + span > total and not final:
             self._pos = self._base + s + max(0, i - 8)
             return "wait"
-        near = s + i + np.arange(min(span, total - i))
-        Mx, Px, tone = self._metric(near)
+        if near is None:
+            near = s + i + self._span[:min(span, total - i)]
+            Mx, Px, tone = self._metric(near)
         Mx[tone] = 0.0
         j = int(np.argmax(Mx))
         return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
 
-    def _candidates(self, s: int, count: int) -> np.ndarray:
-        """Offsets from buffer index ``s`` (below ``count``) of confirmed S&C positions: direct metric
-        over the threshold and not tone-like (:meth:`_metric`), taken from the first batch of 32
-        pre-filtered candidates that holds any, in order; empty when there are none."""
+    def _prefilter(self, s: int, count: int) -> np.ndarray:
+        """Offsets from buffer index ``s`` (below ``count``) where running sums put the S&C metric over
+        the threshold (with a margin) and not tone-like: the candidates for :meth:`_metric`."""
         L = self.p.fft_len // 2
         H = L // 2
         r = self._buf[s:s + count + 2 * L]
@@ -460,11 +509,11 @@ class OfdmReceiver:
         np.cumsum(np.conj(r[:-L]) * r[L:], dtype=np.complex128, out=cs[1:])
         e = np.empty(r.size + 1)
         e[0] = 0
-        np.cumsum(np.abs(r) ** 2, dtype=np.float64, out=e[1:])
+        np.cumsum((r * r.conj()).real, dtype=np.float64, out=e[1:])
         R = e[2 * L:] - e[L:-L]  # energy of the second half
         P = cs[L:L + R.size] - cs[:R.size]  # P[d] = sum_{m<L} conj(r[d+m]) r[d+m+L]
         # M = |P|^2 / R^2 > threshold, without the division
-        cand = np.flatnonzero(P.real ** 2 + P.imag ** 2 > (self.threshold * 0.999) * (R * R))
+        cand = np.flatnonzero((P * P.conj()).real > (self.threshold * 0.999) * (R * R))
         if cand.size == 0:
             return cand
         cand = cand[R[cand] >= 1e-20]
@@ -478,12 +527,23 @@ class OfdmReceiver:
             P2 = cs2[L:L + n] - cs2[:n]
             R2 = e[L + H:L + H + n] - e[H:H + n]
             cand = cand[(P2.real ** 2 + P2.imag ** 2 <= (TONE_REJECT * 1.05) * (R2 * R2))[cand]]
-        for k in range(0, cand.size, 32):  # the first candidates whose direct values confirm them
+        return cand
+
+    def _confirm(self, s: int, cand: np.ndarray) -> np.ndarray:
+        """The candidates (offsets from ``s``) whose direct values confirm them (:meth:`_metric`: over
+        the threshold, not tone-like), from the first batch of 32 that holds any; empty if none does."""
+        for k in range(0, cand.size, 32):
             M, _, tone = self._metric(s + cand[k:k + 32])
             hits = cand[k:k + 32][(M > self.threshold) & ~tone]
             if hits.size:
                 return hits
         return cand[:0]
+
+    def _candidates(self, s: int, count: int) -> np.ndarray:
+        """Offsets from buffer index ``s`` (below ``count``) of confirmed S&C positions: direct metric
+        over the threshold and not tone-like (:meth:`_metric`), taken from the first batch of 32
+        pre-filtered candidates that holds any, in order; empty when there are none."""
+        return self._confirm(s, self._prefilter(s, count))
 
     def _acquired(self, d: int, cfo: float) -> _Burst | None:
         """:meth:`_acquire`, or the burst acquired at the same trigger by the previous call (whose end was
@@ -501,32 +561,29 @@ class OfdmReceiver:
     def _acquire(self, d: int, cfo: float) -> _Burst | None:
         """Fine timing, fine CFO, channel and noise estimates, header decoding for a trigger at d."""
         p = self.p
-        N, CP = p.fft_len, p.cp_len
+        N, CP, S, B = p.fft_len, p.cp_len, p.symbol_len, p.backoff
         lo, hi = d + N - 4, d + N + 3 * CP + 4  # LTF1 starts at d + N + 2 CP for d on the plateau start
-        seg = self._buf[max(0, lo): hi + 2 * N + CP].astype(np.complex128)
-        n = np.arange(seg.size) + max(0, lo)
-        seg = seg * np.exp(-2j * np.pi * cfo * (n - d))
-        offs = np.arange(max(0, lo), hi + 1)
-        windows = np.lib.stride_tricks.sliding_window_view(seg, N)[:offs.size]
-        corr = np.abs(windows @ np.conj(p.ltf_time))  # cross-correlation with the LTF at each offset
-        t = int(offs[np.argmax(corr)])
-        t0 = t - p.backoff  # LTF1 FFT window start (buffer index)
-        w1 = self._buf[t0: t0 + N].astype(np.complex128)
-        w2 = self._buf[t0 + N + CP: t0 + 2 * N + CP].astype(np.complex128)
-        if w2.size < N:
+        a = max(0, lo - B)  # from the earliest LTF1 window start to the latest LTF2 window end
+        x = self._buf[a: hi + 2 * N + CP].astype(np.complex128)
+        x = x * np.exp(-2j * np.pi * cfo * (np.arange(a, a + x.size) - d))  # coarse CFO removed
+        offs = hi + 1 - max(0, lo)
+        # cross-correlation with the LTF at each offset lo .. hi
+        corr = np.abs(np.correlate(x[lo - a: lo - a + offs + N - 1], p.ltf_time, "valid"))
+        t0 = max(0, lo) + int(np.argmax(corr)) - B  # LTF1 FFT window start (buffer index)
+        k = t0 - a
+        if x.size < k + S + N:
             return None
-        n1 = np.arange(t0, t0 + N) - d
-        w1 = w1 * np.exp(-2j * np.pi * cfo * n1)
-        w2 = w2 * np.exp(-2j * np.pi * cfo * (n1 + N + CP))
-        fine = float(np.angle(np.vdot(w1, w2)) / (2 * np.pi * (N + CP)))
-        w2 = w2 * np.exp(-2j * np.pi * fine * (N + CP))
+        w = x[k + self._ltf_pair]  # the two LTF windows, (2, N)
+        fine = cmath.phase(np.vdot(w[0], w[1])) / (2 * np.pi * S)
         total = cfo + fine
-        y = p._to_freq(np.stack([w1, w2]))
+        y = p._to_freq(w)
+        y[1] *= cmath.exp(-2j * np.pi * fine * S)
         h_raw = (y[0] + y[1]) / 2 / p.ltf
         h = p.smoother @ h_raw
-        noise = float(np.mean(np.abs(y[0] - y[1]) ** 2) / 2)
+        diff = y[0] - y[1]
+        noise = np.vdot(diff, diff).real / diff.size / 2
         burst = _Burst(t0=t0, ref=d, cfo=total, h=h, noise=max(noise, 1e-12), h_ltf=h_raw)
-        if self.min_snr_db is not None and np.mean(np.abs(h) ** 2) < burst.noise * 10 ** (self.min_snr_db / 10):
+        if self.min_snr_db is not None and np.vdot(h, h).real / h.size < burst.noise * 10 ** (self.min_snr_db / 10):
             return burst  # too weak for its header to decode: noise, or a trigger inside another burst
         try:
             burst.header = self._header(burst)
@@ -534,82 +591,97 @@ class OfdmReceiver:
             burst.header = None
         return burst
 
-    def _symbols(self, burst: _Burst, first: int, count: int) -> np.ndarray:
-        """Carrier values (count, used) of OFDM symbols ``first`` .. after the preamble (0 = header 0),
-        CFO-corrected, divided by the channel estimate."""
+    def _spectra(self, burst: _Burst, first: int, count: int):
+        """FFTs (count, N) of OFDM symbols ``first`` .. after the preamble (0 = header 0), each window
+        CFO-corrected from its own first sample (zero samples past the buffer's end), and each
+        symbol's remaining CFO phase exp(-2 pi i cfo (window start - ref)) (count,): their product
+        divided by the time-domain gain is the symbols' carrier values in Alice's units."""
         p = self.p
         N, S = p.fft_len, p.symbol_len
-        starts = burst.t0 + (2 + first + np.arange(count)) * S
-        idx = starts[:, None] + np.arange(N)[None]
-        w = self._buf[np.minimum(idx, self._buf.size - 1)].astype(np.complex128)
-        w[idx >= self._buf.size] = 0
-        # the CFO correction exp(-2 pi i cfo (idx - ref)), as (per symbol start) x (per sample in a window)
-        w *= np.exp(-2j * np.pi * burst.cfo * (starts - burst.ref))[:, None]
-        w *= np.exp(-2j * np.pi * burst.cfo * np.arange(N))[None]
-        return p._to_freq(w) / burst.h
+        start = burst.t0 + (2 + first) * S
+        if start + count * S <= self._buf.size:  # in the buffer: the windows are a reshaped slice
+            w = self._buf[start:start + count * S].reshape(count, S)[:, :N]
+        else:
+            idx = start + np.arange(count)[:, None] * S + np.arange(N)[None]
+            w = self._buf[np.minimum(idx, self._buf.size - 1)]
+            w[idx >= self._buf.size] = 0
+        if burst.rot is None:
+            burst.rot = np.exp(-2j * np.pi * burst.cfo * np.arange(N))
+        # the CFO correction exp(-2 pi i cfo (idx - ref)) = (per symbol start) x (per sample in a window)
+        phase = np.exp(-2j * np.pi * burst.cfo * (start + np.arange(count) * S - burst.ref))
+        return np.fft.fft(w * burst.rot, axis=1, norm="ortho"), phase
 
-    def _track(self, z: np.ndarray, first: int, h: np.ndarray, phase=(0.0, 0.0)):
-        """Per-symbol pilot tracking: (phase, slope per carrier) fits and pilot coherence.
+    def _symbols(self, burst: _Burst, first: int, count: int) -> np.ndarray:
+        """Carrier values (count, used) of OFDM symbols ``first`` .. after the preamble, CFO-corrected,
+        divided by the channel estimate."""
+        f, phase = self._spectra(burst, first, count)
+        return f[:, self.p.used_bins] * (phase / self.p.gain)[:, None] / burst.h
+
+    def _fit_matrix(self, h: np.ndarray):
+        """The pilot weights (|h|^2 on the pilots) and the matrix G of their weighted least-squares fit
+        of a + b*k: (a, b) = G @ pilot phases."""
+        hp = h[self.p.pilot_index]
+        w = (hp * hp.conj()).real  # weight each pilot by its channel power
+        s0, s1, s2 = (self._kpow @ w).tolist()  # the Gram matrix of the weighted fit
+        det = s0 * s2 - s1 * s1
+        if det > 1e-9 * s0 * s2:  # the normal equations
+            return w, (np.array([[s2, -s1], [-s1, s0]]) / det) @ (self._kA * w)
+        sw = np.sqrt(w)  # below rank 2 (e.g. a zero channel): the pseudo-inverse
+        return w, np.linalg.pinv(self._kA.T * sw[:, None]) * sw[None]
+
+    def _track(self, q: np.ndarray, h: np.ndarray, phase=(0.0, 0.0), coherence: bool = True):
+        """Per-symbol pilot tracking of the pilot values ``q`` (symbols, pilots; divided by the channel
+        estimate ``h`` and by the known pilot values): (phase, slope per carrier) fits and pilot
+        coherence (None unless ``coherence``).
 
         The residual phase of the pilots of symbol m is modelled as a + b*k (k the carrier index):
         a from residual CFO and phase noise, b = 2*pi*tau/N from a timing drift tau (samples).
         Each symbol starts from the previous fit, so drifts of many radians over a burst are followed.
         """
-        p = self.p
-        kp = np.asarray(p.pilots, float)
-        w = np.abs(h[p.pilot_index]) ** 2  # weight each pilot by its channel power
-        sw = np.sqrt(w)
-        A0 = np.stack([np.ones_like(kp), kp], 1)
-        A = A0 * sw[:, None]  # weighted design matrix of a + b*k
-        gram = A.T @ A
-        full_rank = gram[0, 0] * gram[1, 1] - gram[0, 1] ** 2 > 1e-9 * gram[0, 0] * gram[1, 1]
-        # (da, db) = G @ residual pilot phases: the weighted LS fit (normal equations; pinv below rank 2,
-        # e.g. a zero channel)
-        G = (np.linalg.inv(gram) @ A.T if full_rank else np.linalg.pinv(A)) * sw[None]
-        n = z.shape[0]
-        q = z[:, p.pilot_index] * self._pilot_rows(first, n)
-        phi = np.angle(q)
-        # one symbol at a time (each starts from the previous fit), in Python floats: 8 pilots per symbol
-        # are too few for numpy's per-call cost
-        g0, g1 = G.tolist()
-        pilots = list(zip(g0, g1, kp.tolist()))
-        a, b = float(phase[0]), float(phase[1])
-        two_pi, pi = 2 * np.pi, np.pi
-        out = []
-        for row in phi.tolist():
-            da = db = 0.0
-            for (u, v, k), ph in zip(pilots, row):
-                r = (ph - (a + b * k) + pi) % two_pi - pi  # the residual phase, wrapped
-                da += u * r
-                db += v * r
-            a, b = a + da, b + db
-            out.append((a, b))
-        fits = np.array(out, float).reshape(n, 2)
-        num = np.abs(np.sum(w * q * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * kp[None])), axis=1))
-        coh = num / np.maximum(np.sum(w * np.abs(q), axis=1), 1e-30)
-        return fits, coh
+        w, G = self._fit_matrix(h)
+        fits = _pilot_fits(np.angle(q), G, self._kp, phase, vectorised=q.shape[0] > 16)
+        if not coherence:
+            return fits, None
+        num = np.abs((q * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * self._kp))) @ w)
+        return fits, num / np.maximum(np.abs(q) @ w, 1e-30)
 
     def _pilot_rows(self, first: int, count: int) -> np.ndarray:
         """(count, pilots) pilot values of the OFDM symbols first .. first + count - 1."""
-        return self.p._rng_sequences[2][(first + np.arange(count)) % 256]
+        rows = self._pilot_cache.get((first, count))
+        if rows is None:
+            rows = self._pilot_cache[first, count] = self.p._rng_sequences[2][(first + np.arange(count)) % 256]
+        return rows
+
+    def _rotation(self, fits: np.ndarray, columns=None) -> np.ndarray:
+        """exp(-i (a + b*k)) for each symbol's fit (a, b) on the used carriers k (or on ``columns``,
+        indices into the used ones): exp(-i b k) as powers of exp(-i b) (cumulative products; 1e-14
+        off the direct exponentials at |k| = 50, at a fraction of their cost)."""
+        occ = self.p.occupied
+        step = np.exp(-1j * fits[:, 1])
+        up = np.cumprod(np.broadcast_to(step[:, None], (step.size, occ)), axis=1)  # k = 1 .. occupied
+        rot = np.concatenate([up[:, ::-1].conj(), up], axis=1)  # k = -occupied .. -1, 1 .. occupied: the used
+        if columns is not None:
+            rot = rot[:, columns]
+        rot *= np.exp(-1j * fits[:, :1])
+        return rot
 
     def _derotate(self, z: np.ndarray, fits: np.ndarray) -> np.ndarray:
         """Remove each symbol's fitted pilot phase a + b*k from all its carriers."""
-        k = self.p.used.astype(float)
-        return z * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * k[None]))
+        return z * self._rotation(fits)
 
     def _header(self, burst: _Burst) -> SegmentHeader:
         p = self.p
         z = self._symbols(burst, 0, p.header_symbols)
-        fits, _ = self._track(z, 0, burst.h)
+        fits, _ = self._track(z[:, p.pilot_index] * self._pilot_rows(0, z.shape[0]), burst.h, coherence=False)
         z = self._derotate(z, _smooth(fits, 1))  # phase and slope are near-linear over the header symbols
         d_idx = p.data_index
-        gain = np.abs(burst.h[d_idx]) ** 2 / burst.noise
-        llr = (2 * z[:, d_idx].real * gain[None]).reshape(-1)
+        hd = burst.h[d_idx]
+        gain = (hd * hd.conj()).real / burst.noise
+        llr = (2 * z[:, d_idx].real * gain).reshape(-1)
         coded_len = 2 * (HEADER_BITS + 6)
         slots = llr[p.header_perm]  # slot j of the coded stream sits at header_perm[j]
-        combined = np.bincount(np.arange(slots.size) % coded_len, weights=slots, minlength=coded_len)
-        burst.phase = tuple(fits[-1])
+        combined = np.bincount(self._slot_bit, weights=slots, minlength=coded_len)
+        burst.phase = tuple(fits[-1].tolist())
         header = SegmentHeader.from_bits(viterbi_decode(combined, HEADER_BITS))  # HeaderError: bad CRC
         if self.header_aided:
             self._refine_channel(burst, header, z)
@@ -623,35 +695,42 @@ class OfdmReceiver:
         estimate, pilot phase removed."""
         p = self.p
         known = with_pilots(p, header_carriers(p, header))
-        h_raw = (2 * burst.h_ltf + (z * burst.h[None] / known).sum(0)) / (2 + z.shape[0])
+        h_raw = (2 * burst.h_ltf + (z * burst.h / known).sum(0)) / (2 + z.shape[0])
         burst.h = p.smoother @ h_raw
 
     def _data(self, burst: _Burst, n_sym: int):
-        """Equalised data of the burst, validity, and the buffer index where the search resumes."""
+        """Equalised data of the burst, validity, and the buffer index where the search resumes.
+
+        Works on the FFT bins directly: the pilots (divided by the channel, the symbol's CFO phase and
+        the known pilot values) for the tracking, then the data carriers times one factor per symbol
+        (CFO phase, fitted phase) and one per carrier (channel, equaliser weight, fitted slope)."""
         p = self.p
         S = p.symbol_len
         first = p.header_symbols
         avail = max(0, min(n_sym, (self._buf.size - burst.t0 - (2 + first) * S - p.fft_len) // S + 1))
-        z = self._symbols(burst, first, avail) if avail else np.zeros((0, p.used.size), complex)
-        fits, coh = self._track(z, first, burst.h, burst.phase)
+        f, phase = self._spectra(burst, first, avail)
+        h, gain = burst.h, p.gain
+        phase = phase / gain
+        q = f[:, p.pilot_bins] * phase[:, None] * (self._pilot_rows(first, avail) / h[p.pilot_index])
+        fits, coh = self._track(q, h, burst.phase)
         bad = coh < self.quality
-        cut = avail
-        for m in range(avail):
-            if bad[m] and (m + 1 >= avail or bad[m + 1]):
-                cut = m
-                break
-        z = self._derotate(z[:cut], _smooth(fits[:cut], self.smooth))
+        lost = np.flatnonzero(bad & np.append(bad[1:], True))  # two in a row, or the last one
+        cut = int(lost[0]) if lost.size else avail
         d_idx = p.data_index
-        n = burst.header.seg_len
-        data = np.zeros(n_sym * p.n_data, np.complex64)
-        zd = z[:, d_idx]
+        hd = h[d_idx]
+        per_carrier = 1 / hd
         if self.equalizer != "zf":  # LMMSE for unit-power symbols: shrink the weak carriers
-            g = np.abs(burst.h[d_idx]) ** 2
+            g = (hd * hd.conj()).real
             w = g / (g + burst.noise)
             if self.equalizer == "ummse":  # ... relative to the strong ones only: unit mean gain
                 w = w / w.mean()
-            zd = zd * w[None]
-        data[:cut * p.n_data] = zd.reshape(-1)
+            per_carrier = per_carrier * w
+        rot = self._rotation(_smooth(fits[:cut], self.smooth), d_idx)
+        rot *= phase[:cut, None]
+        rot *= per_carrier
+        n = burst.header.seg_len
+        data = np.zeros(n_sym * p.n_data, np.complex64)
+        data[:cut * p.n_data] = (f[:cut, p.data_bins] * rot).reshape(-1)
         valid = np.zeros(n_sym * p.n_data, bool)
         valid[:cut * p.n_data] = True
         if self._bad.size:  # OFDM symbols (with their cyclic prefix) that held a zeroed sample
@@ -661,11 +740,58 @@ class OfdmReceiver:
                 valid[k * p.n_data:(k + 1) * p.n_data] = False
         if cut < n_sym:
             self.stats.cut_off += 1
-        snr = float(10 * np.log10(max(np.mean(np.abs(burst.h) ** 2) / burst.noise, 1e-12)))
+        snr = float(10 * np.log10(max(np.vdot(h, h).real / h.size / burst.noise, 1e-12)))
         stop = burst.t0 + (2 + first + cut) * S
         if cut == n_sym:
             stop += p.guard // 2
         return RxSegment(burst.header, data[:n], valid[:n], snr, burst.cfo, 0), stop
+
+
+def _pilot_fits(phi: np.ndarray, G: np.ndarray, kp: np.ndarray, phase, vectorised: bool = True) -> np.ndarray:
+    """(n, 2) fits (a, b) of the pilot phases ``phi`` (n, pilots) one symbol after the other: symbol m's
+    residuals r = wrap(phi - (a + b k)) against the previous fit (``phase`` before the first), then
+    (a, b) += G @ r. So a burst's phase may drift by many radians.
+
+    Vectorised over the symbols: a guess unwraps each pilot's phase against the same pilot one
+    symbol earlier; its fits (G @ unwrapped phases) predict every symbol's line at once, the residuals
+    against those lines give (a, b) as the running sum of G @ r, and the residuals against the lines
+    of *those* fits must be the same r (to 1e-9 rad): then the running sum is the recursion itself.
+    From the first symbol where they are not (pilots too noisy for the guess), the recursion runs one
+    symbol at a time in Python floats (8 pilots per symbol are too few for numpy's per-call cost);
+    ``vectorised`` False runs it so from the start (as fast for a few symbols)."""
+    two_pi, pi = 2 * np.pi, np.pi
+    a, b = float(phase[0]), float(phase[1])
+    n = phi.shape[0]
+    start = np.array([a, b])
+    fits, m0 = np.zeros((0, 2)), 0
+    if n and vectorised:
+        line0 = a + b * kp
+        steps = np.diff(phi, axis=0, prepend=line0[None])
+        guess = line0 + np.cumsum((steps + pi) % two_pi - pi, axis=0)  # unwrapped along the symbols
+        prev = np.concatenate([start[None], guess[:-1] @ G.T])  # each symbol's predicted (a, b)
+        r = (phi - (prev[:, :1] + prev[:, 1:] * kp[None]) + pi) % two_pi - pi
+        fits = start + np.cumsum(r @ G.T, axis=0)
+        prev = np.concatenate([start[None], fits[:-1]])
+        r2 = (phi - (prev[:, :1] + prev[:, 1:] * kp[None]) + pi) % two_pi - pi
+        bad = np.flatnonzero((np.abs(r2 - r) > 1e-9).any(axis=1))
+        m0 = int(bad[0]) if bad.size else n
+        fits = fits[:m0]
+    if m0 == n:
+        return fits
+    if m0:
+        a, b = fits[-1].tolist()
+    g0, g1 = G.tolist()
+    pilots = list(zip(g0, g1, kp.tolist()))
+    out = []
+    for row in phi[m0:].tolist():
+        da = db = 0.0
+        for (u, v, k), ph in zip(pilots, row):
+            r = (ph - (a + b * k) + pi) % two_pi - pi  # the residual phase, wrapped
+            da += u * r
+            db += v * r
+        a, b = a + da, b + db
+        out.append((a, b))
+    return np.concatenate([fits, np.array(out, float).reshape(-1, 2)])
 
 
 def _smooth(fits: np.ndarray, degree: int) -> np.ndarray:
