@@ -42,9 +42,10 @@ class StegoSystem(Scheme):
     inn: StegoINN | None = None
     name: str = "deepjscc"
     _fused: FusedINN | None = field(default=None, init=False, repr=False, compare=False)
-    # the precision inference runs in (gr_stegsem.precision; fp32 unless set_precision chose bf16)
+    # the precision inference runs in (gr_stegsem.precision; fp32 unless set_precision chose bf16 or int8)
     precision: _precision.Precision = field(default_factory=lambda: _precision.resolve("fp32"), init=False,
                                             repr=False, compare=False)
+    _q8: tuple | None = field(default=None, init=False, repr=False, compare=False)  # (models' key, Int8Models)
 
     def __post_init__(self):
         # inference only; channels-last halves the INN's time on CPUs (its 1x1 convolutions
@@ -60,26 +61,48 @@ class StegoSystem(Scheme):
 
     def _inn_fused(self) -> FusedINN:
         """The INN's inference path (:class:`~gr_stegsem.models.inn.FusedINN`: fused oneDNN kernels,
-        eager where those do not apply); offline evaluation and the GNU Radio blocks both run it."""
+        eager where those do not apply; precision int8: the quantized StegoINN); offline evaluation and
+        the GNU Radio blocks both run it."""
+        if self.precision.used == "int8" and self.int8().inn is not None:
+            return self.int8().inn
         dtype = self.precision.dtype
         if self._fused is None or self._fused.inn is not self.inn or self._fused.dtype != dtype:
             self._fused = FusedINN(self.inn, dtype)
         return self._fused
 
     def set_precision(self, name: str | None) -> _precision.Precision:
-        """Run inference in 'fp32', 'bf16' or 'auto' (:func:`gr_stegsem.precision.resolve`, which falls back
-        to fp32 where bf16 is not native or, for auto, not faster); returns what is used and why."""
+        """Run inference in 'fp32', 'bf16', 'int8' or 'auto' (:func:`gr_stegsem.precision.resolve`, which
+        falls back to fp32 where bf16 is not native or, for auto, not faster, and where int8 has no
+        quantized engine); returns what is used and why. int8 calibrates its quantized copies here."""
         self.precision = _precision.resolve(name, next(self.jscc.parameters()).device)
+        if self.precision.used == "int8":
+            self.int8()
         return self.precision
+
+    def int8(self) -> _precision.Int8Models:
+        """The int8 copies of the models (:func:`gr_stegsem.precision.int8_models`), calibrated once and
+        rebuilt when a parameter changes."""
+        params = list(self.jscc.parameters()) + (list(self.inn.parameters()) if self.inn is not None else [])
+        key = (id(self.jscc), id(self.inn), tuple((id(p), p._version) for p in params))
+        if self._q8 is None or self._q8[0] != key:
+            self._q8 = (key, _precision.int8_models(self.jscc, self.inn))
+        return self._q8[1]
 
     # --- the public codec in the chosen precision (results are float32) ----------------------
     @torch.inference_mode()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        if self.precision.used == "int8":
+            check_images(x)
+            return self.int8().jscc.encoder(_cl(x))
         with _precision.autocast(self.precision):
             return super().encode(x)
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        if self.precision.used == "int8":
+            if not all_finite(z):
+                raise ValueError("received symbols contain NaN or Inf values")
+            return self.int8().jscc.decode(_cl(z), size).contiguous()
         with _precision.autocast(self.precision):
             return super().decode(z, size)
 
@@ -109,7 +132,14 @@ class StegoSystem(Scheme):
                 raise CheckpointError(
                     f"steganography model {name} was trained with DeepJSCC {want}, not {jscc.config.to_dict()}"
                 )
-        return klass(jscc, inn, name)
+        system = klass(jscc, inn, name)
+        if getattr(system, "keyed", False):
+            from .schemes.keyed import bob_decoder_path
+
+            companion = bob_decoder_path(inn_path)
+            if companion is not None:
+                system.attach_bob_decoder(companion)
+        return system
 
     @classmethod
     def shipped(cls, name: str = "stego-l3_2", jscc: str = "deepjscc-bcr12") -> "StegoSystem":

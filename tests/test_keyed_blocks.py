@@ -96,3 +96,20 @@ def test_key_problems_fail_at_construction_without_the_key(models, tmp_path, kw,
         with pytest.raises(ValueError, match=why) as e:
             cls(models["jscc"], models[kw["model"]], key_file=kf)
         assert HEX[:40] not in str(e.value) and cls.__name__ in str(e.value)
+
+
+def test_bob_chain_uses_a_keyed_models_shipped_bob_decoder(tmp_path):
+    from gr_stegsem.checkpoint import load_model, save_model
+
+    m = write_tiny_models(tmp_path, "jscc", ("stego-keyed-t",), keyed=("stego-keyed-t",))
+    (tmp_path / "k.key").write_text(HEX + "\n")
+    jscc = load_model(m["jscc"], "deepjscc")
+    with torch.no_grad():
+        for p in jscc.decoder.parameters():
+            p.mul_(0.5)
+    save_model(jscc, tmp_path / "bob-decoder-stego-keyed-t")
+    rx = sb.bob_rx(m["jscc"], m["inn"], key_file=str(tmp_path / "k.key"), threads=1)
+    w = next(rx.private_dec.system.jscc.decoder.parameters())
+    assert torch.equal(w, next(jscc.decoder.parameters()))  # Bob's private decoder: the companion
+    h = next(rx.host_dec.system.jscc.decoder.parameters())
+    assert torch.equal(h, 2 * w)  # the host's: the public decoder

@@ -168,3 +168,36 @@ def test_bob_needs_the_right_key_and_nonce(tiny, photos):
         s.alice(xh[:1], xp[:1], key=k, nonce=[1, 2])
     tx2 = s.transmitter(k, nonce=10)
     assert torch.equal(tx2(xh[:1], xp[:1]), tx[:1]) and torch.equal(tx2(xh[1:], xp[1:]), tx[1:])  # 10, then 11
+
+
+def test_a_shipped_bob_decoder_decodes_the_private_image_only(tmp_path, photos):
+    import shutil
+
+    from gr_stegsem.checkpoint import CheckpointError, load_model, save_model
+    from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+    from gr_stegsem.schemes.keyed import bob_decoder_path
+
+    m = write_tiny_models(tmp_path, inn_names=("stego-l3_2", "stego-keyed-t"), keyed=("stego-keyed-t",))
+    assert bob_decoder_path(tmp_path / "stego-keyed-t") is None
+    before = schemes.load("stego-keyed-t", tmp_path)
+    jscc = load_model(m["jscc"], "deepjscc")
+    with torch.no_grad():
+        for p in jscc.decoder.parameters():
+            p.mul_(0.5)
+    save_model(jscc, tmp_path / "bob-decoder-stego-keyed-t")
+    for name in ("stego-keyed-t", "stego-keyed-t.safetensors"):
+        assert bob_decoder_path(tmp_path / name) == tmp_path / "bob-decoder-stego-keyed-t.safetensors"
+    shutil.copy(tmp_path / "bob-decoder-stego-keyed-t.safetensors", tmp_path / "bob-decoder-stego-l3_2.safetensors")
+    assert bob_decoder_path(tmp_path / "stego-l3_2") is None  # only a keyed model takes one
+    s = schemes.load("stego-keyed-t", tmp_path)
+    assert s.bob_decoder is not None and "bob_decoder" in s.published().models
+    k = keys.Key.generate()
+    tx = s.alice(photos[:2], photos[1:], key=k, nonce=5)
+    got, old = s.bob(tx, (32, 32), key=k, nonce=5), before.bob(tx, (32, 32), key=k, nonce=5)
+    assert torch.equal(got["host"], old["host"])  # the host: the public decoder
+    zh, zp = s.extract(tx)
+    want = jscc.decode(s.unscramble_private(zp, k, 5), (32, 32))
+    assert torch.allclose(got["private"], want, atol=1e-6) and not torch.allclose(got["private"], old["private"])
+    save_model(DeepJSCC(DeepJSCCConfig(width1=4, width=8)), tmp_path / "bob-decoder-stego-keyed-t")
+    with pytest.raises(CheckpointError, match="not the public model's"):
+        schemes.load("stego-keyed-t", tmp_path)

@@ -27,7 +27,8 @@ from gnuradio import gr
 
 from ..flowgraphs import models_folder, zoo_attack
 from ..phy import blocks as phy  # (as a module: gr_stegsem.phy.blocks imports this package too)
-from ._base import DEFAULT_INN
+from ..schemes.keyed import bob_decoder_path
+from ._base import DEFAULT_INN, model_path
 from .alice import inn_embed, jscc_encoder
 from .bob import inn_extract, jscc_decoder
 from .defences import link_transform, scheme_rx, scheme_tx
@@ -118,7 +119,9 @@ def _bob(hb: _Chain, jscc_path, inn_path, lost, seed, secure, key_file, scheme, 
                              secure=bool(secure) and not transform, key_file="" if transform else key_file,
                              replay_window=replay_window)
     hb.host_dec = jscc_decoder(jscc_path, threads=threads)
-    hb.private_dec = jscc_decoder(jscc_path, threads=threads)
+    # a keyed model's companion decoder of Bob's private image, where one ships (schemes.keyed)
+    companion = None if transform else bob_decoder_path(model_path(inn_path, DEFAULT_INN))
+    hb.private_dec = jscc_decoder(str(companion) if companion else jscc_path, threads=threads)
     for role, dec in zip(ROLES, (hb.host_dec, hb.private_dec)):
         hb.msg_connect(hb.extract, role, dec, "in")
         hb._port_out(role, (dec, "out"))

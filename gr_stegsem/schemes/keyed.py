@@ -10,6 +10,14 @@ does not (Kerckhoffs). The host path is the paper's: an Eve decoding the contain
 An Eve with every shipped file but no key extracts T(z_p) and decodes it as if T were the identity,
 or with a key of her own (:meth:`KeyedStego.bob_without_secrets`: a random key, what Bob with a wrong
 key does). Scheme names ``stego-keyed-*``: one per model file whose JSON says ``"keyed": true``.
+
+Bob's decoder: Bob's residual error after T^-1 is white (the transform spreads the INN's structured
+error over the whole latent), which the frozen DeepJSCC decoder handles worse than the unkeyed INN's
+error. A model may ship with a companion ``bob-decoder-<name>`` beside it (a DeepJSCC model: the
+public encoder and a decoder fine-tuned on Bob's un-scrambled private latents,
+``tools/try_bob_decoder.py --keyed --private-only --out``); Bob then decodes the private image with
+it, the host with the public decoder. It is shipped and public like every weight: without the key it
+decodes a wrongly un-scrambled latent, as the public decoder does (the glass-box Eve uses it too).
 """
 from __future__ import annotations
 
@@ -19,12 +27,30 @@ import numpy as np
 import torch
 
 from .. import keys as _keys
+from .. import precision as _precision
+from ..checkpoint import CheckpointError, load_model, read_info
+from ..models.deepjscc import DeepJSCC, all_finite
 from ..system import StegoSystem
-from .base import Published, variant_label
+from .base import Published, channels_last, variant_label
 from .deepjscc import JSCC_FILE
 
 ORDER = 2  # listing order in the zoo
 PREFIX = "stego-keyed-"
+BOB_DECODER = "bob-decoder-"  # + the keyed model's name: its optional companion decoder (see above)
+
+
+def bob_decoder_path(inn_path) -> Path | None:
+    """The companion ``bob-decoder-<name>.safetensors`` beside a keyed model file, if there is one."""
+    p = Path(inn_path)
+    name = p.name[: -len(".safetensors")] if p.name.endswith(".safetensors") else p.name
+    companion = p.parent / f"{BOB_DECODER}{name}.safetensors"
+    if not companion.is_file():
+        return None
+    try:
+        keyed = read_info(p).get("keyed") is True
+    except CheckpointError:
+        return None
+    return companion if keyed else None
 
 
 # --- the transform on latent tensors (training draws it at random, use derives it from the key) -----
@@ -63,9 +89,32 @@ class KeyedStego(StegoSystem):
     """
 
     keyed = True
+    bob_decoder: DeepJSCC | None = None  # the companion decoder of Bob's private image, when shipped
 
     def published(self) -> Published:
-        return Published({"jscc": self.jscc, "inn": self.inn}, ("key",))
+        models = {"jscc": self.jscc, "inn": self.inn}
+        if self.bob_decoder is not None:
+            models["bob_decoder"] = self.bob_decoder
+        return Published(models, ("key",))
+
+    def attach_bob_decoder(self, path) -> None:
+        """Decode Bob's private image with the DeepJSCC model at ``path`` (its decoder), which must have
+        the public model's configuration."""
+        dec = load_model(path, "deepjscc")
+        if dec.config != self.jscc.config:
+            raise CheckpointError(f"Bob's decoder {Path(path).name} has DeepJSCC {dec.config.to_dict()}, not the "
+                                  f"public model's {self.jscc.config.to_dict()}")
+        self.bob_decoder = dec.eval().requires_grad_(False).to(memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def decode_private(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Bob's un-scrambled private latent -> image (the companion decoder if attached)."""
+        if self.bob_decoder is None:
+            return self.decode(z, size)
+        if not all_finite(z):
+            raise ValueError("received symbols contain NaN or Inf values")
+        with _precision.autocast(self.precision):
+            return self.bob_decoder.decode(channels_last(z), size).float().contiguous()
 
     def scramble_private(self, zp: torch.Tensor, key, nonce) -> torch.Tensor:
         """Alice: T_(key, nonce)(z_p) per frame, before embedding."""
@@ -93,7 +142,8 @@ class KeyedStego(StegoSystem):
     @torch.inference_mode()
     def bob(self, y, size=None, lost=None, generator=None, key=None, nonce=None):
         zh, zp_t = self.extract(y, lost, generator)
-        return {"host": self.decode(zh, size), "private": self.decode(self.unscramble_private(zp_t, key, nonce), size)}
+        return {"host": self.decode(zh, size),
+                "private": self.decode_private(self.unscramble_private(zp_t, key, nonce), size)}
 
     def bob_without_secrets(self, y, size=None, lost=None, generator=None):
         """Bob's receiver with a key drawn at random (what Bob with a wrong key, or an Eve who has
