@@ -138,15 +138,27 @@ def write_outputs(*a, **k):
 ev.write_outputs = write_outputs
 s = ev.EvalSettings(data=cfg["data"], hosts=cfg["hosts"], out=cfg["out"], limit=cfg["limit"], snrs=(0.0, 10.0, 20.0),
                     mia_steps=0, attacks=("naive",), models_dir=cfg["models"])
+flops = None
+if cfg.get("flops"):  # count every torch FLOP of evaluate(); the fused INN's oneDNN kernels are not
+    from torch.utils.flop_counter import FlopCounterMode  # counted, so the eager INN runs instead
+    from gr_stegsem.system import StegoSystem
+    StegoSystem._inn_fused = lambda self: self.inn
+    counter = FlopCounterMode(display=False)
+    counter.__enter__()
 t = time.perf_counter()
 ev.evaluate(s, progress=False)
 total = time.perf_counter() - t
-print("RESULT " + json.dumps({"evaluate_s": total, "outputs_s": spent["outputs"], "module": ev.__file__}))
+if cfg.get("flops"):
+    counter.__exit__(None, None, None)
+    flops = counter.get_total_flops()
+print("RESULT " + json.dumps({"evaluate_s": total, "outputs_s": spent["outputs"], "module": ev.__file__,
+                              "flops": flops}))
 """
 
 
-def bench_eval(code: Path, threads: int, limit: int, out: Path, nchw: bool = False) -> dict:
+def bench_eval(code: Path, threads: int, limit: int, out: Path, nchw: bool = False, flops: bool = False) -> dict:
     cfg = {"threads": threads, "nchw": nchw, "limit": limit, "out": str(out), "models": str(ROOT / "models"),
+           "flops": flops,
            "data": str(SHARED / "faces" / "test"), "hosts": str(SHARED / "scenes" / "test")}
     env = dict(os.environ, PYTHONPATH=str(code), OMP_NUM_THREADS=str(threads))
     t = time.perf_counter()
@@ -162,6 +174,30 @@ def bench_eval(code: Path, threads: int, limit: int, out: Path, nchw: bool = Fal
     r.update(wall_s=wall, per_image_s=(r["evaluate_s"] - r["outputs_s"]) / limit, threads=threads)
     r["records"] = json.loads((out / "results.json").read_text())
     return r
+
+
+def floor(runs: dict, threads: int, limit: int, out: Path) -> dict:
+    """The eval's FLOPs per image (this checkout, counted in a separate run) and the seconds they take at
+    this core's fp32 matmul peak (best of 10 1024³ matmuls, ``threads`` torch threads): the bound on the
+    time per image of any implementation that computes the same numbers the same way in fp32."""
+    import torch
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from benchmark_precision import peak_gflops
+
+    torch.set_num_threads(threads)
+    peak = peak_gflops(torch.float32)
+    counted = bench_eval(ROOT, threads, limit, out, flops=True)
+    per_image = counted["flops"] / limit
+    floor_s = per_image / (peak * 1e9)
+    res = {"threads": threads, "gflop_per_image": per_image / 1e9, "peak_gflops": peak, "floor_s_per_image": floor_s,
+           "records_max_diff_vs_old": records_diff(runs["old"]["records"], counted["records"])}
+    old_s, new_s = runs["old"]["per_image_s"], runs["new"]["per_image_s"]
+    print(f"  floor: {res['gflop_per_image']:.1f} GFLOP per image; at {peak:.0f} GFLOP/s ({threads} thread(s)) "
+          f"{floor_s:.3f} s/image: old {old_s:.3f} s is {old_s / floor_s:.1f}x the floor (the most any fp32 "
+          f"implementation of these numbers can gain), new {new_s:.3f} s is {new_s / floor_s:.1f}x; "
+          f"5x of old = {old_s / 5:.3f} s/image")
+    return res
 
 
 def records_diff(a: list[dict], b: list[dict]) -> float:
@@ -186,6 +222,9 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=16)
     ap.add_argument("--old-rev", default=OLD_REV)
     ap.add_argument("--nchw", action="store_true", help="also the old code with pytorch_msssim on NCHW tensors")
+    ap.add_argument("--floor", action="store_true",
+                    help="with --eval: count the FLOPs of this checkout's eval (torch.utils.flop_counter, eager INN) "
+                         "and the seconds per image they take at this core's fp32 matmul peak")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     try:
@@ -235,6 +274,8 @@ def main(argv=None) -> int:
                           f"{base['per_image_s'] / r['per_image_s']:.2f}x; records max |diff| vs old "
                           f"{r['records_max_diff_vs_old']:.1e}")
                     report["eval"].append({k: v for k, v in r.items() if k != "records"} | {"variant": name})
+                if a.floor:
+                    report["floor"] = floor(runs, n, a.limit, Path(tmp) / f"flops-{n}")
     if a.json:
         a.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
