@@ -280,9 +280,9 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key
               help="Key file of the keyed schemes (stego-keyed-*); default: a fresh random key for this run.")
 @click.option("--skip-missing", is_flag=True,
               help="Skip a trained Eve that has no model against a scheme (default: an error before any work).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="fp32", show_default=True,
-              help="Inference precision of the models (gr_stegsem/precision.py; bf16 falls back to fp32 where "
-                   "the CPU lacks it).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "int8", "auto"]), default="fp32", show_default=True,
+              help="Inference precision of the models (gr_stegsem/precision.py; bf16 and int8 fall back to fp32 where "
+                   "the CPU or torch lacks them).")
 def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
              channel, lost, seed, batch, key_file, skip_missing, precision):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.

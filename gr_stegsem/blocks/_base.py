@@ -300,7 +300,7 @@ def block_key(block: str, key_file, system):
 
 
 def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False, precision="fp32") -> StegoSystem:
-    """Load the models once, at construction, to run in ``precision`` (fp32, bf16 or auto:
+    """Load the models once, at construction, to run in ``precision`` (fp32, bf16, int8 or auto:
     :mod:`gr_stegsem.precision`); CheckpointError names the block and the file, ValueError a bad precision."""
     jscc = model_path(jscc_path, DEFAULT_JSCC)
     inn = model_path(inn_path, DEFAULT_INN) if need_inn else None

@@ -22,7 +22,7 @@ class jscc_encoder(PduBlock):
     Args:
         model_path: DeepJSCC model file ('' = shipped models/deepjscc-bcr12).
         threads: torch CPU threads (0 = leave as is; the setting is process-wide).
-        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`; bf16 falls back to fp32 where
+        precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`; bf16 falls back to fp32 where
             the CPU lacks it).
         batch: at most this many frames (of one size) per encoder call; 1 = one per call.
         max_delay_ms: how long the oldest frame may wait for more (0: batch only frames already queued).
@@ -73,7 +73,7 @@ class inn_embed(PduBlock):
         threads: torch CPU threads (0 = leave as is).
         secure: False sends the private image's symbols unprotected (plain DeepJSCC).
         key_file: the shared key of a keyed model ('' for the unkeyed ones); never logged.
-        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`).
+        precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`).
         batch: at most this many pairs (of one size) per INN call; 1 = one per call.
         max_delay_ms: how long the oldest complete pair may wait for more (0: only pairs already queued).
     """

@@ -36,7 +36,7 @@ class inn_extract(PduBlock):
         secure: False for the plain DeepJSCC baseline (forward to ``private``).
         key_file: the shared key of a keyed model ('' for the unkeyed ones); never logged.
         replay_window: nonces remembered for the replay check.
-        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`).
+        precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`).
         batch: at most this many containers (of one size) per INN call; 1 = one per call.
         max_delay_ms: how long the oldest container may wait for more (0: only those already queued).
     """
@@ -106,7 +106,7 @@ class jscc_decoder(PduBlock):
     Args:
         model_path: DeepJSCC model file ('' = shipped deepjscc-bcr12).
         threads: torch CPU threads (0 = leave as is).
-        precision: 'fp32', 'bf16' or 'auto' (:mod:`gr_stegsem.precision`).
+        precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`).
         batch: at most this many frames (of one size) per decoder call; 1 = one per call.
         max_delay_ms: how long the oldest frame may wait for more (0: batch only frames already queued).
     """
