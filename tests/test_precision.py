@@ -17,7 +17,16 @@ PSNR_DB = 0.05  # Bob's reconstructions, noiseless, 64x64
 CONTAINER_REL = 1e-2  # relative L2 error of the container latent (measured 4.5e-3)
 ROUND_TRIP_ABS = 1e-5  # INN embed -> extract with the true lost information (fp32: ~1e-6)
 
+# bounds of int8 against fp32 (README): container latent, Bob's PSNR noiseless at 64x64, and the INN round trip
+INT8_CONTAINER_REL = 0.15  # relative L2 error of the container latent (measured 0.038 at 64x64, 0.052 at 256x256)
+INT8_PSNR_DB = 0.2  # |PSNR(int8) - PSNR(fp32)| of Bob's host and private, noiseless, 64x64 (measured <= 0.034)
+# quantized INN embed -> extract with the true lost information: exact but where a sub-network input crosses
+# a uint8 rounding boundary (measured at 256x256: 1-2 % of the values, max 1.2e-2, relative L2 3.4e-4)
+INT8_ROUND_TRIP_REL = 1e-3
+INT8_ROUND_TRIP_ABS = 5e-2
+
 needs_bf16 = pytest.mark.skipif(not precision.bf16_native(), reason="this CPU has no native bfloat16")
+needs_int8 = pytest.mark.skipif(precision.int8_engine() is None, reason="this torch has no quantized engine")
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +42,7 @@ def shipped():
 def test_resolve_names_and_bad_name():
     assert precision.resolve("fp32").used == "fp32"
     assert precision.resolve(None).requested in precision.PRECISIONS
-    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, auto"):
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, int8, auto"):
         precision.resolve("fp16")
 
 
@@ -95,6 +104,117 @@ def test_bf16_inn_round_trip_is_exact(shipped):
     finally:
         shipped.set_precision("fp32")
     assert (h - zh).abs().max().item() < ROUND_TRIP_ABS and (p - zp).abs().max().item() < ROUND_TRIP_ABS
+
+
+# --- int8 -----------------------------------------------------------------------------------------
+def test_int8_falls_back_to_fp32_without_a_quantized_engine(monkeypatch):
+    monkeypatch.setattr(precision, "int8_engine", lambda: None)
+    p = precision.resolve("int8")
+    assert p.used == "fp32" and p.dtype == torch.float32 and "no working quantized engine" in p.reason
+    s = StegoSystem.shipped("deepjscc")
+    assert s.set_precision("int8").used == "fp32" and s._q8 is None  # nothing calibrated
+    assert precision.resolve("int8", device="meta").used == "fp32"  # int8 is a CPU path
+
+
+def test_auto_never_picks_int8(monkeypatch):
+    monkeypatch.setattr(precision, "bf16_native", lambda: False)
+    assert precision.resolve("auto").used == "fp32"
+
+
+def test_int8_bits_avoid_int16_saturation_without_vnni(monkeypatch):
+    monkeypatch.setattr(precision, "vnni", lambda: False)
+    wbits, abits = precision.int8_bits()
+    assert 2 * (2 ** abits - 1) * (2 ** (wbits - 1) - 1) <= 32767  # vpmaddubsw adds two u8 x s8 products
+    monkeypatch.setattr(precision, "vnni", lambda: True)
+    assert precision.int8_bits() == (8, 8)
+
+
+@needs_int8
+def test_int8_conv_is_the_quantized_function():
+    """One quantized convolution against the same arithmetic in float32 (inputs rounded to the uint8 grid,
+    weights to the int8 grid): equal up to float rounding (int32 accumulation, no saturation)."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(16, 32, 5, padding=2)
+    x = torch.randn(1, 16, 24, 24).contiguous(memory_format=torch.channels_last)
+    inq = precision._qparams(x.min(), x.max())
+    wbits, _ = precision.int8_bits()
+    wmax = 2 ** (wbits - 1) - 1
+    q = precision._QConv(conv, inq, precision._qparams(-20, 20), precision.int8_engine(), wmax)
+    w = conv.weight.detach()
+    ws = (w.abs().flatten(1).amax(1) / wmax).view(-1, 1, 1, 1)
+    ref = torch.nn.functional.conv2d(torch.fake_quantize_per_tensor_affine(x, inq[0], inq[1], 0, 255),
+                                     (w / ws).round() * ws, conv.bias, 1, 2)
+    with torch.inference_mode():
+        out = q(x)
+    assert out.dtype == torch.float32
+    tol = 1e-4 if q.engine == "onednn" else 0.6 * q.q.scale  # x86 / fbgemm round the output to uint8
+    assert (out - ref).abs().max().item() < tol
+
+
+@needs_int8
+def test_int8_transposed_stride1_conv_as_conv():
+    t = torch.nn.ConvTranspose2d(8, 16, 5, padding=2)
+    x = torch.randn(1, 8, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(precision._as_conv(t)(x), t(x), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def int8_system():
+    s = StegoSystem.shipped()
+    assert s.set_precision("int8").used == "int8"
+    return s
+
+
+@needs_int8
+def test_int8_matches_fp32_within_the_stated_bound(shipped, int8_system):
+    xh, xp = default_host(64)[None], default_private(64)[None]
+    q = int8_system.int8()
+    assert int8_system.int8() is q  # calibrated once, cached
+    assert any(n.startswith("encoder.") for n in q.quantized) and any(n.startswith("decoder.") for n in q.quantized)
+    assert any(n.startswith("inn.") for n in q.quantized) and "encoder.net.0" not in q.quantized  # pixels: float
+    zc32 = shipped.alice(xh, xp)
+    rec32 = shipped.bob(zc32, (64, 64))
+    zc8 = int8_system.alice(xh, xp)
+    rec8 = int8_system.bob(zc8, (64, 64))
+    assert zc8.dtype == torch.float32 and all(v.dtype == torch.float32 for v in rec8.values())
+    assert 0 < ((zc8 - zc32).norm() / zc32.norm()).item() < INT8_CONTAINER_REL  # int8 really ran
+    assert 2.0 * zc8.pow(2).mean().item() == pytest.approx(1.0, abs=1e-5)  # unit power in float32
+    for k, ref in (("host", xh), ("private", xp)):
+        assert abs(psnr(rec8[k], ref).item() - psnr(rec32[k], ref).item()) <= INT8_PSNR_DB
+
+
+@needs_int8
+def test_int8_inn_round_trip(int8_system):
+    """The same quantized sub-networks run in both directions: the coupling stays invertible, up to the
+    sub-networks' rounding of inputs that differ by float rounding (a uint8 step where one crosses a bin)."""
+    s = int8_system
+    zh, zp = (s.encode(x).contiguous(memory_format=torch.channels_last)
+              for x in (default_host(64)[None], default_private(64)[None]))
+    f = s._inn_fused()
+    assert f is s.int8().inn
+    with torch.inference_mode():
+        zc, lost = f.embed(zh, zp)
+        h, p = f.extract(zc, lost)
+    for got, ref in ((h, zh), (p, zp)):
+        assert (got - ref).abs().max().item() < INT8_ROUND_TRIP_ABS
+        assert ((got - ref).norm() / ref.norm()).item() < INT8_ROUND_TRIP_REL
+
+
+@needs_int8
+def test_int8_recalibrates_when_the_weights_change():
+    s = StegoSystem.shipped("deepjscc")
+    s.set_precision("int8")
+    q = s.int8()
+    with torch.no_grad():
+        s.jscc.encoder.net[2].weight.mul_(1.0)  # a new version of the parameter
+    assert s.int8() is not q
+
+
+def test_calibration_images_are_fixed():
+    x = precision.calibration_images(32)
+    assert x.shape == (4, 3, 32, 32) and torch.equal(x, precision.calibration_images(32))
+    assert torch.equal(x[2], x[0].flip(-1))
 
 
 # --- frames per call ------------------------------------------------------------------------------
@@ -241,3 +361,20 @@ def test_bad_batch_parameters(models):
         sb.jscc_decoder(models["jscc"], max_delay_ms=-1)
     with pytest.raises(ValueError, match="jscc_encoder: precision must be one of"):
         sb.jscc_encoder(models["jscc"], precision="int4")
+
+
+@needs_int8
+def test_blocks_accept_int8(models):
+    """The four model blocks run int8 (calibrated at construction) and give the frames of fp32 closely."""
+    x = images(1)[0]
+    enc8 = sb.jscc_encoder(models["jscc"], precision="int8")
+    enc32 = sb.jscc_encoder(models["jscc"])
+    assert enc8.system.precision.used == "int8" and enc8.system._q8 is not None
+    got8, _ = run_queued(enc8, [("in", pdus.image_pdu(x, 0))], ("out",), 1)
+    got32, _ = run_queued(enc32, [("in", pdus.image_pdu(x, 0))], ("out",), 1)
+    a, b = symbols(got8["out"][0]), symbols(got32["out"][0])
+    assert 0 < ((a - b).abs().norm() / b.abs().norm()).item() < INT8_CONTAINER_REL
+    for blk in (sb.inn_embed(models["jscc"], models["inn"], precision="int8"),
+                sb.inn_extract(models["jscc"], models["inn"], precision="int8"),
+                sb.jscc_decoder(models["jscc"], precision="int8")):
+        assert blk.system.precision.used == "int8"
