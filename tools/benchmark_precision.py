@@ -3,8 +3,11 @@
     .venv/bin/python tools/benchmark_precision.py [--size 256] [--threads 1] [--batch 4] [--reps 10]
         [--mia-steps 20] [--frames 30] [--no-flowgraph] [--json OUT]
 
-All in one process, so that the ratios (bf16 / fp32, B frames per call / 1) compare runs on the same,
-possibly loaded, machine; fp32 with one frame per call is the code's state before these options.
+All in one process, so that the ratios (bf16 / fp32, int8 / fp32, B frames per call / 1) compare runs on
+the same, possibly loaded, machine; fp32 with one frame per call is the code's state before these options.
+A precision this machine cannot run (bf16 without native bfloat16, int8 without a quantized engine) is
+reported and left out. int8 is :func:`gr_stegsem.precision.int8_models` as ``--precision int8`` runs it
+($STEGSEM_INT8_FLOAT keeps layers float32; its calibration time is printed).
   * machine: native bfloat16, the auto precision's probe, and the measured peak of a 1024³ matmul per
     precision on ``--threads`` threads (GFLOP/s, fastest of 10; the practical compute ceiling here);
   * FLOPs per frame (torch.utils.flop_counter on the eager models; a multiply-add = 2 FLOPs) and the
@@ -14,9 +17,9 @@ possibly loaded, machine; fp32 with one frame per call is the code's state befor
     2 decoders), one frame per call and ``--batch`` frames per call;
   * the fp32 default path against the same computation without the precision option's additions (no-op
     dtype casts in the fused INN, float32 layers outside autocast), interleaved;
-  * int8 (not a model path): a quantized oneDNN/fbgemm convolution against fp32 on the encoder's layer
-    shapes, to show whether int8 would pay;
-  * model inversion (Eve's MIA): seconds per image and Adam step, fp32 / bf16 autocast, one image per
+  * a quantized x86/fbgemm convolution (requantized uint8 output) against fp32 on the encoder's layer
+    shapes (the probe that preceded the int8 path);
+  * model inversion (Eve's MIA; fp32 / bf16 only): seconds per image and Adam step, fp32 / bf16 autocast, one image per
     call / ``--batch``, and the PSNR of its result against the fp32 one-image run;
   * flowgraphs (tools/benchmark_chains.bench): Alice and Bob chains in GNU Radio with the blocks'
     precision and batch parameters, sustained rate over ``--frames`` frames posted at once.
@@ -44,7 +47,7 @@ from gr_stegsem.metrics import psnr  # noqa: E402
 from gr_stegsem.samples import default_host, default_private  # noqa: E402
 from gr_stegsem.system import StegoSystem  # noqa: E402
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
 
 
 def peak_gflops(dtype: torch.dtype, n: int = 1024, reps: int = 10) -> float:
@@ -182,7 +185,7 @@ def mia(s: StegoSystem, size: int, batch: int, steps: int) -> list[dict]:
     xh, xp = default_host(size)[None], default_private(size)[None]
     y = s.channel(s.alice(xh, xp), 10.0, generator=torch.Generator().manual_seed(1))
     rows = []
-    for p in PRECISIONS:
+    for p in ("fp32", "bf16"):
         for b in sorted({1, batch}):
             yb = y.expand(b, -1, -1, -1).clone()
             with precision.autocast(p):
@@ -213,14 +216,24 @@ def main() -> int:
     native = precision.bf16_native()
     res["bf16_native"], res["auto"] = native, precision.resolve("auto").used
     res["peak_gflops"] = {"fp32": peak_gflops(torch.float32), "bf16": peak_gflops(torch.bfloat16)}
+    res["loadavg_start"] = os.getloadavg()
     print(f"CPU: {os.cpu_count()} cores, torch threads {a.threads}; native bfloat16: {native}; "
+          f"VNNI: {precision.vnni()}; int8 engine: {precision.int8_engine()}; "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
           f"auto precision -> {res['auto']}; matmul peak GFLOP/s: fp32 {res['peak_gflops']['fp32']:.0f}, "
           f"bf16 {res['peak_gflops']['bf16']:.0f}", flush=True)
 
     systems = {}
     for p in PRECISIONS:
         systems[p] = StegoSystem.shipped(a.model)
+        t0 = time.perf_counter()
         used = systems[p].set_precision(p).used
+        if used == "int8":
+            q = systems[p].int8()
+            res["int8"] = {"engine": q.engine, "bits": q.bits, "quantized": len(q.quantized),
+                           "calibration_s": time.perf_counter() - t0}
+            print(f"int8: engine {q.engine}, (weight, activation) bits {q.bits}, {len(q.quantized)} quantized "
+                  f"convolutions, calibration {time.perf_counter() - t0:.1f} s", flush=True)
         if used != p:
             print(f"{p}: not available here ({systems[p].precision.reason}); skipped")
             del systems[p]
@@ -239,13 +252,14 @@ def main() -> int:
     stages = ("encoder", "inn_embed", "inn_extract", "decoder", "alice", "bob")
     print(f"\nbare models, ms per frame (median of {a.reps}, interleaved), {a.threads} thread(s)")
     cols = [(p, b) for p in systems for b in sorted({1, a.batch})]
-    print("| stage | " + " | ".join(f"{p}, {b}/call" for p, b in cols) + " | bf16 / fp32 | "
-          f"{a.batch}/call / 1/call (fp32) |")
-    print("|---|" + "---|" * (len(cols) + 2))
+    low = [p for p in systems if p != "fp32"]
+    print("| stage | " + " | ".join(f"{p}, {b}/call" for p, b in cols) + "".join(f" | {p} / fp32" for p in low) +
+          f" | {a.batch}/call / 1/call (fp32) |")
+    print("|---|" + "---|" * (len(cols) + len(low) + 1))
     for st in stages:
-        r16 = t[("bf16", 1, st)] / t[("fp32", 1, st)] if "bf16" in systems else float("nan")
         print(f"| {st} | " + " | ".join(f"{t[(p, b, st)]:.2f}" for p, b in cols) +
-              f" | {r16:.2f} | {t[('fp32', a.batch, st)] / t[('fp32', 1, st)]:.2f} |")
+              "".join(f" | {t[(p, 1, st)] / t[('fp32', 1, st)]:.2f}" for p in low) +
+              f" | {t[('fp32', a.batch, st)] / t[('fp32', 1, st)]:.2f} |")
     for chain in ("alice", "bob"):
         best = min(t[(p, b, chain)] for p, b in cols)
         rate = k / (best / 1e3)
@@ -289,7 +303,8 @@ def main() -> int:
         print("| precision | frames per call | Alice bare | Alice flowgraph | fg / bare | Bob bare | Bob flowgraph | "
               "fg / bare | Alice latency ms | Bob latency ms |\n|---|---|---|---|---|---|---|---|---|---|")
         res["flowgraph"] = []
-        for p, b in [("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("fp32", a.batch)]:
+        for p, b in ([("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("int8", 1)] * ("int8" in systems)
+                     + [("fp32", a.batch)] + [("int8", a.batch)] * ("int8" in systems)):
             r = bench(a.size, a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads, p, b, plain=False)
             torch.set_num_threads(a.threads)
             res["flowgraph"].append(r)
@@ -297,6 +312,8 @@ def main() -> int:
                   f"{r['fg_alice_rate'] / r['bare_alice']:.2f} | {r['bare_bob'] / 1e6:.2f} | "
                   f"{r['fg_bob_rate'] / 1e6:.2f} | {r['fg_bob_rate'] / r['bare_bob']:.2f} | "
                   f"{1e3 * r['fg_alice_latency']:.0f} | {1e3 * r['fg_bob_latency']:.0f} |", flush=True)
+    res["loadavg_end"] = os.getloadavg()
+    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in res['loadavg_end'])}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(res, indent=1, default=str))
