@@ -139,6 +139,7 @@ CALIBRATION_SNRS = (0.0, 5.0, 10.0, 15.0, 20.0)  # dB: the channel noise of the 
 CALIBRATION_SEED = 0
 OBSERVERS = ("minmax", "histogram")
 INT8_FLOAT_ENV = "STEGSEM_INT8_FLOAT"  # layers int8 leaves in float32, e.g. "encoder,inn" (int8_models)
+INT8_OBSERVER_ENV = "STEGSEM_INT8_OBSERVER"  # activation ranges of int8: minmax (default) or histogram
 _ENGINE: list = []  # [engine or None], probed once per process
 _ENGINE_LOCK = threading.Lock()
 
@@ -356,7 +357,7 @@ def _noisy(z: torch.Tensor, snr_db: float, g: torch.Generator) -> torch.Tensor:
     return from_complex(awgn(to_complex(z), snr_db, g), tuple(z.shape[1:]))
 
 
-def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str = "minmax",
+def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | None = None,
                 images: torch.Tensor | None = None, keep_float: tuple[str, ...] | None = None,
                 bits: tuple[int, int] | None = None) -> Int8Models:
     """Post-training static quantization of a DeepJSCC model and (optionally) its StegoINN for CPU inference.
@@ -364,7 +365,8 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str = "
     Quantized (int8 weights per output channel, uint8 activations per tensor): the encoder's convolutions
     after the first, the decoder's stride-1 transposed convolutions (as convolutions), and the three
     convolutions of every INN sub-network (phi, rho, eta). Activation ranges (``observer`` 'minmax': the
-    extremes; 'histogram': torch's HistogramObserver, the L2-optimal clipping of the histogram) come from
+    extremes; 'histogram': torch's HistogramObserver, the L2-optimal clipping of the histogram; None:
+    $STEGSEM_INT8_OBSERVER, else 'minmax') come from
     running the float32 models on :func:`calibration_images` (or ``images``): the encoder on the images; the
     decoder on their latents through AWGN at every :data:`CALIBRATION_SNRS`; the INN's embed on every
     (host, private) pair of their latents and its extract on the containers (unit power) through the same
@@ -382,6 +384,7 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str = "
     if engine is None:
         raise RuntimeError("this torch has no working quantized engine (onednn, x86 or fbgemm)")
     bits = bits or int8_bits()
+    observer = observer or os.environ.get(INT8_OBSERVER_ENV, "").strip() or "minmax"
     if keep_float is None:
         keep_float = tuple(k.strip() for k in os.environ.get(INT8_FLOAT_ENV, "").split(",") if k.strip())
     x = calibration_images() if images is None else images

@@ -15,6 +15,7 @@ reported and left out. int8 is :func:`gr_stegsem.precision.int8_models` as ``--p
   * bare models, ms per frame (median of ``--reps``, precisions and batch sizes interleaved in each
     repeat): encoder, INN embed / extract, decoder, Alice (2 encoders + embed) and Bob (extract +
     2 decoders), one frame per call and ``--batch`` frames per call;
+  * the INN round trip per precision (embed, extract with the true lost information, no noise);
   * the fp32 default path against the same computation without the precision option's additions (no-op
     dtype casts in the fused INN, float32 layers outside autocast), interleaved;
   * a quantized x86/fbgemm convolution (requantized uint8 output) against fp32 on the encoder's layer
@@ -104,6 +105,24 @@ def bare(systems: dict, size: int, batch: int, reps: int) -> dict:
         for c, fn in cases.items():
             times[c].append(_time(fn))
     return {c: 1e3 * statistics.median(t) / c[1] for c, t in times.items()}
+
+
+def round_trip(systems: dict, size: int) -> dict:
+    """INN embed -> extract with the true lost information, no noise, per precision: max |error|, relative L2
+    error and the fraction of values off by more than 1e-5 (host and private latents)."""
+    from gr_stegsem.schemes.base import channels_last
+
+    out = {}
+    for p, s in systems.items():
+        zh, zp = (channels_last(s.encode(x[None])) for x in (default_host(size), default_private(size)))
+        f = s._inn_fused()
+        with torch.inference_mode():
+            zc, lost = f.embed(zh, zp)
+            h, q = f.extract(zc, lost)
+        out[p] = {k: {"max": (got - ref).abs().max().item(), "rel": ((got - ref).norm() / ref.norm()).item(),
+                      "frac": ((got - ref).abs() > 1e-5).float().mean().item()}
+                  for k, got, ref in (("host", h, zh), ("private", q, zp))}
+    return out
 
 
 def int8_convs(reps: int) -> list[tuple[str, float, float]]:
@@ -208,6 +227,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--model", default="stego-l3_2")
     ap.add_argument("--no-flowgraph", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the flowgraph configurations (sequential runs)")
+    ap.add_argument("--no-bare", action="store_true", help="skip the bare models, FLOPs, overhead and conv probe")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -237,51 +258,60 @@ def main() -> int:
         if used != p:
             print(f"{p}: not available here ({systems[p].precision.reason}); skipped")
             del systems[p]
-    fl = count_flops(systems["fp32"], a.size)
-    res["flops"] = fl
-    print(f"\nFLOPs per {a.size}² frame (torch.utils.flop_counter): " + ", ".join(
-        f"{n} {v / 1e9:.3f} G" for n, v in fl.items()))
-    for chain in ("alice", "bob"):
-        for p, g in res["peak_gflops"].items():
-            res[f"ceiling_{chain}_{p}"] = g * 1e9 / fl[chain] * k
-    print("FLOP ceiling (matmul peak / FLOPs per frame * k): " + ", ".join(
-        f"{c} {p} {res[f'ceiling_{c}_{p}'] / 1e6:.2f} M/s" for c in ("alice", "bob") for p in res["peak_gflops"]))
+    if not a.no_bare:
+        fl = count_flops(systems["fp32"], a.size)
+        res["flops"] = fl
+        print(f"\nFLOPs per {a.size}² frame (torch.utils.flop_counter): " + ", ".join(
+            f"{n} {v / 1e9:.3f} G" for n, v in fl.items()))
+        for chain in ("alice", "bob"):
+            for p, g in res["peak_gflops"].items():
+                res[f"ceiling_{chain}_{p}"] = g * 1e9 / fl[chain] * k
+        print("FLOP ceiling (matmul peak / FLOPs per frame * k): " + ", ".join(
+            f"{c} {p} {res[f'ceiling_{c}_{p}'] / 1e6:.2f} M/s" for c in ("alice", "bob") for p in res["peak_gflops"]))
 
-    t = bare(systems, a.size, a.batch, a.reps)
-    res["bare_ms"] = {"/".join(map(str, c)): v for c, v in t.items()}
-    stages = ("encoder", "inn_embed", "inn_extract", "decoder", "alice", "bob")
-    print(f"\nbare models, ms per frame (median of {a.reps}, interleaved), {a.threads} thread(s)")
-    cols = [(p, b) for p in systems for b in sorted({1, a.batch})]
-    low = [p for p in systems if p != "fp32"]
-    print("| stage | " + " | ".join(f"{p}, {b}/call" for p, b in cols) + "".join(f" | {p} / fp32" for p in low) +
-          f" | {a.batch}/call / 1/call (fp32) |")
-    print("|---|" + "---|" * (len(cols) + len(low) + 1))
-    for st in stages:
-        print(f"| {st} | " + " | ".join(f"{t[(p, b, st)]:.2f}" for p, b in cols) +
-              "".join(f" | {t[(p, 1, st)] / t[('fp32', 1, st)]:.2f}" for p in low) +
-              f" | {t[('fp32', a.batch, st)] / t[('fp32', 1, st)]:.2f} |")
-    for chain in ("alice", "bob"):
-        best = min(t[(p, b, chain)] for p, b in cols)
-        rate = k / (best / 1e3)
-        res[f"bare_best_{chain}"] = rate
-        print(f"{chain}: best bare {rate / 1e6:.2f} M/s = {rate / res[f'ceiling_{chain}_fp32']:.2f} of the fp32 "
-              f"ceiling ({res[f'ceiling_{chain}_fp32'] / 1e6:.2f} M/s); fp32 1/call "
-              f"{k / t[('fp32', 1, chain)] / 1e3:.2f} M/s = "
-              f"{k / t[('fp32', 1, chain)] * 1e3 / res[f'ceiling_{chain}_fp32']:.2f} of it")
+        t = bare(systems, a.size, a.batch, a.reps)
+        res["bare_ms"] = {"/".join(map(str, c)): v for c, v in t.items()}
+        stages = ("encoder", "inn_embed", "inn_extract", "decoder", "alice", "bob")
+        print(f"\nbare models, ms per frame (median of {a.reps}, interleaved), {a.threads} thread(s)")
+        cols = [(p, b) for p in systems for b in sorted({1, a.batch})]
+        low = [p for p in systems if p != "fp32"]
+        print("| stage | " + " | ".join(f"{p}, {b}/call" for p, b in cols) + "".join(f" | {p} / fp32" for p in low) +
+              f" | {a.batch}/call / 1/call (fp32) |")
+        print("|---|" + "---|" * (len(cols) + len(low) + 1))
+        for st in stages:
+            print(f"| {st} | " + " | ".join(f"{t[(p, b, st)]:.2f}" for p, b in cols) +
+                  "".join(f" | {t[(p, 1, st)] / t[('fp32', 1, st)]:.2f}" for p in low) +
+                  f" | {t[('fp32', a.batch, st)] / t[('fp32', 1, st)]:.2f} |")
+        for chain in ("alice", "bob"):
+            best = min(t[(p, b, chain)] for p, b in cols)
+            rate = k / (best / 1e3)
+            res[f"bare_best_{chain}"] = rate
+            print(f"{chain}: best bare {rate / 1e6:.2f} M/s = {rate / res[f'ceiling_{chain}_fp32']:.2f} of the fp32 "
+                  f"ceiling ({res[f'ceiling_{chain}_fp32'] / 1e6:.2f} M/s); fp32 1/call "
+                  f"{k / t[('fp32', 1, chain)] / 1e3:.2f} M/s = "
+                  f"{k / t[('fp32', 1, chain)] * 1e3 / res[f'ceiling_{chain}_fp32']:.2f} of it")
 
-    ov = overhead(systems["fp32"], a.size, 3 * a.reps)
-    res["fp32_overhead_ms"] = ov
-    print(f"\nfp32 default path: before the precision option / now, ms per call (median of {3 * a.reps}, interleaved)")
-    print("| call | before | now | now / before |\n|---|---|---|---|")
-    for name, (t_old, t_new) in ov.items():
-        print(f"| {name} | {t_old:.2f} | {t_new:.2f} | {t_new / t_old:.3f} |")
+        rt = round_trip(systems, a.size)
+        res["round_trip"] = rt
+        print(f"\nINN round trip (embed, extract with the true lost information, no noise), {a.size}²")
+        print("| precision | latent | max abs error | relative L2 error | values off > 1e-5 |\n|---|---|---|---|---|")
+        for p, r in rt.items():
+            for k, v in r.items():
+                print(f"| {p} | {k} | {v['max']:.2e} | {v['rel']:.2e} | {100 * v['frac']:.2f} % |")
 
-    q = int8_convs(a.reps)
-    res["int8_convs"] = q
-    print("\nint8 convolutions (quantize + conv + dequantize) vs fp32, ms, encoder layer shapes")
-    print("| layer | fp32 | int8 | int8 / fp32 |\n|---|---|---|---|")
-    for name, t32, t8 in q:
-        print(f"| {name} | {t32:.3f} | {t8:.3f} | {t8 / t32:.2f} |")
+        ov = overhead(systems["fp32"], a.size, 3 * a.reps)
+        res["fp32_overhead_ms"] = ov
+        print(f"\nfp32 default path: before the precision option / now, ms per call (median of {3 * a.reps}, interleaved)")
+        print("| call | before | now | now / before |\n|---|---|---|---|")
+        for name, (t_old, t_new) in ov.items():
+            print(f"| {name} | {t_old:.2f} | {t_new:.2f} | {t_new / t_old:.3f} |")
+
+        q = int8_convs(a.reps)
+        res["int8_convs"] = q
+        print("\nint8 convolutions (quantize + conv + dequantize) vs fp32, ms, encoder layer shapes")
+        print("| layer | fp32 | int8 | int8 / fp32 |\n|---|---|---|---|")
+        for name, t32, t8 in q:
+            print(f"| {name} | {t32:.3f} | {t8:.3f} | {t8 / t32:.2f} |")
 
     if a.mia_steps > 0:
         rows = mia(systems["fp32"], a.size, a.batch, a.mia_steps)
@@ -303,8 +333,8 @@ def main() -> int:
         print("| precision | frames per call | Alice bare | Alice flowgraph | fg / bare | Bob bare | Bob flowgraph | "
               "fg / bare | Alice latency ms | Bob latency ms |\n|---|---|---|---|---|---|---|---|---|---|")
         res["flowgraph"] = []
-        for p, b in ([("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("int8", 1)] * ("int8" in systems)
-                     + [("fp32", a.batch)] + [("int8", a.batch)] * ("int8" in systems)):
+        for p, b in a.rounds * ([("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("int8", 1)] * ("int8" in systems)
+                                + [("fp32", a.batch)] + [("int8", a.batch)] * ("int8" in systems)):
             r = bench(a.size, a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads, p, b, plain=False)
             torch.set_num_threads(a.threads)
             res["flowgraph"].append(r)

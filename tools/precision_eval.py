@@ -1,7 +1,7 @@
 """``stegsem eval`` in fp32 and in a reduced precision (bf16 or int8) on the same images, seeds and noise.
 
     .venv/bin/python tools/precision_eval.py --data ../shared/data/faces/test --hosts ../shared/data/scenes/test
-        [--precision bf16|int8] [--int8-float LAYERS ...] [--limit 8] [--snrs 0,5,10,15,20]
+        [--precision bf16|int8] [--int8-float LAYERS ...] [--int8-observer minmax|histogram] [--limit 8] [--snrs 0,5,10,15,20]
         [--systems deepjscc,stego-l3_2] [--attacks naive,mia] [--mia-steps 50] [--mia-limit 4]
         [--out /tmp/precision_eval]
 
@@ -10,7 +10,8 @@ variant of ``--precision`` into OUT/<variant> and prints, for every (system, rec
 PSNRs (dB) and their difference, then the largest |difference| per system and receiver; exits 1 when one
 exceeds ``--bound`` dB (default 0.05 for Bob and the naive Eve, ``--mia-bound`` 0.1 for the model inversion).
 For int8 each ``--int8-float`` value (comma-separated layer prefixes, e.g. ``inn`` or ``encoder,inn``; ``''``
-for none) is one variant, run with $STEGSEM_INT8_FLOAT set to it (gr_stegsem.precision.int8_models).
+for none) is one variant, run with $STEGSEM_INT8_FLOAT set to it (gr_stegsem.precision.int8_models), and
+``--int8-observer`` sets $STEGSEM_INT8_OBSERVER (how the activation ranges are calibrated) for all of them.
 The naive Eve decodes with the public fp32 models in every run (her models are hers); under int8 her
 PSNR moves only with Alice's int8 container.
 """
@@ -44,6 +45,8 @@ def main() -> int:
     ap.add_argument("--precision", default="bf16", choices=("bf16", "int8"))
     ap.add_argument("--int8-float", action="append", default=None,
                     help="layers int8 keeps float32 ($STEGSEM_INT8_FLOAT); repeat for several variants")
+    ap.add_argument("--int8-observer", choices=("minmax", "histogram"), default=None,
+                    help="activation-range observer of int8 ($STEGSEM_INT8_OBSERVER; default minmax)")
     ap.add_argument("--limit", type=int, default=8)
     ap.add_argument("--snrs", default="0,5,10,15,20")
     ap.add_argument("--systems", default="deepjscc,stego-l3_2")
@@ -54,11 +57,13 @@ def main() -> int:
     ap.add_argument("--mia-bound", type=float, default=0.1)
     ap.add_argument("--out", type=Path, default=Path("/tmp/precision_eval"))
     a = ap.parse_args()
+    if a.int8_observer:
+        os.environ[precision.INT8_OBSERVER_ENV] = a.int8_observer
     ref = run(a, "fp32", "fp32")
     variants = [(a.precision, None)] if a.precision != "int8" else [("int8", v) for v in (a.int8_float or [""])]
     bad_any = False
     for p, keep in variants:
-        label = p if keep is None else f"int8[{keep or 'all quantized'}]"
+        label = p if keep is None else f"int8[{keep or 'all quantized'}{', ' + a.int8_observer if a.int8_observer else ''}]"
         old = os.environ.get(precision.INT8_FLOAT_ENV)
         if keep is not None:
             os.environ[precision.INT8_FLOAT_ENV] = keep
