@@ -79,10 +79,11 @@ def _gf2_mul(a: int, b: int) -> int:
     return out
 
 
-def _gf2_inverse_pair() -> tuple[np.ndarray, np.ndarray]:
-    """Taps (a, b) of polynomials with a g0 + b g1 = 1 over GF(2) (extended Euclid; the generators are
-    coprime -- the code is not catastrophic), g_j the generators as delay polynomials (tap d = the
-    coefficient of D^d, as in :func:`conv_encode`). Then u = a c0 + b c1 for a codeword (c0, c1) of u."""
+def _gf2_inverse_pair() -> tuple[int, int, int, int]:
+    """The generators g0, g1 as delay polynomials over GF(2) (bit d = the coefficient of D^d, the tap
+    on input i - d of :func:`conv_encode`) and polynomials a, b with a g0 + b g1 = 1 (extended Euclid;
+    the generators are coprime -- the code is not catastrophic): then u = a c0 + b c1 for the codeword
+    (c0, c1) = (u g0, u g1) of u."""
     g0, g1 = (sum(((g >> (K - 1 - d)) & 1) << d for d in range(K)) for g in GENERATORS)
     r0, r1, s0, s1, t0, t1 = g0, g1, 1, 0, 0, 1
     while r1:
@@ -94,15 +95,15 @@ def _gf2_inverse_pair() -> tuple[np.ndarray, np.ndarray]:
         r0, r1, s0, s1, t0, t1 = r1, r, s1, s0 ^ _gf2_mul(q, s1), t1, t0 ^ _gf2_mul(q, t1)
     if r0 != 1:
         raise ValueError("the generators have a common factor: the code is catastrophic")
-    taps = lambda poly: np.array([(poly >> d) & 1 for d in range(max(poly.bit_length(), 1))], np.int64)  # noqa: E731
-    return taps(s0), taps(t0)
+    return g0, g1, s0, t0
 
 
-_INV = _gf2_inverse_pair()
-# the pseudo-inverse on the interleaved coded stream c0[0] c1[0] c0[1] ...: u[i] = (hard * _INV_PAIR)[2 i + 1]
-_INV_PAIR = np.zeros(2 * max(_INV[0].size, _INV[1].size), np.int64)
-_INV_PAIR[1:2 * _INV[0].size:2] = _INV[0]
-_INV_PAIR[0:2 * _INV[1].size:2] = _INV[1]
+_G0, _G1, _INV0, _INV1 = _gf2_inverse_pair()
+
+
+def _stream_int(bits: np.ndarray) -> int:
+    """A 0/1 (or bool) sequence as an integer, element i in bit i."""
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
 def hard_codeword(llr: np.ndarray, n_bits: int) -> np.ndarray | None:
@@ -113,14 +114,32 @@ def hard_codeword(llr: np.ndarray, n_bits: int) -> np.ndarray | None:
     maximum-likelihood decision, the one the Viterbi decoder returns: with every |LLR| above 1e-12 of
     their sum, any other path into a state on it scores at least 2 * 10 (the free distance) * min |LLR|
     less, far beyond the rounding of the path metrics, so no survivor on it is a tie or a rounding
-    accident. The data bits come from the pseudo-inverse a c0 + b c1 (:func:`_gf2_inverse_pair`) and
-    are checked by re-encoding them."""
+    accident. The streams are integers (bit i = step i), the data bits come from the pseudo-inverse
+    a c0 + b c1 (:func:`_gf2_inverse_pair`) and are checked by re-encoding them."""
     mag = np.abs(llr)
-    if not mag.min() > 1e-12 * mag.sum():  # also False for NaN or Inf
+    if not np.minimum.reduce(mag) > 1e-12 * np.add.reduce(mag):  # also False for NaN or Inf
         return None
-    hard = (llr < 0).view(np.int8)
-    bits = np.convolve(hard, _INV_PAIR)[1:2 * n_bits:2] & 1
-    return bits.astype(np.int8) if np.array_equal(conv_encode(bits), hard) else None
+    hard = llr < 0
+    c0, c1 = _stream_int(hard[0::2]), _stream_int(hard[1::2])
+    u = (_gf2_mul(c0, _INV0) ^ _gf2_mul(c1, _INV1)) & ((1 << n_bits) - 1)
+    if _gf2_mul(u, _G0) != c0 or _gf2_mul(u, _G1) != c1:
+        return None
+    raw = np.frombuffer(u.to_bytes(max(1, -(-n_bits // 8)), "little"), np.uint8)
+    return np.unpackbits(raw, count=n_bits, bitorder="little").view(np.int8)
+
+
+def decode(llr: np.ndarray, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`viterbi_decode`, and the codeword of its bits (:func:`conv_encode`; where the hard
+    decisions are that codeword, those)."""
+    llr = np.asarray(llr, np.float64).reshape(-1)
+    steps = n_bits + TAIL
+    if llr.size != 2 * steps:
+        raise ValueError(f"expected {2 * steps} coded LLRs for {n_bits} bits, got {llr.size}")
+    bits = hard_codeword(llr, n_bits)
+    if bits is not None:
+        return bits, (llr < 0).view(np.int8)
+    bits = _trellis(llr, n_bits)
+    return bits, conv_encode(bits)
 
 
 def viterbi_decode(llr: np.ndarray, n_bits: int) -> np.ndarray:

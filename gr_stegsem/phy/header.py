@@ -39,6 +39,10 @@ FIELDS = (("version", 2), ("frame_id", 16), ("seg_index", 10), ("seg_count", 10)
           ("secure", 1), ("keyed", 1), ("reserved", 6), ("nonce", NONCE_BITS))
 INFO_BITS = sum(w for _, w in FIELDS)  # 176
 HEADER_BITS = INFO_BITS + 16  # 192
+_names = [name for name, _ in FIELDS]
+_at = sum(w for _, w in FIELDS[:_names.index("reserved")])
+RESERVED = slice(_at, _at + dict(FIELDS)["reserved"])  # where the reserved bits sit: to_bits writes zeros
+del _names, _at
 
 
 class HeaderError(ValueError):
@@ -117,7 +121,7 @@ class SegmentHeader:
         bits = np.asarray(bits, np.int8).reshape(-1)
         if bits.size != HEADER_BITS:
             raise HeaderError(f"a header has {HEADER_BITS} bits, got {bits.size}")
-        if np.any(bits & ~1):  # not all 0/1: compare as bits, like the CRC below does
+        if np.maximum.reduce(bits.view(np.uint8)) > 1:  # not all 0/1: compare as bits, like the CRC below does
             info = bits[:INFO_BITS]
             if not np.array_equal(crc16(info), bits[INFO_BITS:]):
                 raise HeaderError("header CRC mismatch")

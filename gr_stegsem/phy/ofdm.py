@@ -32,13 +32,14 @@ units Alice sent.
 from __future__ import annotations
 
 import cmath
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
 
-from .fec import conv_encode, viterbi_decode
-from .header import HEADER_BITS, HeaderError, SegmentHeader, segment_plan
+from .fec import conv_encode, decode
+from .header import HEADER_BITS, RESERVED, HeaderError, SegmentHeader, segment_plan
 
 # soft-value equalisers: zero forcing, LMMSE, and LMMSE scaled to unit mean gain over the carriers
 EQUALIZERS = ("ummse", "mmse", "zf")
@@ -47,6 +48,7 @@ TONE_REJECT = 0.5  # lag-L/2 S&C metric above which a trigger is a DC offset or 
 SCAN_BLOCK = 8192  # metric positions per pass of the detector's running sums
 SCAN_FIRST = 512  # ... in the first pass right after a burst (the next one may follow at once)
 SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
+_add, _min = np.add.reduce, np.minimum.reduce  # (ndarray.sum / .min: the same, through Python wrappers)
 
 
 @dataclass(frozen=True)
@@ -325,15 +327,34 @@ class OfdmReceiver:
         self.min_snr_db = None if min_snr_db is None else float(min_snr_db)
         self.stats = RxStats()
         p = self.p
-        N, L = p.fft_len, p.fft_len // 2
-        # fixed index arrays and tables of the per-burst steps
-        self._window = np.arange(2 * L)[None]  # a metric window's samples
+        N, L, S, CP = p.fft_len, p.fft_len // 2, p.symbol_len, p.cp_len
+        # the numerology and fixed tables of the per-burst steps, as plain attributes (no property calls)
+        self._N, self._L, self._S, self._CP = N, L, S, CP
+        self._n_data, self._n_hdr, self._gain, self._backoff, self._guard = (
+            p.n_data, p.header_symbols, p.gain, p.backoff, p.guard)
+        self._used_bins, self._data_bins, self._pilot_bins = p.used_bins, p.data_bins, p.pilot_bins
+        self._pilot_index, self._data_index = p.pilot_index, p.data_index
+        self._ltf_time, self._smoother, self._perm = p.ltf_time, p.smoother, p.header_perm
+        self._half_inv_ltf = 0.5 / p.ltf
+        self._win = np.arange(p.cp_len + L // 2)[:, None] + np.arange(2 * L)[None]  # metric windows, 1 per row
         self._span = np.arange(p.cp_len + L // 2)  # the positions searched for a trigger's metric peak
-        self._ltf_pair = np.stack([np.arange(N), p.symbol_len + np.arange(N)])  # LTF1 and LTF2 windows
+        self._ltf_pair = np.stack([np.arange(N), S + np.arange(N)])  # LTF1 and LTF2 windows
+        self._acq_n = np.arange(4 * N + 8 * CP)  # sample offsets of the acquisition's segment
         self._kp = np.asarray(p.pilots, float)
         self._kA = np.stack([np.ones_like(self._kp), self._kp])  # (2, pilots): the fit a + b*k
         self._kpow = np.stack([np.ones_like(self._kp), self._kp, self._kp ** 2])
-        self._slot_bit = np.arange(p.header_symbols * p.n_data) % (2 * (HEADER_BITS + 6))
+        coded_len = 2 * (HEADER_BITS + 6)
+        self._slot_bit = np.arange(self._n_hdr * self._n_data) % coded_len  # coded bit in each header slot
+        # the header symbols' known carriers: the pilots, and where each slot's BPSK value goes (flat index)
+        self._known_pilots = with_pilots(p, np.zeros((self._n_hdr, self._n_data))).real
+        row, col = np.divmod(self._perm, self._n_data)
+        self._slot_pos = row * p.used.size + self._data_index[col]
+        # the coded bit (0 .. coded_len - 1) at each position of the header's (symbols, used) grid; coded_len
+        # on the pilots (a bin that is dropped)
+        pos_bit = np.full(self._n_hdr * p.used.size, coded_len)
+        pos_bit[self._slot_pos] = self._slot_bit
+        self._pos_bit = pos_bit
+        self._coded_len = coded_len
         self._pilot_cache = {}
         self.reset()
 
@@ -351,8 +372,9 @@ class OfdmReceiver:
     # --- streaming ------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxSegment]:
         x = np.asarray(samples, np.complex64).reshape(-1)
-        bad = ~np.isfinite(x)  # complex: False where either part is NaN or Inf
-        if bad.any():  # one NaN would otherwise poison every running sum and FFT it enters
+        # a finite sum: no NaN or Inf (only huge finite values can overflow it: then look closer)
+        bad = None if math.isfinite(_add(x.view(np.float32))) else ~np.isfinite(x)
+        if bad is not None and bad.any():  # one NaN would otherwise poison every running sum and FFT it enters
             x = np.where(bad, np.complex64(0), x)
             self.stats.nonfinite += int(bad.sum())
             at = self._base + self._buf.size + np.flatnonzero(bad)
@@ -369,9 +391,9 @@ class OfdmReceiver:
         return out
 
     def _run(self, final: bool) -> list[RxSegment]:
-        p = self.p
         out = []
-        L = p.fft_len // 2
+        N, L, S, CP = self._N, self._L, self._S, self._CP
+        n_hdr = self._n_hdr
         while True:
             s = self._pos - self._base
             if self._trig is not None and self._trig[0] == self._pos:  # a retry: the trigger found before
@@ -384,18 +406,18 @@ class OfdmReceiver:
                 break
             if trig is None:
                 # nothing here: keep the last window (a preamble may straddle the chunk boundary)
-                self._pos = max(self._pos, self._base + self._buf.size - 2 * L - p.cp_len - 8)
+                self._pos = max(self._pos, self._base + self._buf.size - 2 * L - CP - 8)
                 break
             d, cfo, first = trig
-            needed = d + p.cp_len + 8 + (3 + p.header_symbols) * p.symbol_len + 2 * p.cp_len
+            needed = d + CP + 8 + (3 + n_hdr) * S + 2 * CP
             if needed > self._buf.size and not final:
                 self._pos = self._base + first  # retry from the same threshold crossing
                 self._trig = (self._pos, self._base + d, cfo)
                 break
-            if self._base + d > self._last_trigger + p.fft_len // 2:  # not a retry of the same trigger
+            if self._base + d > self._last_trigger + L:  # not a retry of the same trigger
                 self.stats.detections += 1
             self._last_trigger = self._base + d
-            if d + 3 * p.fft_len + 4 * p.cp_len + 4 > self._buf.size:  # final: cut inside its LTFs
+            if d + 3 * N + 4 * CP + 4 > self._buf.size:  # final: cut inside its LTFs
                 self.stats.header_failures += 1
                 self._pos = self._base + self._buf.size
                 break
@@ -404,8 +426,8 @@ class OfdmReceiver:
                 self.stats.header_failures += 1
                 self._pos = self._base + d + L  # past this trigger's plateau
                 continue
-            n_sym = p.data_symbols(burst.header.seg_len)
-            end = burst.t0 + (2 + p.header_symbols + n_sym) * p.symbol_len
+            n_sym = -(-burst.header.seg_len // self._n_data)
+            end = burst.t0 + (2 + n_hdr + n_sym) * S
             if end > self._buf.size and not final:
                 self._pos = self._base + first
                 self._trig = (self._pos, self._base + d, cfo)
@@ -413,7 +435,7 @@ class OfdmReceiver:
                 break
             self._held = None
             seg, stop = self._data(burst, n_sym)
-            seg.start = max(0, self._base + burst.t0 + p.backoff - p.symbol_len - p.cp_len)
+            seg.start = max(0, self._base + burst.t0 + self._backoff - S - CP)
             out.append(seg)
             self.stats.segments += 1
             self._pos = self._base + min(stop, self._buf.size)
@@ -424,28 +446,49 @@ class OfdmReceiver:
         return out
 
     # --- detection ------------------------------------------------------------------------
-    def _metric(self, idx: np.ndarray):
+    def _metric(self, idx: np.ndarray, start: int | None = None):
         """S&C metric M and correlation P at buffer indices ``idx`` for the lag L = N/2 (the preamble's
         period), and the tone flag, each summed directly over its own window of L products (no
         running sums), so the values do not depend on where the buffer starts: the receiver's
-        decisions are then the same whatever chunk sizes the samples arrive in.
+        decisions are then the same whatever chunk sizes the samples arrive in. ``start``: idx is
+        start, start + 1, ... (the windows of one slice: running sums over it, within rounding of the
+        direct sums).
 
         The tone flag is True where the window also repeats at lag L/2 (metric over the same second
         half > TONE_REJECT): a DC offset or a CW tone (periodic at every lag, S&C metric ~1 everywhere),
         not the preamble (random QPSK on the even carriers repeats at lag L only; its lag-L/2 metric is
         ~1/L)."""
-        L = self.p.fft_len // 2
+        L = self._L
         H = L // 2
-        w = self._buf[idx[:, None] + self._window].astype(np.complex128)
-        first = w[:, :L].conj()
-        P = (first * w[:, L:]).sum(1)
-        P2 = (first * w[:, H:H + L]).sum(1)
-        e = (w * w.conj()).real  # |w|^2
-        R = e[:, L:].sum(1)
-        R2 = e[:, H:H + L].sum(1)
-        M = (P * P.conj()).real / np.maximum(R, 1e-30) ** 2
-        M[R < 1e-20] = 0.0
-        tone = ((P2 * P2.conj()).real > TONE_REJECT * (R2 * R2)) & (R2 >= 1e-20)
+        n = idx.size
+        if start is not None and n <= self._span.size:
+            # contiguous windows: sums over each window as differences of running sums within the
+            # span's own samples (from ``start``: the same values whatever the buffer)
+            x = self._buf[start:start + n + 2 * L - 1].astype(np.complex128)
+            c = x[:n + L - 1].conj()
+            cs = np.empty((2, n + L), np.complex128)
+            cs[:, 0] = 0
+            (c * x[L:n + 2 * L - 1]).cumsum(out=cs[0, 1:])
+            (c * x[H:n + L + H - 1]).cumsum(out=cs[1, 1:])
+            P, P2 = cs[:, L:] - cs[:, :n]
+            es = np.empty(n + 2 * L)
+            es[0] = 0
+            (x.real ** 2 + x.imag ** 2).cumsum(out=es[1:])
+            R = es[2 * L:] - es[L:n + L]
+            R2 = es[H + L:H + L + n] - es[H:H + n]
+        else:
+            w = self._buf[idx[:, None] + self._win[0]].astype(np.complex128)
+            first = w[:, :L].conj()
+            P = _add(first * w[:, L:], 1)
+            P2 = _add(first * w[:, H:H + L], 1)
+            e = w.real ** 2 + w.imag ** 2
+            R = _add(e[:, L:], 1)
+            R2 = _add(e[:, H:H + L], 1)
+        M = (P.real ** 2 + P.imag ** 2) / (R * R)
+        tone = P2.real ** 2 + P2.imag ** 2 > TONE_REJECT * (R2 * R2)
+        if min(_min(R), _min(R2)) < 1e-20:  # (near) silence: no metric
+            M[R < 1e-20] = 0.0
+            tone &= R2 >= 1e-20
         return M, P, tone
 
     def _detect(self, s: int, final: bool, block: int = SCAN_BLOCK):
@@ -459,67 +502,67 @@ class OfdmReceiver:
         the first trigger of the first block that holds one is the first trigger after ``s``. Where the
         first pre-filtered candidate is itself a trigger (a preamble's rising edge, usually), one
         :meth:`_metric` call confirms it and places the peak."""
-        p = self.p
-        L = p.fft_len // 2
+        L = self._L
         total = self._buf.size - s - 2 * L  # metric positions s .. s + total - 1 in the buffer
         if total < L:
             return None
-        span = p.cp_len + L // 2
-        hits = np.zeros(0, np.int64)
+        span = self._span.size
+        hits = None
         near = None
         b0 = 0
         while b0 < total:  # blocks of positions: bounded work per trigger, in cache
             cand = self._prefilter(s + b0, min(block, total - b0))
             if cand.size:
                 i = b0 + int(cand[0])
-                near = s + i + self._span[:min(span, total - i)]
-                Mx, Px, tone = self._metric(near)
+                near = self._span[:min(span, total - i)] + (s + i)
+                Mx, Px, tone = self._metric(near, s + i)
                 if Mx[0] > self.threshold and not tone[0]:
-                    hits = cand[:1] + b0
+                    hits = i
                     break
                 near = None
-                hits = b0 + self._confirm(s + b0, cand)
-                if hits.size:
+                confirmed = self._confirm(s + b0, cand)
+                if confirmed.size:
+                    hits = b0 + int(confirmed[0])
                     break
             b0 += block
             block = min(2 * block, SCAN_BLOCK)
-        if hits.size == 0:
+        if hits is None:
             return None  # the running sums' rounding put them over, or tones / DC
-        i = int(hits[0])
+        i = hits
         if i + span > total and not final:
             self._pos = self._base + s + max(0, i - 8)
             return "wait"
         if near is None:
-            near = s + i + self._span[:min(span, total - i)]
-            Mx, Px, tone = self._metric(near)
+            near = self._span[:min(span, total - i)] + (s + i)
+            Mx, Px, tone = self._metric(near, s + i)
         Mx[tone] = 0.0
-        j = int(np.argmax(Mx))
-        return int(near[j]), float(np.angle(Px[j]) / (2 * np.pi * L)), s + i
+        j = int(Mx.argmax())
+        return int(near[j]), cmath.phase(Px[j]) / (2 * np.pi * L), s + i
 
     def _prefilter(self, s: int, count: int) -> np.ndarray:
         """Offsets from buffer index ``s`` (below ``count``) where running sums put the S&C metric over
         the threshold (with a margin) and not tone-like: the candidates for :meth:`_metric`."""
-        L = self.p.fft_len // 2
+        L = self._L
         H = L // 2
         r = self._buf[s:s + count + 2 * L]
         # running sums in float64 over single-precision products: only a pre-filter (with a margin)
         # for the direct values that decide; all indices whose direct metric passes are kept
         cs = np.empty(r.size - L + 1, np.complex128)
         cs[0] = 0
-        np.cumsum(np.conj(r[:-L]) * r[L:], dtype=np.complex128, out=cs[1:])
+        (r[:-L].conj() * r[L:]).cumsum(dtype=np.complex128, out=cs[1:])
         e = np.empty(r.size + 1)
         e[0] = 0
-        np.cumsum((r * r.conj()).real, dtype=np.float64, out=e[1:])
+        (r * r.conj()).real.cumsum(dtype=np.float64, out=e[1:])
         R = e[2 * L:] - e[L:-L]  # energy of the second half
         P = cs[L:L + R.size] - cs[:R.size]  # P[d] = sum_{m<L} conj(r[d+m]) r[d+m+L]
         # M = |P|^2 / R^2 > threshold, without the division
-        cand = np.flatnonzero((P * P.conj()).real > (self.threshold * 0.999) * (R * R))
+        cand = (P.real ** 2 + P.imag ** 2 > (R * R) * (self.threshold * 0.999)).nonzero()[0]
         if cand.size == 0:
             return cand
         cand = cand[R[cand] >= 1e-20]
         # the same at lag L/2 (over the same second-half window): high for DC and tones, ~1/L for the
         # preamble; where candidates are everywhere (DC offsets and tones) running sums pre-filter them
-        if cand.size * 16 > R.size:
+        if cand.size * 16 > max(R.size, SCAN_BLOCK // 4):
             cs2 = np.empty(r.size - H + 1, np.complex128)
             cs2[0] = 0
             np.cumsum(np.conj(r[:-H]) * r[H:], dtype=np.complex128, out=cs2[1:])
@@ -560,29 +603,28 @@ class OfdmReceiver:
 
     def _acquire(self, d: int, cfo: float) -> _Burst | None:
         """Fine timing, fine CFO, channel and noise estimates, header decoding for a trigger at d."""
-        p = self.p
-        N, CP, S, B = p.fft_len, p.cp_len, p.symbol_len, p.backoff
+        N, CP, S, B = self._N, self._CP, self._S, self._backoff
         lo, hi = d + N - 4, d + N + 3 * CP + 4  # LTF1 starts at d + N + 2 CP for d on the plateau start
         a = max(0, lo - B)  # from the earliest LTF1 window start to the latest LTF2 window end
-        x = self._buf[a: hi + 2 * N + CP].astype(np.complex128)
-        x = x * np.exp(-2j * np.pi * cfo * (np.arange(a, a + x.size) - d))  # coarse CFO removed
+        x = self._buf[a: hi + 2 * N + CP]
+        x = x * np.exp((-2j * np.pi * cfo) * (self._acq_n[:x.size] + (a - d)))  # coarse CFO removed
         offs = hi + 1 - max(0, lo)
         # cross-correlation with the LTF at each offset lo .. hi
-        corr = np.abs(np.correlate(x[lo - a: lo - a + offs + N - 1], p.ltf_time, "valid"))
-        t0 = max(0, lo) + int(np.argmax(corr)) - B  # LTF1 FFT window start (buffer index)
+        corr = np.abs(np.correlate(x[lo - a: lo - a + offs + N - 1], self._ltf_time, "valid"))
+        t0 = max(0, lo) + int(corr.argmax()) - B  # LTF1 FFT window start (buffer index)
         k = t0 - a
         if x.size < k + S + N:
             return None
-        w = x[k + self._ltf_pair]  # the two LTF windows, (2, N)
+        w = x[self._ltf_pair + k]  # the two LTF windows, (2, N)
         fine = cmath.phase(np.vdot(w[0], w[1])) / (2 * np.pi * S)
-        total = cfo + fine
-        y = p._to_freq(w)
-        y[1] *= cmath.exp(-2j * np.pi * fine * S)
-        h_raw = (y[0] + y[1]) / 2 / p.ltf
-        h = p.smoother @ h_raw
+        y = self._used(np.fft.fft(w, axis=1, norm="ortho"))
+        y[0] *= 1 / self._gain
+        y[1] *= cmath.exp(-2j * np.pi * fine * S) / self._gain
+        h_raw = (y[0] + y[1]) * self._half_inv_ltf
+        h = self._smoother @ h_raw
         diff = y[0] - y[1]
         noise = np.vdot(diff, diff).real / diff.size / 2
-        burst = _Burst(t0=t0, ref=d, cfo=total, h=h, noise=max(noise, 1e-12), h_ltf=h_raw)
+        burst = _Burst(t0=t0, ref=d, cfo=cfo + fine, h=h, noise=max(noise, 1e-12), h_ltf=h_raw)
         if self.min_snr_db is not None and np.vdot(h, h).real / h.size < burst.noise * 10 ** (self.min_snr_db / 10):
             return burst  # too weak for its header to decode: noise, or a trigger inside another burst
         try:
@@ -594,10 +636,9 @@ class OfdmReceiver:
     def _spectra(self, burst: _Burst, first: int, count: int):
         """FFTs (count, N) of OFDM symbols ``first`` .. after the preamble (0 = header 0), each window
         CFO-corrected from its own first sample (zero samples past the buffer's end), and each
-        symbol's remaining CFO phase exp(-2 pi i cfo (window start - ref)) (count,): their product
-        divided by the time-domain gain is the symbols' carrier values in Alice's units."""
-        p = self.p
-        N, S = p.fft_len, p.symbol_len
+        symbol's remaining CFO phase exp(-2 pi i cfo (window start - ref)) divided by the time-domain
+        gain (count,): their product is the symbols' carrier values in Alice's units."""
+        N, S = self._N, self._S
         start = burst.t0 + (2 + first) * S
         if start + count * S <= self._buf.size:  # in the buffer: the windows are a reshaped slice
             w = self._buf[start:start + count * S].reshape(count, S)[:, :N]
@@ -608,26 +649,35 @@ class OfdmReceiver:
         if burst.rot is None:
             burst.rot = np.exp(-2j * np.pi * burst.cfo * np.arange(N))
         # the CFO correction exp(-2 pi i cfo (idx - ref)) = (per symbol start) x (per sample in a window)
-        phase = np.exp(-2j * np.pi * burst.cfo * (start + np.arange(count) * S - burst.ref))
+        offsets = self._acq_n[:count] * S + (start - burst.ref)
+        phase = np.exp((-2j * np.pi * burst.cfo) * offsets) / self._gain
         return np.fft.fft(w * burst.rot, axis=1, norm="ortho"), phase
+
+    def _used(self, f: np.ndarray) -> np.ndarray:
+        """The used carriers (symbols, used) of FFTs (symbols, N): bins N - occupied .. N - 1, 1 .. occupied."""
+        occ = self.p.occupied
+        return np.concatenate((f[:, self._N - occ:], f[:, 1:occ + 1]), axis=1)
 
     def _symbols(self, burst: _Burst, first: int, count: int) -> np.ndarray:
         """Carrier values (count, used) of OFDM symbols ``first`` .. after the preamble, CFO-corrected,
         divided by the channel estimate."""
         f, phase = self._spectra(burst, first, count)
-        return f[:, self.p.used_bins] * (phase / self.p.gain)[:, None] / burst.h
+        z = self._used(f)
+        z *= phase[:, None]
+        z /= burst.h
+        return z
 
     def _fit_matrix(self, h: np.ndarray):
-        """The pilot weights (|h|^2 on the pilots) and the matrix G of their weighted least-squares fit
-        of a + b*k: (a, b) = G @ pilot phases."""
-        hp = h[self.p.pilot_index]
-        w = (hp * hp.conj()).real  # weight each pilot by its channel power
+        """The pilot weights (|h|^2 on the pilots), the matrix G of their weighted least-squares fit of
+        a + b*k ((a, b) = G @ pilot phases), and whether that fit is well conditioned."""
+        hp = h[self._pilot_index]
+        w = hp.real ** 2 + hp.imag ** 2  # weight each pilot by its channel power
         s0, s1, s2 = (self._kpow @ w).tolist()  # the Gram matrix of the weighted fit
         det = s0 * s2 - s1 * s1
         if det > 1e-9 * s0 * s2:  # the normal equations
-            return w, (np.array([[s2, -s1], [-s1, s0]]) / det) @ (self._kA * w)
+            return w, (np.array([[s2, -s1], [-s1, s0]]) / det) @ (self._kA * w), det > 1e-4 * s0 * s2
         sw = np.sqrt(w)  # below rank 2 (e.g. a zero channel): the pseudo-inverse
-        return w, np.linalg.pinv(self._kA.T * sw[:, None]) * sw[None]
+        return w, np.linalg.pinv(self._kA.T * sw[:, None]) * sw[None], False
 
     def _track(self, q: np.ndarray, h: np.ndarray, phase=(0.0, 0.0), coherence: bool = True):
         """Per-symbol pilot tracking of the pilot values ``q`` (symbols, pilots; divided by the channel
@@ -638,11 +688,11 @@ class OfdmReceiver:
         a from residual CFO and phase noise, b = 2*pi*tau/N from a timing drift tau (samples).
         Each symbol starts from the previous fit, so drifts of many radians over a burst are followed.
         """
-        w, G = self._fit_matrix(h)
-        fits = _pilot_fits(np.angle(q), G, self._kp, phase, vectorised=q.shape[0] > 16)
+        w, G, well = self._fit_matrix(h)
+        fits = _pilot_fits(np.arctan2(q.imag, q.real), G, self._kA, phase, vectorised=well and q.shape[0] > 16)
         if not coherence:
             return fits, None
-        num = np.abs((q * np.exp(-1j * (fits[:, :1] + fits[:, 1:] * self._kp))) @ w)
+        num = np.abs((q * np.exp(-1j * (fits @ self._kA))) @ w)
         return fits, num / np.maximum(np.abs(q) @ w, 1e-30)
 
     def _pilot_rows(self, first: int, count: int) -> np.ndarray:
@@ -657,9 +707,13 @@ class OfdmReceiver:
         indices into the used ones): exp(-i b k) as powers of exp(-i b) (cumulative products; 1e-14
         off the direct exponentials at |k| = 50, at a fraction of their cost)."""
         occ = self.p.occupied
+        n = fits.shape[0]
         step = np.exp(-1j * fits[:, 1])
-        up = np.cumprod(np.broadcast_to(step[:, None], (step.size, occ)), axis=1)  # k = 1 .. occupied
-        rot = np.concatenate([up[:, ::-1].conj(), up], axis=1)  # k = -occupied .. -1, 1 .. occupied: the used
+        rot = np.empty((n, 2 * occ), np.complex128)  # k = -occupied .. -1, 1 .. occupied: the used carriers
+        up = rot[:, occ:]  # k = 1 .. occupied: powers of exp(-i b)
+        up[...] = step[:, None]
+        np.multiply.accumulate(up, axis=1, out=up)
+        np.conjugate(rot[:, :occ - 1:-1], out=rot[:, :occ])
         if columns is not None:
             rot = rot[:, columns]
         rot *= np.exp(-1j * fits[:, :1])
@@ -670,33 +724,38 @@ class OfdmReceiver:
         return z * self._rotation(fits)
 
     def _header(self, burst: _Burst) -> SegmentHeader:
-        p = self.p
-        z = self._symbols(burst, 0, p.header_symbols)
-        fits, _ = self._track(z[:, p.pilot_index] * self._pilot_rows(0, z.shape[0]), burst.h, coherence=False)
-        z = self._derotate(z, _smooth(fits, 1))  # phase and slope are near-linear over the header symbols
-        d_idx = p.data_index
-        hd = burst.h[d_idx]
-        gain = (hd * hd.conj()).real / burst.noise
-        llr = (2 * z[:, d_idx].real * gain).reshape(-1)
-        coded_len = 2 * (HEADER_BITS + 6)
-        slots = llr[p.header_perm]  # slot j of the coded stream sits at header_perm[j]
-        combined = np.bincount(self._slot_bit, weights=slots, minlength=coded_len)
+        n = self._n_hdr
+        z = self._symbols(burst, 0, n)
+        fits, _ = self._track(z[:, self._pilot_index] * self._pilot_rows(0, n), burst.h, coherence=False)
+        z *= self._rotation(_smooth(fits, 1))  # phase and slope are near-linear over the header symbols
+        h = burst.h
+        gain = (h.real ** 2 + h.imag ** 2) * (2 / burst.noise)
+        llr = z.real * gain  # BPSK LLRs on the data carriers (the pilots' go to a bin that is dropped)
+        combined = np.bincount(self._pos_bit, weights=llr.reshape(-1), minlength=self._coded_len + 1)[:-1]
         burst.phase = tuple(fits[-1].tolist())
-        header = SegmentHeader.from_bits(viterbi_decode(combined, HEADER_BITS))  # HeaderError: bad CRC
+        bits, coded = decode(combined, HEADER_BITS)  # the Viterbi decoder's bits, and their codeword
+        header = SegmentHeader.from_bits(bits)  # HeaderError: bad CRC
         if self.header_aided:
-            self._refine_channel(burst, header, z)
+            # the header's own bits are those decoded unless a reserved bit was set (sent as zero)
+            self._refine_channel(burst, header, z, None if bits[RESERVED].any() else coded)
         return header
 
-    def _refine_channel(self, burst: _Burst, header: SegmentHeader, z: np.ndarray) -> None:
+    def _refine_channel(self, burst: _Burst, header: SegmentHeader, z: np.ndarray, coded=None) -> None:
         """Decision-directed channel estimate from the header, once its CRC has passed: its symbols are
         then known (re-encoded bits and pilots), so they join the two LTFs as training -- 11 symbols
         instead of 2 at the default parameters -- which cuts the estimation noise that a ZF/MMSE
         equaliser adds to every data symbol by 5.5x. ``z``: the header symbols divided by the LTF
-        estimate, pilot phase removed."""
-        p = self.p
-        known = with_pilots(p, header_carriers(p, header))
-        h_raw = (2 * burst.h_ltf + (z * burst.h / known).sum(0)) / (2 + z.shape[0])
-        burst.h = p.smoother @ h_raw
+        estimate, pilot phase removed; ``coded``: the header's codeword, if known already."""
+        if coded is None:
+            coded = conv_encode(header.to_bits())
+        bpsk = np.zeros(self._coded_len + 1)  # each coded bit's BPSK value; 0 for the pilots' bin
+        bpsk[:-1] = 1.0 - 2 * coded
+        known = bpsk[self._pos_bit].reshape(self._known_pilots.shape)
+        known += self._known_pilots  # = with_pilots(p, header_carriers(p, header)), BPSK: real
+        zh = z * burst.h
+        zh *= known  # (dividing by +-1)
+        h_raw = (2 * burst.h_ltf + _add(zh, 0)) / (2 + z.shape[0])
+        burst.h = self._smoother @ h_raw
 
     def _data(self, burst: _Burst, n_sym: int):
         """Equalised data of the burst, validity, and the buffer index where the search resumes.
@@ -704,84 +763,89 @@ class OfdmReceiver:
         Works on the FFT bins directly: the pilots (divided by the channel, the symbol's CFO phase and
         the known pilot values) for the tracking, then the data carriers times one factor per symbol
         (CFO phase, fitted phase) and one per carrier (channel, equaliser weight, fitted slope)."""
-        p = self.p
-        S = p.symbol_len
-        first = p.header_symbols
-        avail = max(0, min(n_sym, (self._buf.size - burst.t0 - (2 + first) * S - p.fft_len) // S + 1))
+        S, nd = self._S, self._n_data
+        first = self._n_hdr
+        avail = max(0, min(n_sym, (self._buf.size - burst.t0 - (2 + first) * S - self._N) // S + 1))
         f, phase = self._spectra(burst, first, avail)
-        h, gain = burst.h, p.gain
-        phase = phase / gain
-        q = f[:, p.pilot_bins] * phase[:, None] * (self._pilot_rows(first, avail) / h[p.pilot_index])
+        h = burst.h
+        z = self._used(f)  # (the data carriers are picked at the end)
+        q = z[:, self._pilot_index]
+        q *= phase[:, None]
+        q *= self._pilot_rows(first, avail) / h[self._pilot_index]
         fits, coh = self._track(q, h, burst.phase)
         bad = coh < self.quality
-        lost = np.flatnonzero(bad & np.append(bad[1:], True))  # two in a row, or the last one
+        lost = (bad[:-1] & bad[1:]).nonzero()[0]  # two in a row ...
         cut = int(lost[0]) if lost.size else avail
-        d_idx = p.data_index
-        hd = h[d_idx]
-        per_carrier = 1 / hd
+        if cut == avail and avail and bad[-1]:  # ... or the last one
+            cut = avail - 1
+        per_carrier = 1 / h
         if self.equalizer != "zf":  # LMMSE for unit-power symbols: shrink the weak carriers
-            g = (hd * hd.conj()).real
+            g = h.real ** 2 + h.imag ** 2
             w = g / (g + burst.noise)
             if self.equalizer == "ummse":  # ... relative to the strong ones only: unit mean gain
-                w = w / w.mean()
-            per_carrier = per_carrier * w
-        rot = self._rotation(_smooth(fits[:cut], self.smooth), d_idx)
+                w /= _add(w[self._data_index]) / nd
+            per_carrier *= w
+        rot = self._rotation(_smooth(fits[:cut], self.smooth))
         rot *= phase[:cut, None]
         rot *= per_carrier
+        rot *= z[:cut]
         n = burst.header.seg_len
-        data = np.zeros(n_sym * p.n_data, np.complex64)
-        data[:cut * p.n_data] = (f[:cut, p.data_bins] * rot).reshape(-1)
-        valid = np.zeros(n_sym * p.n_data, bool)
-        valid[:cut * p.n_data] = True
+        data = np.zeros(n_sym * nd, np.complex64)
+        data[:cut * nd] = rot[:, self._data_index].reshape(-1)
+        valid = np.zeros(n_sym * nd, bool)
+        valid[:cut * nd] = True
         if self._bad.size:  # OFDM symbols (with their cyclic prefix) that held a zeroed sample
-            start = self._base + burst.t0 + (2 + first) * S - p.cp_len
+            start = self._base + burst.t0 + (2 + first) * S - self._CP
             m = (self._bad - start) // S
             for k in np.unique(m[(m >= 0) & (m < cut)]):
-                valid[k * p.n_data:(k + 1) * p.n_data] = False
+                valid[k * nd:(k + 1) * nd] = False
         if cut < n_sym:
             self.stats.cut_off += 1
-        snr = float(10 * np.log10(max(np.vdot(h, h).real / h.size / burst.noise, 1e-12)))
+        snr = 10 * math.log10(max(np.vdot(h, h).real / h.size / burst.noise, 1e-12))
         stop = burst.t0 + (2 + first + cut) * S
         if cut == n_sym:
-            stop += p.guard // 2
+            stop += self._guard // 2
         return RxSegment(burst.header, data[:n], valid[:n], snr, burst.cfo, 0), stop
 
 
-def _pilot_fits(phi: np.ndarray, G: np.ndarray, kp: np.ndarray, phase, vectorised: bool = True) -> np.ndarray:
+def _pilot_fits(phi: np.ndarray, G: np.ndarray, kA: np.ndarray, phase, vectorised: bool = True) -> np.ndarray:
     """(n, 2) fits (a, b) of the pilot phases ``phi`` (n, pilots) one symbol after the other: symbol m's
     residuals r = wrap(phi - (a + b k)) against the previous fit (``phase`` before the first), then
-    (a, b) += G @ r. So a burst's phase may drift by many radians.
+    (a, b) += G @ r. So a burst's phase may drift by many radians. ``kA``: the rows 1 and k of the
+    pilots; ``G``: their weighted least-squares fit (G @ kA.T = identity).
 
-    Vectorised over the symbols: a guess unwraps each pilot's phase against the same pilot one
-    symbol earlier; its fits (G @ unwrapped phases) predict every symbol's line at once, the residuals
-    against those lines give (a, b) as the running sum of G @ r, and the residuals against the lines
-    of *those* fits must be the same r (to 1e-9 rad): then the running sum is the recursion itself.
-    From the first symbol where they are not (pilots too noisy for the guess), the recursion runs one
-    symbol at a time in Python floats (8 pilots per symbol are too few for numpy's per-call cost);
-    ``vectorised`` False runs it so from the start (as fast for a few symbols)."""
+    ``vectorised`` (for a well-conditioned G): all symbols at once. Each pilot's phase is unwrapped
+    against the same pilot one symbol earlier (the first against ``phase``'s line); where every
+    unwrapped phase lies within pi of the line of the previous symbol's fit G @ (unwrapped phases),
+    the wrapped residuals are those unwrapped ones less the line, and the recursion's fit is
+    G @ (unwrapped phases) itself (a + G @ (u - a's line) = G @ u). From the first symbol where one
+    does not (pilots too noisy), and without ``vectorised``, the recursion runs one symbol at a time
+    in Python floats (8 pilots per symbol are too few for numpy's per-call cost)."""
     two_pi, pi = 2 * np.pi, np.pi
     a, b = float(phase[0]), float(phase[1])
     n = phi.shape[0]
-    start = np.array([a, b])
-    fits, m0 = np.zeros((0, 2)), 0
+    fits, m0 = _NO_FITS, 0
     if n and vectorised:
-        line0 = a + b * kp
-        steps = np.diff(phi, axis=0, prepend=line0[None])
-        guess = line0 + np.cumsum((steps + pi) % two_pi - pi, axis=0)  # unwrapped along the symbols
-        prev = np.concatenate([start[None], guess[:-1] @ G.T])  # each symbol's predicted (a, b)
-        r = (phi - (prev[:, :1] + prev[:, 1:] * kp[None]) + pi) % two_pi - pi
-        fits = start + np.cumsum(r @ G.T, axis=0)
-        prev = np.concatenate([start[None], fits[:-1]])
-        r2 = (phi - (prev[:, :1] + prev[:, 1:] * kp[None]) + pi) % two_pi - pi
-        bad = np.flatnonzero((np.abs(r2 - r) > 1e-9).any(axis=1))
-        m0 = int(bad[0]) if bad.size else n
+        line0 = kA.T @ np.array([a, b])
+        ext = np.empty((n + 1, phi.shape[1]))
+        ext[0] = line0
+        ext[1:] = phi
+        steps = ext[1:] - ext[:-1]
+        steps += pi
+        np.remainder(steps, two_pi, out=steps)
+        steps -= pi
+        guess = steps.cumsum(0)
+        guess += line0  # each pilot's phase, unwrapped along the symbols
+        fits = guess @ G.T
+        ext[1:n] = fits[:-1] @ kA  # the line each symbol's residuals are wrapped against
+        off = np.maximum.reduce(np.abs(guess - ext[:n]), 1)
+        m0 = n if np.maximum.reduce(off) < pi - 1e-9 else int((off >= pi - 1e-9).argmax())
+        if m0 == n:
+            return fits
         fits = fits[:m0]
-    if m0 == n:
-        return fits
-    if m0:
-        a, b = fits[-1].tolist()
+        a, b = fits[-1].tolist() if m0 else (a, b)
     g0, g1 = G.tolist()
-    pilots = list(zip(g0, g1, kp.tolist()))
+    pilots = list(zip(g0, g1, kA[1].tolist()))
     out = []
     for row in phi[m0:].tolist():
         da = db = 0.0
@@ -792,6 +856,9 @@ def _pilot_fits(phi: np.ndarray, G: np.ndarray, kp: np.ndarray, phase, vectorise
         a, b = a + da, b + db
         out.append((a, b))
     return np.concatenate([fits, np.array(out, float).reshape(-1, 2)])
+
+
+_NO_FITS = np.zeros((0, 2))
 
 
 def _smooth(fits: np.ndarray, degree: int) -> np.ndarray:
