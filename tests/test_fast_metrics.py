@@ -7,7 +7,8 @@ from PIL import Image
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 
 from gr_stegsem import metrics
-from gr_stegsem.metrics import LPIPSGallery, Prepared, all_metrics, lpips_distance, lpips_model, ms_ssim, psnr
+from gr_stegsem.metrics import (LPIPSGallery, Prepared, all_metrics, lpips_distance, lpips_package_model,
+                                ms_ssim, psnr)
 from tests.conftest import need_models
 
 
@@ -19,7 +20,7 @@ def _pair(shape, noise=0.15):
 def old_lpips(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """lpips.LPIPS(net='alex') forward on [-1, 1] inputs (the project's backbone), per image."""
     with torch.no_grad():
-        return lpips_model("cpu")(x.float() * 2 - 1, y.float() * 2 - 1).flatten()
+        return lpips_package_model("cpu")(x.float() * 2 - 1, y.float() * 2 - 1).flatten()
 
 
 def old_ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -157,3 +158,20 @@ def test_benchmark_tool_measures_both_paths():
     assert bm.records_diff(recs, [dict(recs[0], lpips=0.25)]) == 0.25
     assert bm.records_diff(recs, [dict(recs[0], snr_db=5.0)]) == float("inf")
     assert bm.main(["--threads", "x"]) == 2
+
+
+def test_lpips_network_is_the_lpips_packages(tmp_path):
+    """LPIPSAlex (torch alone, no lpips/torchvision import) gives lpips.LPIPS(net='alex')'s values, with
+    gradients as the Eves' perceptual loss needs them."""
+    from gr_stegsem.metrics import lpips_model
+
+    x, y = _pair((2, 3, 64, 72), noise=0.3)
+    ref = lpips_package_model("cpu")
+    got = lpips_model("cpu")(x * 2 - 1, y * 2 - 1)
+    assert got.shape == (2, 1, 1, 1)
+    assert torch.allclose(got, ref(x * 2 - 1, y * 2 - 1), atol=1e-6, rtol=0)
+    xg = x.clone().requires_grad_(True)
+    lpips_model("cpu")(xg * 2 - 1, y * 2 - 1).sum().backward()
+    xr = x.clone().requires_grad_(True)
+    ref(xr * 2 - 1, y * 2 - 1).sum().backward()
+    assert torch.allclose(xg.grad, xr.grad, atol=1e-6)

@@ -76,14 +76,14 @@ def bench_metrics(threads: int, batch: int, size: int, compares: int, reps: int)
     import torch
     from pytorch_msssim import ms_ssim as reference_ms_ssim
 
-    from gr_stegsem.metrics import Prepared, all_metrics, lpips_model, psnr
+    from gr_stegsem.metrics import Prepared, all_metrics, lpips_package_model, psnr
 
     torch.set_num_threads(threads)
     ref, source = images(batch, size)
     host = ref.flip(0)  # another reference batch for Eve's second comparison
     g = torch.Generator().manual_seed(1)
     xs = [(ref + s * torch.randn(ref.shape, generator=g)).clamp(0, 1) for s in torch.linspace(0.03, 0.2, compares)]
-    model = lpips_model("cpu")
+    model = lpips_package_model("cpu")  # the lpips package itself, as the old code ran it
     cl = torch.channels_last
 
     def old(msssim_layout):
