@@ -49,5 +49,7 @@ def test_eval_records_of_todays_schemes_and_attacks_unchanged(tmp_path):
     for got, want in zip(old, golden):
         assert [got[k] for k in OLD_FIELDS[:4]] == [want[k] for k in OLD_FIELDS[:4]]
         assert got["n_images"] == want["n_images"]
-        for k in ("psnr", "ms_ssim", "lpips"):  # rounded to 5 decimals; allow the last place for other CPUs
-            assert got[k] == pytest.approx(want[k], abs=3e-5), (want, k)
+        # rounded to 5 decimals; other CPUs' kernels round differently (golden made with AVX-512; an
+        # AVX2-only Zen 3 gives 3e-5 on one MS-SSIM): allow 1e-4, far below any difference between schemes
+        for k in ("psnr", "ms_ssim", "lpips"):
+            assert got[k] == pytest.approx(want[k], abs=1e-4), (want, k)
