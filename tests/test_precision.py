@@ -159,6 +159,18 @@ def test_int8_transposed_stride1_conv_as_conv():
         assert torch.allclose(precision._as_conv(t)(x), t(x), atol=1e-5)
 
 
+@pytest.mark.parametrize("k, s, p, op", [(5, 2, 2, 1), (3, 2, 1, 1), (4, 2, 1, 0), (7, 2, 1, 1), (5, 3, 2, 2)])
+def test_int8_strided_transposed_conv_as_phases(k, s, p, op):
+    """A strided ConvTranspose2d (the decoder's upsampling) as one convolution of its output phases,
+    pixel-shuffled and cropped: the same function in float32."""
+    torch.manual_seed(k + s)
+    t = torch.nn.ConvTranspose2d(6, 5, k, s, p, output_padding=op)
+    x = torch.randn(2, 6, 9, 7)
+    with torch.no_grad():
+        got, ref = precision._Polyphase(t, lambda conv: conv)(x), t(x)
+    assert got.shape == ref.shape and torch.allclose(got, ref, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def int8_system():
     s = StegoSystem.shipped()
@@ -173,6 +185,7 @@ def test_int8_matches_fp32_within_the_stated_bound(shipped, int8_system):
     assert int8_system.int8() is q  # calibrated once, cached
     assert any(n.startswith("encoder.") for n in q.quantized) and any(n.startswith("decoder.") for n in q.quantized)
     assert any(n.startswith("inn.") for n in q.quantized) and "encoder.net.0" not in q.quantized  # pixels: float
+    assert "decoder.net.6" in q.quantized and "decoder.net.8" not in q.quantized  # the upsampling; pixels: float
     zc32 = shipped.alice(xh, xp)
     rec32 = shipped.bob(zc32, (64, 64))
     zc8 = int8_system.alice(xh, xp)
