@@ -134,13 +134,16 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               "latent per frame (the stego-keyed-* schemes).")
 @click.option("--covert", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of the adversarial term against a steganalyser trained alongside (stego-covert-*; 0: off).")
+@click.option("--bob-decoder", type=click.Path(dir_okay=False), default=None,
+              help="With --keyed: also train Bob's private-image decoder from this DeepJSCC model; written as the "
+              "companion bob-decoder-<name> beside --out.")
 @click.option("--arch", type=click.Choice(["inn", "cnn"]), default="inn", show_default=True,
               help="inn: the paper's invertible network; cnn: seed 001's conv embedder + extractor (stego-cnn-*).")
 @click.option("--width", default=48, show_default=True, help="--arch cnn: hidden channels.")
 @click.option("--layers", default=3, show_default=True, help="--arch cnn: hidden layers of each network.")
 @common
 def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, keyed, covert,
-                  arch, width, layers, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
+                  bob_decoder, arch, width, layers, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -152,7 +155,7 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
     last = train_inn(jscc_path, list(private), list(hosts), out, lambdas=tuple(lam), blocks=blocks, hidden=hidden,
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
                      workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init,
-                     keyed=keyed, covert=covert, arch=arch, width=width, layers=layers)
+                     keyed=keyed, covert=covert, arch=arch, width=width, layers=layers, bob_decoder=bob_decoder)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

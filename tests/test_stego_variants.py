@@ -271,3 +271,16 @@ def test_model_names_may_hold_a_dot(tmp_path):
     (tmp_path / "x.9").write_bytes(b"not a model")
     with pytest.raises(CheckpointError, match="only .safetensors"):
         load_model(tmp_path / "x.9")
+
+
+def test_keyed_training_with_bob_decoder_writes_its_companion(jscc_dir, tiny_images):
+    _train(jscc_dir, tiny_images, "stego-keyed-dec", keyed=True, steps=3, bob_decoder=jscc_dir / "deepjscc-bcr12")
+    companion = jscc_dir / "bob-decoder-stego-keyed-dec.safetensors"
+    assert companion.is_file() and read_info(jscc_dir / "stego-keyed-dec")["bob_decoder"] == companion.stem
+    s = schemes.load("stego-keyed-dec", jscc_dir)
+    public = load_model(jscc_dir / "deepjscc-bcr12", "deepjscc")
+    assert s.bob_decoder is not None  # trained: no longer the public decoder
+    assert any(not torch.equal(a, b) for a, b in zip(s.bob_decoder.decoder.parameters(), public.decoder.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(s.bob_decoder.encoder.parameters(), public.encoder.parameters()))
+    with pytest.raises(ValueError, match="for the keyed INN"):
+        _train(jscc_dir, tiny_images, "stego-dec", steps=1, bob_decoder=jscc_dir / "deepjscc-bcr12")

@@ -15,6 +15,7 @@ and ``covert`` x its non-saturating generator loss added to the INN's.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -22,13 +23,13 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .. import channel
-from ..checkpoint import load_model
+from ..checkpoint import load_model, save_model
 from ..metrics import psnr_from_mse
 from ..models.deepjscc import DeepJSCC, from_complex, normalize_power, to_complex
 from ..models.cnn_stego import CNNStego, CNNStegoConfig
 from ..models.eve_nets import Detector, DetectorConfig
 from ..models.inn import INNConfig, StegoINN
-from ..schemes.keyed import random_transforms, scramble, unscramble
+from ..schemes.keyed import BOB_DECODER, random_transforms, scramble, unscramble
 from .loop import LoopSettings, crop_batches, run, setup_distributed, through_frozen
 
 PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
@@ -38,9 +39,10 @@ class StegoLink(nn.Module):
     """Embed -> normalise -> channel -> extract -> decode private; returns the loss terms."""
 
     def __init__(self, inn: StegoINN, jscc: DeepJSCC, kind: str = "awgn", keyed: bool = False,
-                 disc: nn.Module | None = None):
+                 disc: nn.Module | None = None, bob_decoder: nn.Module | None = None):
         super().__init__()
         self.inn, self.jscc, self.kind, self.keyed, self.disc = inn, jscc, kind, keyed, disc
+        self.bob_decoder = bob_decoder  # trained with the INN: Bob's decoder of the private image (keyed)
 
     def forward(self, xh: torch.Tensor, xp: torch.Tensor, snr_db: float) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -54,7 +56,8 @@ class StegoLink(nn.Module):
         lost_hat = self.inn.lost_estimate(lost)
         zh_hat, zp_hat = self.inn.extract(y, lost_hat)
         zp_dec = unscramble(zp_hat, perm, signs) if self.keyed else zp_hat
-        xp_hat = self.jscc.decoder(zp_dec)[..., : xp.shape[-2], : xp.shape[-1]]
+        dec = self.bob_decoder if self.bob_decoder is not None else self.jscc.decoder
+        xp_hat = dec(zp_dec)[..., : xp.shape[-2], : xp.shape[-1]]
         n = xp[0].numel()
 
         def sq(a, b):
@@ -89,7 +92,11 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               seed: int = 0, snr_range: tuple[float, float] = (0.0, 20.0), workers: int = 1,
               save_every: int = 250, resume: bool = True, preload: bool = False,
               minutes: float | None = None, init: str | Path | None = None, keyed: bool = False,
-              covert: float = 0.0, arch: str = "inn", width: int = 48, layers: int = 3) -> dict:
+              covert: float = 0.0, arch: str = "inn", width: int = 48, layers: int = 3,
+              bob_decoder: str | Path | None = None) -> dict:
+    """``bob_decoder``: with ``keyed``, also train Bob's decoder of the private image, starting from the
+    DeepJSCC model at that path (e.g. the public one or a fine-tuned companion), and write it as the
+    model's companion ``bob-decoder-<name>`` beside ``out`` (gr_stegsem.schemes.keyed)."""
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
     ddp = setup_distributed()
@@ -109,7 +116,16 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
     if covert < 0:
         raise ValueError(f"the covert (adversarial) weight must be >= 0, got {covert}")
     disc = Detector(DetectorConfig(channels=jscc.config.latent_channels)).to(ddp.device) if covert > 0 else None
-    link = StegoLink(inn, jscc, keyed=keyed, disc=disc)
+    dec = None
+    if bob_decoder is not None:
+        if not keyed or disc is not None or arch != "inn":
+            raise ValueError("a trained Bob decoder is for the keyed INN (--keyed, no --covert, --arch inn)")
+        start_dec = load_model(bob_decoder, "deepjscc")
+        if start_dec.config != jscc.config:
+            raise ValueError(f"--bob-decoder {bob_decoder} has DeepJSCC {start_dec.config.to_dict()}, not "
+                             f"{jscc.config.to_dict()}")
+        dec = start_dec.decoder.to(ddp.device).requires_grad_(True)
+    link = StegoLink(inn, jscc, keyed=keyed, disc=disc, bob_decoder=dec)
     net = DDP(link) if ddp.world > 1 else link
     per_rank = batch // ddp.world
     hb = crop_batches(hosts, crop, per_rank, seed + 7919 * ddp.rank, workers, preload, ddp.device)
@@ -135,9 +151,20 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
             "device": str(ddp.device), "init": str(init) if init is not None else None, "keyed": keyed}
     if covert > 0:
         info["covert"] = covert
+    if dec is not None:
+        info["bob_decoder"] = f"{BOB_DECODER}{Path(out).name}"
     if arch != "inn":
         info["arch"] = arch
     settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
+    if dec is not None:  # both checkpointed (resumable); the INN exported, then the companion decoder
+        both = nn.ModuleDict({"inn": inn, "bob_decoder": dec})
+        last = run(both, both.parameters(), step, settings, ddp, export=inn)
+        if ddp.rank == 0:
+            companion = copy.deepcopy(jscc).cpu()
+            companion.decoder.load_state_dict(dec.state_dict())
+            save_model(companion, Path(out).parent / f"{BOB_DECODER}{Path(out).name}", trained_with=Path(out).name,
+                       init=str(bob_decoder), **{k: v for k, v in info.items() if k in ("lambdas", "batch", "lr")})
+        return last
     if disc is None:
         return run(inn, inn.parameters(), step, settings, ddp)
     # the discriminator is checkpointed with the INN (resumable) but not exported
