@@ -377,6 +377,7 @@ class OfdmReceiver:
         self._held = None  # (absolute trigger index, CFO, _base then, burst): acquired, its end not in yet
         self._trig = None  # (absolute search start, absolute trigger index, CFO) of a trigger to retry
         self._near = False  # a burst or trigger just ended: scan a short first block for the next one
+        self._crowded = False  # the last pre-filter found candidates everywhere (DC, tones)
 
     # --- streaming ------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxSegment]:
@@ -521,7 +522,12 @@ class OfdmReceiver:
         b0 = 0
         while b0 < total:  # blocks of positions: bounded work per trigger, in cache
             cand = self._prefilter(s + b0, min(block, total - b0))
-            if cand.size:
+            if cand.size and self._crowded:  # DC or a tone: candidates everywhere, few of them triggers
+                confirmed = self._confirm(s + b0, cand)
+                if confirmed.size:
+                    hits = b0 + int(confirmed[0])
+                    break
+            elif cand.size:
                 i = b0 + int(cand[0])
                 near = self._span[:min(span, total - i)] + (s + i)
                 Mx, Px, tone = self._metric(near, s + i)
@@ -550,7 +556,8 @@ class OfdmReceiver:
 
     def _prefilter(self, s: int, count: int) -> np.ndarray:
         """Offsets from buffer index ``s`` (below ``count``) where running sums put the S&C metric over
-        the threshold (with a margin) and not tone-like: the candidates for :meth:`_metric`."""
+        the threshold (with a margin) and not tone-like: the candidates for :meth:`_metric`.
+        ``self._crowded``: whether they were everywhere before the tone pre-filter (DC or a tone)."""
         L = self._L
         H = L // 2
         r = self._buf[s:s + count + 2 * L]
@@ -569,9 +576,11 @@ class OfdmReceiver:
         if cand.size == 0:
             return cand
         cand = cand[R[cand] >= 1e-20]
+        # (not a preamble's plateau of ~ CP + L / 2 positions in a short block after a burst)
+        self._crowded = cand.size * 16 > R.size and (cand.size > 4 * self._L or cand.size * 2 > R.size)
         # the same at lag L/2 (over the same second-half window): high for DC and tones, ~1/L for the
         # preamble; where candidates are everywhere (DC offsets and tones) running sums pre-filter them
-        if cand.size * 16 > max(R.size, SCAN_BLOCK // 4):
+        if self._crowded:
             cs2 = np.empty(r.size - H + 1, np.complex128)
             cs2[0] = 0
             np.cumsum(np.conj(r[:-H]) * r[H:], dtype=np.complex128, out=cs2[1:])
