@@ -7,14 +7,15 @@ float32. ``auto`` picks bf16 only where it is native (AVX512-BF16 or AMX) *and* 
 once per process, finds bfloat16 convolutions faster than float32 ones on this CPU; else fp32.
 A bf16 request on a CPU without native bfloat16 falls back to fp32 (``Precision.reason`` says why).
 
-``int8`` (explicit only; ``auto`` never picks it, see README) is post-training static quantization
-(:func:`int8_models`): the inner convolutions of the DeepJSCC encoder and decoder and every convolution
-of the INN's sub-networks run as quantized convolutions of torch's oneDNN (else x86 / fbgemm) engine,
-weights int8 per output channel (symmetric), activations uint8 per tensor with ranges calibrated once per
-model on a fixed input set (:func:`calibration_images`); the layers that see or make pixels, the
-decoder's stride-2 transposed convolution (oneDNN has no output padding, and torch no per-channel
-weights for transposed convolutions), the PReLU / LeakyReLU activations, the power normalisation, the
-INN's coupling arithmetic and every result stay float32. A torch without a quantized engine, or a
+``int8`` (explicit only; ``auto`` never picks it: it misses the accuracy bound, see README) is post-training
+static quantization (:func:`int8_models`): the inner convolutions of the DeepJSCC encoder and decoder (the
+decoder's transposed ones as convolutions; the strided one as a convolution of its output phases) and every
+convolution of the INN's sub-networks run as quantized convolutions of torch's oneDNN (else x86 / fbgemm)
+engine, weights int8 per output channel (symmetric; 7 bits without VNNI, :func:`int8_bits`), activations
+uint8 per tensor with ranges calibrated once per model on a fixed input set (:func:`calibration_images`);
+the layers that see or make pixels, the PReLU / LeakyReLU activations, the power normalisation, the INN's
+coupling arithmetic and every result stay float32. ``$STEGSEM_INT8_FLOAT`` keeps layers float32 and
+``$STEGSEM_INT8_OBSERVER`` picks how ranges are calibrated. A torch without a quantized engine, or a
 non-CPU device, falls back to fp32 with the reason.
 
 Accuracy and speed of bf16 and int8 (tests/test_precision.py, tools/benchmark_precision.py,
@@ -432,11 +433,11 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | N
     """Post-training static quantization of a DeepJSCC model and (optionally) its StegoINN for CPU inference.
 
     Quantized (int8 weights per output channel, uint8 activations per tensor): the encoder's convolutions
-    after the first, the decoder's stride-1 transposed convolutions (as convolutions), and the three
-    convolutions of every INN sub-network (phi, rho, eta). Activation ranges (``observer`` 'minmax': the
-    extremes; 'histogram': torch's HistogramObserver, the L2-optimal clipping of the histogram; None:
-    $STEGSEM_INT8_OBSERVER, else 'minmax') come from
-    running the float32 models on :func:`calibration_images` (or ``images``): the encoder on the images; the
+    after the first, the decoder's transposed convolutions before its last (as convolutions; the strided one as
+    one of its output phases), and the three convolutions of every INN sub-network (phi, rho, eta).
+    Activation ranges (``observer`` 'minmax': the extremes; 'histogram': torch's HistogramObserver, the
+    L2-optimal clipping of the histogram; None: $STEGSEM_INT8_OBSERVER, else 'minmax') come from running
+    the float32 models on :func:`calibration_images` (or ``images``): the encoder on the images; the
     decoder on their latents through AWGN at every :data:`CALIBRATION_SNRS`; the INN's embed on every
     (host, private) pair of their latents and its extract on the containers (unit power) through the same
     channels with Bob's l_hat (the model's lost mode, seeded) and without noise with the true lost
@@ -469,7 +470,7 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | N
 
     enc_names = wanted("encoder", [f"net.{i}" for i, m in enumerate(enc.net) if i > 0 and _quantizable(m)])
     qenc = _quantize_modules(enc, enc_names, observer, lambda: enc(x), engine, bits)
-    # the decoder: its last layer makes the pixels; stride-1 transposed convolutions before it
+    # the decoder: its last layer makes the pixels; the transposed convolutions before it
     last = max(i for i, m in enumerate(dec.net) if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
     dec_names = wanted("decoder", [f"net.{i}" for i, m in enumerate(dec.net) if i < last and _quantizable(m)])
     noisy = torch.cat([_noisy(z, snr, g) for snr in CALIBRATION_SNRS])

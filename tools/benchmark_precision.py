@@ -301,7 +301,8 @@ def main() -> int:
 
         ov = overhead(systems["fp32"], a.size, 3 * a.reps)
         res["fp32_overhead_ms"] = ov
-        print(f"\nfp32 default path: before the precision option / now, ms per call (median of {3 * a.reps}, interleaved)")
+        print(f"\nfp32 default path: before the precision option / now, ms per call (median of {3 * a.reps}, "
+              "interleaved)")
         print("| call | before | now | now / before |\n|---|---|---|---|")
         for name, (t_old, t_new) in ov.items():
             print(f"| {name} | {t_old:.2f} | {t_new:.2f} | {t_new / t_old:.3f} |")
@@ -333,8 +334,9 @@ def main() -> int:
         print("| precision | frames per call | Alice bare | Alice flowgraph | fg / bare | Bob bare | Bob flowgraph | "
               "fg / bare | Alice latency ms | Bob latency ms |\n|---|---|---|---|---|---|---|---|---|---|")
         res["flowgraph"] = []
-        for p, b in a.rounds * ([("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("int8", 1)] * ("int8" in systems)
-                                + [("fp32", a.batch)] + [("int8", a.batch)] * ("int8" in systems)):
+        once = ([("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("int8", 1)] * ("int8" in systems)
+                + [("fp32", a.batch)] + [("int8", a.batch)] * ("int8" in systems))
+        for p, b in a.rounds * once:
             r = bench(a.size, a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads, p, b, plain=False)
             torch.set_num_threads(a.threads)
             res["flowgraph"].append(r)

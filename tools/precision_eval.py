@@ -1,7 +1,8 @@
 """``stegsem eval`` in fp32 and in a reduced precision (bf16 or int8) on the same images, seeds and noise.
 
     .venv/bin/python tools/precision_eval.py --data ../shared/data/faces/test --hosts ../shared/data/scenes/test
-        [--precision bf16|int8] [--int8-float LAYERS ...] [--int8-observer minmax|histogram] [--limit 8] [--snrs 0,5,10,15,20]
+        [--precision bf16|int8] [--int8-float LAYERS ...] [--int8-observer minmax|histogram]
+        [--limit 8] [--snrs 0,5,10,15,20]
         [--systems deepjscc,stego-l3_2] [--attacks naive,mia] [--mia-steps 50] [--mia-limit 4]
         [--out /tmp/precision_eval]
 
@@ -63,7 +64,8 @@ def main() -> int:
     variants = [(a.precision, None)] if a.precision != "int8" else [("int8", v) for v in (a.int8_float or [""])]
     bad_any = False
     for p, keep in variants:
-        label = p if keep is None else f"int8[{keep or 'all quantized'}{', ' + a.int8_observer if a.int8_observer else ''}]"
+        obs = f", {a.int8_observer}" if a.int8_observer else ""
+        label = p if keep is None else f"int8[{keep or 'all quantized'}{obs}]"
         old = os.environ.get(precision.INT8_FLOAT_ENV)
         if keep is not None:
             os.environ[precision.INT8_FLOAT_ENV] = keep
