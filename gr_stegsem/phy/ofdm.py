@@ -340,7 +340,10 @@ class OfdmReceiver:
             p.n_data, p.header_symbols, p.gain, p.backoff, p.guard)
         self._used_bins, self._data_bins, self._pilot_bins = p.used_bins, p.data_bins, p.pilot_bins
         self._pilot_index, self._data_index = p.pilot_index, p.data_index
-        self._ltf_time, self._smoother, self._perm = p.ltf_time, p.smoother, p.header_perm
+        self._ltf_time, self._perm = p.ltf_time, p.header_perm
+        # the smoother F pinv(F) as its two factors: (used, taps) @ ((taps, used) @ h), a third of the work
+        taps = np.exp(-2j * np.pi * np.outer(p.used, np.arange(p.cp_len)) / p.fft_len)
+        self._taps, self._taps_pinv = taps, np.linalg.pinv(taps)
         self._half_inv_ltf = 0.5 / p.ltf
         self._win = np.arange(p.cp_len + L // 2)[:, None] + np.arange(2 * L)[None]  # metric windows, 1 per row
         self._span = np.arange(p.cp_len + L // 2)  # the positions searched for a trigger's metric peak
@@ -639,7 +642,7 @@ class OfdmReceiver:
         y[0] *= 1 / self._gain
         y[1] *= cmath.exp(-2j * np.pi * fine * S) / self._gain
         h_raw = (y[0] + y[1]) * self._half_inv_ltf
-        h = self._smoother @ h_raw
+        h = self._taps @ (self._taps_pinv @ h_raw)  # = p.smoother @ h_raw
         diff = y[0] - y[1]
         noise = np.vdot(diff, diff).real / diff.size / 2
         burst = _Burst(t0=t0, ref=d, cfo=cfo + fine, h=h, noise=max(noise, 1e-12), h_ltf=h_raw)
@@ -727,7 +730,7 @@ class OfdmReceiver:
         up = rot[:, occ:]  # k = 1 .. occupied: powers of exp(-i b)
         up[...] = step[:, None]
         np.multiply.accumulate(up, axis=1, out=up)
-        np.conjugate(rot[:, :occ - 1:-1], out=rot[:, :occ])
+        np.conjugate(up[:, ::-1], out=rot[:, :occ])  # k = -occupied .. -1
         if columns is not None:
             rot = rot[:, columns]
         common = e[:, 0]
@@ -769,7 +772,7 @@ class OfdmReceiver:
         known = bpsk[self._pos_bit].reshape(self._known_pilots.shape)
         known += self._known_pilots  # = with_pilots(p, header_carriers(p, header)), BPSK
         h_raw = (2 * burst.h_ltf + _add(z * known, 0)) / (2 + z.shape[0])  # (z * known: z divided by +-1)
-        burst.h = self._smoother @ h_raw
+        burst.h = self._taps @ (self._taps_pinv @ h_raw)  # = p.smoother @ h_raw
 
     def _data(self, burst: _Burst, n_sym: int):
         """Equalised data of the burst, validity, and the buffer index where the search resumes.
