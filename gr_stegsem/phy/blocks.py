@@ -145,13 +145,26 @@ class ofdm_receiver(gr.sync_block):
         return len(x)
 
     def _post(self, seg) -> None:
+        """The segment as a PDU: meta (the header's fields, secure, keyed, nonce, snr_db, cfo, valid, sample:
+        the keys of :func:`meta_set`, added in that order with the keys interned once) and the symbols."""
         h = seg.header
-        meta = meta_set(pmt.make_dict(), **{k: getattr(h, k) for k in HEADER_KEYS}, secure=bool(h.secure),
-                        keyed=bool(h.keyed), nonce=pmt.from_uint64(int(h.nonce)),
-                        snr_db=float(seg.snr_db), cfo=float(seg.cfo))
-        v = seg.valid.astype(np.uint8)
-        meta = meta_set(meta, valid=u8vector_from_numpy(v), sample=pmt.from_uint64(self._origin + int(seg.start)))
-        self.message_port_pub(pmt.intern("segments"), pmt.cons(meta, c32vector_from_numpy(seg.symbols)))
+        add, k = pmt.dict_add, _POST_KEYS
+        meta = pmt.make_dict()
+        for key, name in zip(k, HEADER_KEYS):
+            meta = add(meta, key, pmt.from_long(int(getattr(h, name))))
+        meta = add(meta, k[-7], pmt.from_bool(bool(h.secure)))
+        meta = add(meta, k[-6], pmt.from_bool(bool(h.keyed)))
+        meta = add(meta, k[-5], pmt.from_uint64(int(h.nonce)))
+        meta = add(meta, k[-4], pmt.from_double(float(seg.snr_db)))
+        meta = add(meta, k[-3], pmt.from_double(float(seg.cfo)))
+        meta = add(meta, k[-2], u8vector_from_numpy(seg.valid.view(np.uint8)))
+        meta = add(meta, k[-1], pmt.from_uint64(self._origin + int(seg.start)))
+        self.message_port_pub(_SEGMENTS, pmt.cons(meta, c32vector_from_numpy(seg.symbols)))
+
+
+_POST_KEYS = tuple(pmt.intern(k) for k in HEADER_KEYS + ("secure", "keyed", "nonce", "snr_db", "cfo", "valid",
+                                                        "sample"))
+_SEGMENTS = pmt.intern("segments")
 
 
 def parse_segment_pdu(msg):

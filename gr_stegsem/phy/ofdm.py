@@ -1,4 +1,4 @@
-"""Burst OFDM for analog JSCC symbols: the modulator and a streaming receiver (pure numpy).
+"""Burst OFDM for analog JSCC symbols: the modulator and a streaming receiver (numpy; scipy's FFT if present).
 
 One burst carries one segment (see :mod:`.header`):
 
