@@ -52,7 +52,7 @@ EQUALIZERS = ("ummse", "mmse", "zf")
 
 TONE_REJECT = 0.5  # lag-L/2 S&C metric above which a trigger is a DC offset or CW tone, not a preamble
 SCAN_BLOCK = 8192  # metric positions per pass of the detector's running sums
-SCAN_FIRST = 512  # ... in the first pass right after a burst (the next one may follow at once)
+SCAN_FIRST = 256  # ... in the first pass right after a burst (the next one may follow at once)
 SEED = 0x5E65E3  # the fixed pseudo-random preamble, pilot and interleaver sequences
 _add, _min = np.add.reduce, np.minimum.reduce  # (ndarray.sum / .min: the same, through Python wrappers)
 
