@@ -187,11 +187,13 @@ def _symbols(system, a, frame_id, role=None):
 
 
 def test_embed_pairs_by_frame_id_and_drops_unpaired(models, system, photos):
-    emb = sb.inn_embed(models["jscc"], models["inn"], timeout=0.3)
+    # (timeout and sleep wide enough that a loaded machine's delays between the posts below do not
+    # expire frames 1 and 2 too: 0.3 / 0.5 s lost frame 1 once with both cores busy)
+    emb = sb.inn_embed(models["jscc"], models["inn"], timeout=1.5)
     h, p = photos["arrays"][0], photos["arrays"][1]
     posts = [
         ("host", _symbols(system, h, 0, "host")),  # never gets a partner
-        ("sleep", 0.5),
+        ("sleep", 2.0),
         ("private", _symbols(system, p, 1, "private")),  # frame 0 expires on this arrival
         ("host", _symbols(system, h, 2)),
         ("host", _symbols(system, h, 1, "host")),  # pairs with private 1
