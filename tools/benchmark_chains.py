@@ -1,7 +1,7 @@
 """Throughput of Alice's and Bob's chains in real GNU Radio flowgraphs vs the bare models.
 
     .venv/bin/python tools/benchmark_chains.py [--sizes 256,512] [--frames 40] [--threads 2] [--fg-threads 1]
-                                              [--precision fp32|bf16|auto] [--batch N] [--json OUT]
+                                              [--precision fp32|bf16|int8|auto] [--batch N] [--json OUT]
 
 For each image size, in one process and one run (so the ratios are comparable on a noisy machine):
   * bare models (torch ``--threads``): StegoSystem.alice (2 encoder passes + INN embed) and
@@ -35,6 +35,7 @@ import pmt  # noqa: E402
 from gr_stegsem.blocks import inn_embed, inn_extract, jscc_decoder, jscc_encoder  # noqa: E402
 from gr_stegsem.blocks.pdus import image_pdu, symbol_pdu  # noqa: E402
 from gr_stegsem.models.deepjscc import to_complex  # noqa: E402
+from gr_stegsem.precision import PRECISIONS  # noqa: E402
 from gr_stegsem.samples import default_host, default_private  # noqa: E402
 from gr_stegsem.system import StegoSystem, default_model  # noqa: E402
 
@@ -181,7 +182,7 @@ def main() -> int:
     ap.add_argument("--fg-threads", type=int, default=1,
                     help="torch threads given to the flowgraph blocks (their torch_threads; 0 = --threads)")
     ap.add_argument("--model", default="stego-l3_2")
-    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+    ap.add_argument("--precision", default="fp32", choices=PRECISIONS,
                     help="the model blocks' (and bare models') precision")
     ap.add_argument("--batch", type=int, default=1, help="the model blocks' frames per call")
     ap.add_argument("--json", type=Path, default=None)
