@@ -3,8 +3,10 @@
 The paper (and the shipped system) decodes Bob's extracted latents with the frozen DeepJSCC decoder.
 This script keeps DeepJSCC's encoder and the INN frozen, fine-tunes a copy of the decoder on Bob's
 extracted private and host latents (AWGN, SNR U[0, 20] dB, MSE), then reports Bob's PSNR with the
-original and the fine-tuned decoder on test pairs. Nothing is shipped or changed; it answers whether
-a separate Bob decoder is worth building. Runs on a GPU (--device cuda) or the CPU.
+original and the fine-tuned decoder on test pairs: whether a separate Bob decoder is worth building.
+With ``--keyed --private-only --out`` it made the keyed model's shipped companion
+``models/bob-decoder-stego-keyed-l3_2`` (tools/train_stego_variants.sh keyed-bob). Runs on a GPU
+(--device cuda) or the CPU.
 ``--keyed`` (with a keyed INN, e.g. models/stego-keyed-l3_2): Alice scrambles the private latent with a
 uniformly random keyed transform per frame and Bob unscrambles it after extraction (the keyed scheme's
 path, whose residual error after T^-1 is white); ``--out`` writes the fine-tuned decoder (kind
