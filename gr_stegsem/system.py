@@ -100,9 +100,7 @@ class StegoSystem(Scheme):
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         if self.precision.used == "int8":
-            if not all_finite(z):
-                raise ValueError("received symbols contain NaN or Inf values")
-            return self.int8().jscc.decode(_cl(z), size).contiguous()
+            return self.decode_with(self.int8().jscc, z, size)
         with _precision.autocast(self.precision):
             return super().decode(z, size)
 

@@ -71,9 +71,15 @@ class Scheme:
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Real latents -> images with the public DeepJSCC decoder, cropped to ``size`` (H, W)."""
+        return self.decode_with(self.jscc, z, size)
+
+    @staticmethod
+    def decode_with(codec: DeepJSCC, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Real latents -> images with ``codec``'s decoder (the public one, a quantized copy, a keyed
+        model's Bob decoder); symbols that are not finite are refused."""
         if not all_finite(z):
             raise ValueError("received symbols contain NaN or Inf values")
-        return self.jscc.decode(channels_last(z), size).contiguous()
+        return codec.decode(channels_last(z), size).contiguous()
 
     @staticmethod
     def channel(z: torch.Tensor, snr_db: float, kind: str = "awgn",

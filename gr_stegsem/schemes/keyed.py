@@ -29,9 +29,9 @@ import torch
 from .. import keys as _keys
 from .. import precision as _precision
 from ..checkpoint import CheckpointError, load_model, read_info
-from ..models.deepjscc import DeepJSCC, all_finite
+from ..models.deepjscc import DeepJSCC
 from ..system import StegoSystem
-from .base import Published, channels_last, variant_label
+from .base import Published, variant_label
 from .deepjscc import JSCC_FILE
 
 ORDER = 2  # listing order in the zoo
@@ -111,10 +111,8 @@ class KeyedStego(StegoSystem):
         """Bob's un-scrambled private latent -> image (the companion decoder if attached)."""
         if self.bob_decoder is None:
             return self.decode(z, size)
-        if not all_finite(z):
-            raise ValueError("received symbols contain NaN or Inf values")
         with _precision.autocast(self.precision):
-            return self.bob_decoder.decode(channels_last(z), size).float().contiguous()
+            return self.decode_with(self.bob_decoder, z, size)
 
     def scramble_private(self, zp: torch.Tensor, key, nonce) -> torch.Tensor:
         """Alice: T_(key, nonce)(z_p) per frame, before embedding."""
