@@ -420,13 +420,6 @@ class Int8Models:
     quantized: tuple[str, ...]
 
 
-def _noisy(z: torch.Tensor, snr_db: float, g: torch.Generator) -> torch.Tensor:
-    from .channel import awgn
-    from .models.deepjscc import from_complex, to_complex
-
-    return from_complex(awgn(to_complex(z), snr_db, g), tuple(z.shape[1:]))
-
-
 def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | None = None,
                 images: torch.Tensor | None = None, keep_float: tuple[str, ...] | None = None,
                 bits: tuple[int, int] | None = None) -> Int8Models:
@@ -449,6 +442,7 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | N
     INN runs its float32 fused path. ``bits``: (weight, activation) bits, default :func:`int8_bits`."""
     from .models.deepjscc import normalize_power
     from .models.inn import StegoINN
+    from .schemes.base import Scheme  # its channel: the AWGN the calibration latents pass
 
     engine = int8_engine()
     if engine is None:
@@ -473,7 +467,7 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | N
     # the decoder: its last layer makes the pixels; the transposed convolutions before it
     last = max(i for i, m in enumerate(dec.net) if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
     dec_names = wanted("decoder", [f"net.{i}" for i, m in enumerate(dec.net) if i < last and _quantizable(m)])
-    noisy = torch.cat([_noisy(z, snr, g) for snr in CALIBRATION_SNRS])
+    noisy = torch.cat([Scheme.channel(z, snr, generator=g) for snr in CALIBRATION_SNRS])
     qdec = _quantize_modules(dec, dec_names, observer, lambda: dec(noisy), engine, bits)
     qjscc = copy.copy(jscc)  # shares config; its own encoder / decoder attributes
     qjscc._modules = dict(jscc._modules, encoder=qenc, decoder=qdec)
@@ -489,7 +483,7 @@ def int8_models(jscc: nn.Module, inn: nn.Module | None = None, observer: str | N
             inn.extract(zc, lost)
             zc = normalize_power(zc)
             for snr in CALIBRATION_SNRS:
-                y = _noisy(zc, snr, g)
+                y = Scheme.channel(zc, snr, generator=g)
                 inn.extract(y, inn.lost_estimate(y, None, g))
 
         if inn_names:
