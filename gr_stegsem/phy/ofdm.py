@@ -603,12 +603,6 @@ class OfdmReceiver:
                 return hits
         return cand[:0]
 
-    def _candidates(self, s: int, count: int) -> np.ndarray:
-        """Offsets from buffer index ``s`` (below ``count``) of confirmed S&C positions: direct metric
-        over the threshold and not tone-like (:meth:`_metric`), taken from the first batch of 32
-        pre-filtered candidates that holds any, in order; empty when there are none."""
-        return self._confirm(s, self._prefilter(s, count))
-
     def _acquired(self, d: int, cfo: float) -> _Burst | None:
         """:meth:`_acquire`, or the burst acquired at the same trigger by the previous call (whose end was
         not in the buffer yet): it depends only on samples that were there already, so it is the same."""
