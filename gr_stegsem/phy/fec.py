@@ -202,18 +202,9 @@ _CRC_TABLE = _crc_table()
 
 def crc16(bits: np.ndarray) -> np.ndarray:
     """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of a bit sequence, as 16 bits (MSB first).
-    Whole bytes go through a 256-entry table, the bits left over one at a time."""
-    bits = np.asarray(bits, np.int64).reshape(-1)
-    whole = bits.size - bits.size % 8
-    reg = 0xFFFF
-    for byte in np.packbits(bits[:whole].astype(np.uint8)).tolist():
-        reg = ((reg << 8) & 0xFFFF) ^ _CRC_TABLE[(reg >> 8) ^ byte]
-    for b in bits[whole:].tolist():
-        fb = ((reg >> 15) & 1) ^ int(b)
-        reg = (reg << 1) & 0xFFFF
-        if fb:
-            reg ^= 0x1021
-    return int_to_bits(reg, 16)
+    (:func:`crc16_int` of the bits read as one integer: whole bytes by table, the rest bit by bit)."""
+    bits = np.asarray(bits).reshape(-1)
+    return int_to_bits(crc16_int(bits_to_int(bits), bits.size), 16)
 
 
 def crc16_int(value: int, n_bits: int) -> int:
