@@ -201,3 +201,19 @@ def test_a_shipped_bob_decoder_decodes_the_private_image_only(tmp_path, photos):
     save_model(DeepJSCC(DeepJSCCConfig(width1=4, width=8)), tmp_path / "bob-decoder-stego-keyed-t")
     with pytest.raises(CheckpointError, match="not the public model's"):
         schemes.load("stego-keyed-t", tmp_path)
+
+
+def test_bad_bob_decoder_files_and_symbols_fail_clearly(tmp_path, photos):
+    from gr_stegsem.checkpoint import CheckpointError, load_model, save_model
+
+    write_tiny_models(tmp_path, inn_names=("stego-keyed-t",), keyed=("stego-keyed-t",))
+    (tmp_path / "bob-decoder-stego-keyed-t.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="bob-decoder-stego-keyed-t"):
+        schemes.load("stego-keyed-t", tmp_path)
+    save_model(load_model(tmp_path / "deepjscc-bcr12", "deepjscc"), tmp_path / "bob-decoder-stego-keyed-t")
+    s = schemes.load("stego-keyed-t", tmp_path)
+    assert s.bob_decoder is not None
+    z = s.encode(photos[:1])
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        s.decode_private(z.masked_fill(torch.zeros_like(z, dtype=torch.bool).index_fill_(1, torch.tensor([0]), True),
+                                       float("nan")))

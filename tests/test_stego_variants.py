@@ -284,3 +284,9 @@ def test_keyed_training_with_bob_decoder_writes_its_companion(jscc_dir, tiny_ima
     assert all(torch.equal(a, b) for a, b in zip(s.bob_decoder.encoder.parameters(), public.encoder.parameters()))
     with pytest.raises(ValueError, match="for the keyed INN"):
         _train(jscc_dir, tiny_images, "stego-dec", steps=1, bob_decoder=jscc_dir / "deepjscc-bcr12")
+
+
+def test_bob_decoder_of_another_codec_is_refused(jscc_dir, tiny_images, tmp_path):
+    save_model(DeepJSCC(DeepJSCCConfig(width1=4, width=8)), tmp_path / "other")
+    with pytest.raises(ValueError, match="--bob-decoder .* has DeepJSCC"):
+        _train(jscc_dir, tiny_images, "stego-keyed-x", keyed=True, steps=1, bob_decoder=tmp_path / "other")
