@@ -141,9 +141,11 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               help="inn: the paper's invertible network; cnn: seed 001's conv embedder + extractor (stego-cnn-*).")
 @click.option("--width", default=48, show_default=True, help="--arch cnn: hidden channels.")
 @click.option("--layers", default=3, show_default=True, help="--arch cnn: hidden layers of each network.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16: mixed-precision training (bfloat16 autocast; pays where bfloat16 is native, e.g. AMX).")
 @common
 def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, keyed, covert,
-                  bob_decoder, arch, width, layers, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
+                  bob_decoder, arch, width, layers, precision, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -155,7 +157,8 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
     last = train_inn(jscc_path, list(private), list(hosts), out, lambdas=tuple(lam), blocks=blocks, hidden=hidden,
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
                      workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init,
-                     keyed=keyed, covert=covert, arch=arch, width=width, layers=layers, bob_decoder=bob_decoder)
+                     keyed=keyed, covert=covert, arch=arch, width=width, layers=layers, bob_decoder=bob_decoder,
+                     precision=precision)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

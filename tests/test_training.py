@@ -66,6 +66,15 @@ def test_inn_training_lowers_loss(tiny_images, tmp_path):
     assert after < 0.7 * before
     info = json.loads((tmp_path / "inn.json").read_text())
     assert info["lambdas"] == [1.0, 2.0, 2.0, 1.0, 1.0] and info["jscc_config"] == jscc.config.to_dict()
+    assert "precision" not in info
+    # mixed precision (bfloat16 autocast; emulated where the CPU has no bfloat16) trains as well, the
+    # weights stay float32 and contiguous in the file, and the model records how it was trained
+    train_inn(tmp_path / "j", [str(tiny_images)], [str(tiny_images)], tmp_path / "inn16", blocks=2, hidden=8,
+              crop=32, batch=8, steps=40, lr=3e-3, workers=0, precision="bf16")
+    mixed = load_model(tmp_path / "inn16")
+    assert all(p.dtype == torch.float32 for p in mixed.parameters())
+    assert total(mixed) < 0.7 * before
+    assert json.loads((tmp_path / "inn16.json").read_text())["precision"] == "bf16"
 
 
 def test_preloaded_crops_match_the_dataset_augmentation(tiny_images):
@@ -111,6 +120,8 @@ def test_bad_time_budget_and_too_few_images_for_a_preloaded_batch(tiny_images, t
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match="time budget must be > 0"):
             LoopSettings(tmp_path / "x", 10, 1e-3, minutes=bad)
+    with pytest.raises(ValueError, match="training precision must be one of"):
+        LoopSettings(tmp_path / "x", 10, 1e-3, precision="fp16")
     pre = PreloadedCrops(tiny_images / "set0", 32)
     with pytest.raises(ValueError, match="fewer than one batch"):
         next(pre.batches(len(pre) + 1, seed=0))

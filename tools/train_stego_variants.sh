@@ -3,12 +3,12 @@
 # against them and against seed 004's shuffling and DP schemes (CPU, one thread per stream; every
 # run has a wall-clock budget and resumes from its OUT.state.pt).
 #   bash tools/train_stego_variants.sh STREAM [MODELS_DIR]
-# STREAM: keyed | keyed-bob | covert | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
+# STREAM: keyed | keyed-bob | keyed-joint | covert | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
 # KEY: the key file of the captured transmitter for the keyed schemes' chosen-plaintext Eves
 # (made if absent; the measurement uses the same file: 'stegsem eval --key KEY').
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stream=${1:?usage: train_stego_variants.sh keyed|keyed-bob|covert|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
+stream=${1:?usage: train_stego_variants.sh keyed|keyed-bob|keyed-joint|covert|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
 M=${2:-models}
 D=${STEGSEM_DATA:-../shared/data}
 KEY=${KEY:-out/keys/measure.key}
@@ -30,6 +30,12 @@ keyed-bob)  # the keyed model's companion: Bob's private-image decoder fine-tune
   .venv/bin/python tools/try_bob_decoder.py --inn $M/stego-keyed-l3_2 --jscc $M/deepjscc-bcr12 --keyed --private-only \
      --private $D/faces/train --hosts $D/scenes/train --test-private $D/faces/test --test-hosts $D/scenes/test \
      --limit 20 --batch 16 --minutes ${BOB_MIN:-35} --device cpu --out out/train/bob-decoder-stego-keyed-l3_2
+  cp out/train/bob-decoder-stego-keyed-l3_2.safetensors out/train/bob-decoder-stego-keyed-l3_2.json "$M/" ;;
+keyed-joint)  # then the keyed INN and its Bob decoder together, mixed precision (bf16: AMX CPUs)
+  $S --threads 1 train inn $I --init $M/stego-keyed-l3_2 --keyed --bob-decoder $M/bob-decoder-stego-keyed-l3_2 \
+     --crop 128 --lr ${JOINT_LR:-1e-4} --precision ${JOINT_PRECISION:-bf16} --save-every 500 \
+     --out out/train/stego-keyed-l3_2 --minutes ${JOINT_MIN:-70}
+  ship stego-keyed-l3_2
   cp out/train/bob-decoder-stego-keyed-l3_2.safetensors out/train/bob-decoder-stego-keyed-l3_2.json "$M/" ;;
 covert)  # fine-tune it against a steganalyser trained alongside (adversarial weight 0.1)
   $S --threads 1 train inn $I --init $M/stego-l3_2 --covert 0.1 --crop 128 --lr 2e-4 \

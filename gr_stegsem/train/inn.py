@@ -93,8 +93,10 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               save_every: int = 250, resume: bool = True, preload: bool = False,
               minutes: float | None = None, init: str | Path | None = None, keyed: bool = False,
               covert: float = 0.0, arch: str = "inn", width: int = 48, layers: int = 3,
-              bob_decoder: str | Path | None = None) -> dict:
-    """``bob_decoder``: with ``keyed``, also train Bob's decoder of the private image, starting from the
+              bob_decoder: str | Path | None = None, precision: str = "fp32") -> dict:
+    """``precision``: bf16 runs the forward passes under bfloat16 autocast (mixed precision: weights,
+    optimiser state and losses stay float32; the models are trained channels-last, oneDNN's fast layout).
+``bob_decoder``: with ``keyed``, also train Bob's decoder of the private image, starting from the
     DeepJSCC model at that path (e.g. the public one or a fine-tuned companion), and write it as the
     model's companion ``bob-decoder-<name>`` beside ``out`` (gr_stegsem.schemes.keyed)."""
     if len(lambdas) != 5 or min(lambdas) <= 0:
@@ -125,7 +127,7 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
             raise ValueError(f"--bob-decoder {bob_decoder} has DeepJSCC {start_dec.config.to_dict()}, not "
                              f"{jscc.config.to_dict()}")
         dec = start_dec.decoder.to(ddp.device).requires_grad_(True)
-    link = StegoLink(inn, jscc, keyed=keyed, disc=disc, bob_decoder=dec)
+    link = StegoLink(inn, jscc, keyed=keyed, disc=disc, bob_decoder=dec).to(memory_format=torch.channels_last)
     net = DDP(link) if ddp.world > 1 else link
     per_rank = batch // ddp.world
     hb = crop_batches(hosts, crop, per_rank, seed + 7919 * ddp.rank, workers, preload, ddp.device)
@@ -134,7 +136,7 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
     names = ("container", "lost", "private_sym", "host_sym", "private_img")
 
     def step(_: int):
-        xh, xp = next(hb), next(pb)
+        xh, xp = (next(b).contiguous(memory_format=torch.channels_last) for b in (hb, pb))
         snr = float(torch.empty(()).uniform_(lo, hi))
         terms = net(xh, xp, snr)
         loss = sum(w * terms[k] for w, k in zip(lambdas, names))
@@ -155,7 +157,9 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         info["bob_decoder"] = f"{BOB_DECODER}{Path(out).name}"
     if arch != "inn":
         info["arch"] = arch
-    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes)
+    if precision != "fp32":
+        info["precision"] = precision
+    settings = LoopSettings(Path(out), steps, lr, seed, save_every, resume, info, minutes, precision)
     if dec is not None:  # both checkpointed (resumable); the INN exported, then the companion decoder
         both = nn.ModuleDict({"inn": inn, "bob_decoder": dec})
         last = run(both, both.parameters(), step, settings, ddp, export=inn)

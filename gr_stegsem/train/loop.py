@@ -97,6 +97,9 @@ def cosine_lr(step: int, total: int, lr: float, final_fraction: float = 0.1) -> 
     return lr * (final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+TRAIN_PRECISIONS = ("fp32", "bf16")
+
+
 @dataclass
 class LoopSettings:
     out: Path  # model path without suffix; the state goes to OUT.state.pt, the log to OUT.csv
@@ -107,8 +110,11 @@ class LoopSettings:
     resume: bool = True
     info: dict | None = None  # extra fields for the model's JSON
     minutes: float | None = None  # wall-clock budget of this run; the schedule is fitted to it
+    precision: str = "fp32"  # bf16: the forward pass under bfloat16 autocast (weights, optimiser, loss float32)
 
     def __post_init__(self):
+        if self.precision not in TRAIN_PRECISIONS:
+            raise ValueError(f"training precision must be one of {TRAIN_PRECISIONS}, got {self.precision!r}")
         if self.minutes is not None and not self.minutes > 0:
             raise ValueError(f"the time budget must be > 0 minutes, got {self.minutes}")
 
@@ -171,7 +177,9 @@ def run(module: torch.nn.Module, params, step_fn: Callable[[int], tuple[torch.Te
             measuring = settings.minutes and step < start + 60
             for group in opt.param_groups:
                 group["lr"] = cosine_lr(total if measuring else step, total, settings.lr)
-            loss, metrics = step_fn(step)
+            with torch.autocast(ddp.device.type, torch.bfloat16, enabled=settings.precision == "bf16"):
+                loss, metrics = step_fn(step)
+            loss = loss.float()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {step}")
             opt.zero_grad(set_to_none=True)
