@@ -15,7 +15,11 @@ from gr_stegsem.system import StegoSystem
 # bounds of bf16 against fp32 (README, "Reduced precision and frames per call")
 PSNR_DB = 0.05  # Bob's reconstructions, noiseless, 64x64
 CONTAINER_REL = 1e-2  # relative L2 error of the container latent (measured 4.5e-3)
-ROUND_TRIP_ABS = 1e-5  # INN embed -> extract with the true lost information (fp32: ~1e-6)
+ROUND_TRIP_ABS = 1e-5  # INN embed -> extract with the true lost information, fp32 (measured ~1e-6)
+# the same in bf16: exact but where a sub-network input that differs by float32 rounding rounds to another
+# bfloat16 (a 2^-8 step) and the difference spreads through the later blocks (AMX CPU, README: at 128x128
+# relative L2 1.4e-3 / 2.0e-3 host / private, max 1.8e-2; at 64x64 no value crossed and it was exact)
+BF16_ROUND_TRIP_REL = 3e-3
 
 # bounds of int8 against fp32 (README): container latent, Bob's PSNR noiseless at 64x64, and the INN round trip
 INT8_CONTAINER_REL = 0.15  # relative L2 error of the container latent (measured 0.038 at 64x64, 0.052 at 256x256)
@@ -92,18 +96,22 @@ def test_bf16_matches_fp32_within_the_stated_bound(shipped):
 
 
 @needs_bf16
-def test_bf16_inn_round_trip_is_exact(shipped):
+def test_bf16_inn_round_trip_within_the_stated_bound(shipped):
     zh, zp = (shipped.encode(x).contiguous(memory_format=torch.channels_last)
-              for x in (default_host(64)[None], default_private(64)[None]))
+              for x in (default_host(128)[None], default_private(128)[None]))
+    err = {}
     try:
-        shipped.set_precision("bf16")
-        f = shipped._inn_fused()
-        with torch.inference_mode():
-            zc, lost = f.embed(zh, zp)
-            h, p = f.extract(zc, lost)
+        for name in ("fp32", "bf16"):
+            shipped.set_precision(name)
+            f = shipped._inn_fused()
+            with torch.inference_mode():
+                zc, lost = f.embed(zh, zp)
+                err[name] = [(got - ref) for got, ref in zip(f.extract(zc, lost), (zh, zp))]
     finally:
         shipped.set_precision("fp32")
-    assert (h - zh).abs().max().item() < ROUND_TRIP_ABS and (p - zp).abs().max().item() < ROUND_TRIP_ABS
+    assert all(e.abs().max().item() < ROUND_TRIP_ABS for e in err["fp32"])
+    for e, ref in zip(err["bf16"], (zh, zp)):
+        assert (e.norm() / ref.norm()).item() < BF16_ROUND_TRIP_REL
 
 
 # --- int8 -----------------------------------------------------------------------------------------

@@ -334,8 +334,7 @@ def main() -> int:
         print("| precision | frames per call | Alice bare | Alice flowgraph | fg / bare | Bob bare | Bob flowgraph | "
               "fg / bare | Alice latency ms | Bob latency ms |\n|---|---|---|---|---|---|---|---|---|---|")
         res["flowgraph"] = []
-        once = ([("fp32", 1)] + [("bf16", 1)] * ("bf16" in systems) + [("int8", 1)] * ("int8" in systems)
-                + [("fp32", a.batch)] + [("int8", a.batch)] * ("int8" in systems))
+        once = [(p, b) for b in sorted({1, a.batch}) for p in systems]  # every precision this CPU runs
         for p, b in a.rounds * once:
             r = bench(a.size, a.frames, ("deepjscc-bcr12", a.model), a.threads, a.fg_threads, p, b, plain=False)
             torch.set_num_threads(a.threads)
