@@ -289,8 +289,11 @@ def train_eve_cmd(kind, scheme, private, hosts, models_dir, batch, lr, init, key
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "int8", "auto"]), default="fp32", show_default=True,
               help="Inference precision of the models (gr_stegsem/precision.py; bf16 and int8 fall back to fp32 where "
                    "the CPU or torch lacks them).")
+@click.option("--device", default="cpu", show_default=True, callback=lambda c, p, v: _device(v),
+              help="Where the models and metrics run: cpu, cuda, cuda:N or auto (cuda where available; "
+                   "gr_stegsem/device.py). The channel noise is drawn on the CPU either way.")
 def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_limit, mia_lr, mia_tv, systems, models_dir, attacks,
-             channel, lost, seed, batch, key_file, skip_missing, precision):
+             channel, lost, seed, batch, key_file, skip_missing, precision, device):
     """Reproduce the paper's figures (3, 4, 5) and Table I on image folders, and the security report.
 
     Writes OUT/results.{json,csv,md}, fig3_bob.png, fig4_eve.png, fig5_grid.png, and security.md with
@@ -308,7 +311,7 @@ def eval_cmd(data, hosts, out, snrs, eve_snr, eve_snrs, limit, mia_steps, mia_li
                      systems=tuple(x.strip() for x in systems.split(",") if x.strip()), channel=channel,
                      seed=seed, batch=batch, models_dir=models_dir, lost=lost, attacks=tuple(picked), key=key_file,
                      skip_missing=skip_missing, eve_snrs=_floats(eve_snrs, "--eve-snrs") if eve_snrs else None,
-                     precision=precision)
+                     precision=precision, device=device)
     evaluate(s)
     click.echo((out / "results.md").read_text())
     if (out / "security.md").is_file():
@@ -351,6 +354,17 @@ def keygen_cmd(path, force, lwe_public, lwe_size, lwe_n):
                        f"{pk.max_symbols} symbols) to {lwe_public}")
     except (BadKey, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from None
+
+
+def _device(value: str) -> str:
+    """A --device value, checked here (a CUDA device this torch cannot use: one line, before any work)."""
+    from .device import resolve_device
+
+    try:
+        resolve_device(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
 
 
 def _key(path):

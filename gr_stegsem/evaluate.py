@@ -29,6 +29,7 @@ import torch
 from tqdm import tqdm
 
 from . import eves, precision, schemes
+from .device import resolve_device
 from .images import list_images, load_image
 from .metrics import MSSSIM_MIN_SIDE, LPIPSGallery, Prepared, all_metrics, ms_ssim, psnr
 from .schemes import Scheme
@@ -64,6 +65,7 @@ class EvalSettings:
     eve_snrs: tuple[float, ...] | None = None  # Eve's SNRs (dB; default: Bob's, ``snrs``), eve_snr always
     skip_missing: bool = False  # a trained Eve without a model file against a scheme is skipped, not an error
     precision: str = "fp32"  # inference precision of the schemes and Eves: fp32, bf16 or auto (gr_stegsem.precision)
+    device: str = "cpu"  # where schemes, Eves and metrics run: cpu, cuda, cuda:N or auto (gr_stegsem.device)
 
 
 @lru_cache(maxsize=64)
@@ -197,6 +199,9 @@ def _systems(s: EvalSettings) -> dict[str, Scheme]:
             out[name] = schemes.load(name, s.models_dir)  # a missing model: 'model file not found'
         except schemes.UnknownScheme as e:
             raise ValueError(f"unknown system {name!r}; known here: {', '.join(e.known) or 'none'}") from None
+        dev = out[name].set_device(s.device)  # before the precision, which depends on it
+        if str(s.device) != "cpu":
+            print(f"eval: {name} runs on {dev}", flush=True)
         if hasattr(out[name], "set_precision"):
             p = out[name].set_precision(s.precision)
             if s.precision != "fp32":
@@ -227,30 +232,31 @@ def _eves(s: EvalSettings, scheme: Scheme, key=None) -> dict[str, eves.Eve]:
     return out
 
 
-def _galleries(pairs) -> dict[tuple, tuple[LPIPSGallery, dict]]:
-    """Per image size: the LPIPS gallery of that size's private images and each image's index in it."""
+def _galleries(pairs, device="cpu") -> dict[tuple, tuple[LPIPSGallery, dict]]:
+    """Per image size: the LPIPS gallery of that size's private images (features on ``device``) and each
+    image's index in it."""
     by_size: dict[tuple, list[int]] = defaultdict(list)
     for i, (xp, _, _) in enumerate(pairs):
         by_size[tuple(xp.shape[-2:])].append(i)
-    return {size: (LPIPSGallery(torch.stack([pairs[i][0] for i in idx])), {i: j for j, i in enumerate(idx)})
+    return {size: (LPIPSGallery(torch.stack([pairs[i][0] for i in idx]).to(device)), {i: j for j, i in enumerate(idx)})
             for size, idx in by_size.items()}
 
 
-def chance_record(pairs, galleries: dict | None = None, batch: int = 16) -> dict:
+def chance_record(pairs, galleries: dict | None = None, batch: int = 16, device="cpu") -> dict:
     """Each metric between unrelated images: host i vs private i (or private i+1 vs private i
     without hosts); the identification rate's chance is the mean 1/N of the images' galleries.
     ``prior``: each metric of the mean of the run's other private images (of the same size) against
     the image, what an Eve who learnt only the average face reaches without any information about
     the frame (aligned faces share their coarse structure: MS-SSIM well above unrelated pairs').
     ``galleries`` (:func:`_galleries`): the private images' LPIPS features are taken from them;
-    images are compared ``batch`` at a time."""
+    images are compared ``batch`` at a time, on ``device`` (the galleries')."""
     acc = _Acc()
     by_size: dict[tuple, list[int]] = defaultdict(list)
     for i, (xp, _, _) in enumerate(pairs):
         by_size[tuple(xp.shape[-2:])].append(i)
 
     def private(idx: list[int]) -> Prepared:
-        x = torch.stack([pairs[i][0] for i in idx])
+        x = torch.stack([pairs[i][0] for i in idx]).to(device)
         if galleries and tuple(x.shape[-2:]) in galleries:
             gallery, index = galleries[tuple(x.shape[-2:])]
             return Prepared(x, gallery.features(torch.tensor([index[i] for i in idx])))
@@ -266,10 +272,10 @@ def chance_record(pairs, galleries: dict | None = None, batch: int = 16) -> dict
         for k in range(0, len(idx), batch):
             part = idx[k:k + batch]
             acc.add(("chance", "chance", "private", 0.0),
-                    all_metrics(torch.stack([unrelated(i) for i in part]), private(part)))
+                    all_metrics(torch.stack([unrelated(i) for i in part]).to(device), private(part)))
     for idx in by_size.values():
         if len(idx) > 1:
-            x = torch.stack([pairs[i][0] for i in idx])
+            x = torch.stack([pairs[i][0] for i in idx]).to(device)
             loo = (x.sum(0, keepdim=True) - x) / (len(idx) - 1)  # each image's leave-one-out mean
             for k in range(0, len(idx), batch):
                 acc.add(("prior", "prior", "private", 0.0), all_metrics(loo[k:k + batch], private(idx[k:k + batch])))
@@ -298,7 +304,9 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     pairs = load_pairs(s)
     if not pairs:
         raise ValueError(f"no images in {s.data}")
-    galleries = _galleries(pairs) if any(e.output == "image" for a in attackers.values() for e in a.values()) else {}
+    device = resolve_device(s.device)  # where the images, the metrics and every system's models are
+    image_eves = any(e.output == "image" for a in attackers.values() for e in a.values())
+    galleries = _galleries(pairs, device) if image_eves else {}
     eve_snrs = sorted(set(s.eve_snrs if s.eve_snrs is not None else s.snrs) | {s.eve_snr})
     mia_n = len(pairs) if s.mia_limit is None else min(s.mia_limit, len(pairs))
     acc = _Acc()
@@ -312,8 +320,8 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
     # computed once per image (Prepared) and reused by every system, SNR and receiver; every record
     # sums its images in the same order as before, and no random state is shared between systems
     for bi, chunk in enumerate(_batches(pairs, s.batch)):
-        xp = torch.stack([c[0] for c in chunk])
-        xh = torch.stack([c[1] for c in chunk]) if chunk[0][1] is not None else None
+        xp = torch.stack([c[0] for c in chunk]).to(device)
+        xh = torch.stack([c[1] for c in chunk]).to(device) if chunk[0][1] is not None else None
         size = tuple(xp.shape[-2:])
         if galleries:
             gallery, index = galleries[size]
@@ -335,7 +343,7 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                     y = sys_.channel(tx, snr, s.channel, g)
                     rec = sys_.bob(y, size, s.lost, g, key=key, nonce=first)
                     if in_grid:
-                        grid[f"{name}/bob"] = {k: v[0] for k, v in rec.items()}
+                        grid[f"{name}/bob"] = {k: v[0].cpu() for k, v in rec.items()}
                 bob_m = {}  # Bob's per-image metrics, reused for Fig. 5's tiles
                 if snr in s.snrs:
                     bob_m["private"] = all_metrics(rec["private"], ref_p)
@@ -374,17 +382,17 @@ def evaluate(s: EvalSettings, progress: bool = True) -> list[dict]:
                         if sys_.secure:
                             acc.add((name, rx, "host", snr), all_metrics(rec_e, ref_h[:m]))
                         if in_grid:
-                            grid[f"{name}/{rx}"] = img[0]
+                            grid[f"{name}/{rx}"] = img[0].cpu()
                             tiles[f"{name}/{rx}"] = _tile(metrics)
                     bar.update(len(chunk))
         if bi == 0:
-            grid["private"], grid["host"] = xp[0], (xh[0] if xh is not None else None)
+            grid["private"], grid["host"] = xp[0].cpu(), (xh[0].cpu() if xh is not None else None)
         first += len(chunk)
     bar.close()
     records = acc.records()
     for (name, snr), (pos, neg) in sorted(scores.items()):
         records.append(detection_record(name, snr, torch.cat(pos), torch.cat(neg)))
-    chance = chance_record(pairs, galleries, s.batch) if galleries else None
+    chance = chance_record(pairs, galleries, s.batch, device) if galleries else None
     write_outputs(records, s, grid, chance, tiles=tiles)
     return records
 

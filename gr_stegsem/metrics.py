@@ -364,7 +364,7 @@ def all_metrics(x: torch.Tensor | Prepared, ref: torch.Tensor | Prepared) -> dic
     if min(xi.shape[-2:]) >= MSSSIM_MIN_SIDE:
         out["ms_ssim"] = ms_ssim(x, ref)
     else:
-        out["ms_ssim"] = torch.full((xi.shape[0],), float("nan"))
+        out["ms_ssim"] = torch.full((xi.shape[0],), float("nan"), device=xi.device)
     out["lpips"] = lpips_distance(x, ref)
     return out
 
@@ -392,7 +392,7 @@ class LPIPSGallery:
 
     def features(self, index: torch.Tensor) -> list[torch.Tensor]:
         """The LPIPS features of gallery images ``index`` (K,), e.g. for :class:`Prepared`."""
-        return [f.index_select(0, index.long()) for f in self.feats]
+        return [f.index_select(0, index.long().to(f.device)) for f in self.feats]
 
     @torch.no_grad()
     def distances(self, x: torch.Tensor | Prepared) -> torch.Tensor:
@@ -409,5 +409,5 @@ class LPIPSGallery:
         """(B,) rank of gallery image ``truth[i]`` among the N by distance to x[i] (0 = closest;
         ties count against Eve)."""
         d = self.distances(x)
-        own = d.gather(1, truth.view(-1, 1).long())
+        own = d.gather(1, truth.view(-1, 1).long().to(d.device))
         return (d <= own).sum(1) - 1

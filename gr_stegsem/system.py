@@ -17,6 +17,7 @@ import torch
 from . import attacks
 from . import precision as _precision
 from .checkpoint import CheckpointError, load_model, read_info
+from .device import on_model_device
 from .models.deepjscc import DeepJSCC, all_finite, check_images, normalize_power
 from .models.inn import FusedINN, StegoINN
 from .resources import models_dir
@@ -79,6 +80,16 @@ class StegoSystem(Scheme):
             self.int8()
         return self.precision
 
+    def set_device(self, name="cpu") -> "torch.device":
+        """:meth:`Scheme.set_device`, then the precision resolved again for the device (bf16 and int8 run
+        on CPUs only: elsewhere they fall back to fp32, :func:`gr_stegsem.precision.resolve`)."""
+        old = self.device
+        dev = super().set_device(name)
+        if dev != old:  # the packed / quantized copies were made for the other device
+            self._fused, self._q8 = None, None
+            self.set_precision(self.precision.requested)
+        return dev
+
     def int8(self) -> _precision.Int8Models:
         """The int8 copies of the models (:func:`gr_stegsem.precision.int8_models`), calibrated once and
         rebuilt when a parameter changes."""
@@ -90,6 +101,7 @@ class StegoSystem(Scheme):
 
     # --- the public codec in the chosen precision (results are float32) ----------------------
     @torch.inference_mode()
+    @on_model_device
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if self.precision.used == "int8":
             check_images(x)
@@ -98,6 +110,7 @@ class StegoSystem(Scheme):
             return super().encode(x)
 
     @torch.inference_mode()
+    @on_model_device
     def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         if self.precision.used == "int8":
             return self.decode_with(self.int8().jscc, z, size)
@@ -159,6 +172,7 @@ class StegoSystem(Scheme):
 
     # --- Alice -----------------------------------------------------------------------------
     @torch.inference_mode()
+    @on_model_device
     def embed(self, zh: torch.Tensor, zp: torch.Tensor) -> torch.Tensor:
         """Host and private latents -> power-normalised container latent z_c (mean |z_c|^2 = 1)."""
         if self.inn is None:
@@ -168,6 +182,7 @@ class StegoSystem(Scheme):
         return normalize_power(zc.float()).contiguous()
 
     @torch.inference_mode()
+    @on_model_device
     def alice(self, host: torch.Tensor | None, private: torch.Tensor, key=None, nonce=None) -> torch.Tensor:
         """Transmitted latent: the container of (host, private), or the plain private latent (no key)."""
         if self.inn is None:
@@ -182,6 +197,7 @@ class StegoSystem(Scheme):
 
     # --- Bob -------------------------------------------------------------------------------
     @torch.inference_mode()
+    @on_model_device
     def extract(self, y: torch.Tensor, lost: str | None = None,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Received container latent -> (z_h_hat, z_p_hat) by the INN backward pass with l_hat."""
@@ -192,6 +208,7 @@ class StegoSystem(Scheme):
         return self.extract_given(y, self.inn.lost_estimate(y, lost, generator))
 
     @torch.inference_mode()
+    @on_model_device
     def extract_given(self, y: torch.Tensor, l_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`extract` with Bob's estimate l_hat given (the blocks draw it per frame when they batch)."""
         if not all_finite(y):
@@ -201,6 +218,7 @@ class StegoSystem(Scheme):
         return zh.float().contiguous(), zp.float().contiguous()
 
     @torch.inference_mode()
+    @on_model_device
     def bob(self, y: torch.Tensor, size: tuple[int, int] | None = None, lost: str | None = None,
             generator: torch.Generator | None = None, key=None, nonce=None) -> dict[str, torch.Tensor]:
         """Bob's reconstructions: {'host', 'private'} (secure) or {'private'} (plain DeepJSCC)."""
@@ -210,10 +228,12 @@ class StegoSystem(Scheme):
         return {"host": self.decode(zh, size), "private": self.decode(zp, size)}
 
     # --- Eve -------------------------------------------------------------------------------
+    @on_model_device
     def eve_naive(self, y: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Eq. (6): the legitimate decoder on Eve's received symbols."""
         return attacks.naive_decoding(self.jscc, y, size)
 
+    @on_model_device
     def eve_mia(self, y: torch.Tensor, size: tuple[int, int], steps: int = 200, lr: float = 0.05,
                 seed: int = 0, tv_weight: float = 1.0, progress: bool = False) -> torch.Tensor:
         """Eq. (7): model inversion of the encoder against Eve's received symbols."""

@@ -70,7 +70,7 @@ class Eve:
         if want != have:
             raise CheckpointError(f"{path}.safetensors was trained against DeepJSCC {want}, but scheme "
                                   f"{self.scheme.name} uses {have} (another bandwidth ratio or codec)")
-        return model.eval().requires_grad_(False)
+        return model.eval().requires_grad_(False).to(getattr(self.scheme, "device", "cpu"))  # the scheme's device
 
 
 def _default_dir() -> Path:

@@ -59,9 +59,9 @@ class OrderRecoveryEve(Eve):
         with torch.inference_mode():
             inn = getattr(self.scheme, "inn", None)
             u = self.scheme.extract(y)[1] if inn is not None else y
-            flat = u.reshape(u.shape[0], -1) * sign
+            flat = u.reshape(u.shape[0], -1) * sign.to(u.device)  # the probe ran on the CPU
             z = torch.empty_like(flat)
-            z[:, src] = flat
+            z[:, src.to(u.device)] = flat
             return self.scheme.decode(z.reshape(u.shape), size)
 
 

@@ -20,6 +20,7 @@ class SurrogateEve(Eve):
     def __init__(self, scheme, models_dir=None, **options):
         super().__init__(scheme, models_dir, **options)
         self.system = StegoSystem(scheme.jscc, self.net, "eve-surrogate")
+        self.system.set_device(getattr(scheme, "device", "cpu"))  # where the scheme's codec and her net are
 
     @classmethod
     def applies(cls, scheme):

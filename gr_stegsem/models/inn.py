@@ -114,7 +114,8 @@ class StegoINN(nn.Module):
         if mode == "zeros":
             return torch.zeros_like(like)
         if mode == "gaussian":
-            return torch.randn(like.shape, generator=generator, device=like.device) * 0.5 ** 0.5
+            # drawn on the CPU (``generator`` is a CPU generator) and moved: the same l_hat on every device
+            return (torch.randn(like.shape, generator=generator) * 0.5 ** 0.5).to(like.device)
         raise ValueError(f"unknown l_hat mode {mode!r}; choose one of {', '.join(LOST_MODES)}")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import channel as _channel
+from ..device import CPU, on_model_device, resolve_device
 from ..models.deepjscc import DeepJSCC, all_finite, check_images, from_complex, to_complex
 
 
@@ -49,6 +50,20 @@ class Scheme:
     carries_host: bool = False
     keyed: bool = False  # Alice and Bob need a shared key and a nonce per frame
     jscc: DeepJSCC
+    device: torch.device = CPU  # where the models run (set_device); inputs move there, results come back
+
+    def set_device(self, name: str | torch.device = "cpu") -> torch.device:
+        """Run the models on 'cpu', 'cuda', 'cuda:N' or 'auto' (:func:`gr_stegsem.device.resolve_device`;
+        ValueError for a device this torch cannot use): every model of the scheme (its torch modules
+        and those of the schemes it holds, e.g. the public codec) moves there."""
+        dev = resolve_device(name)
+        for v in list(vars(self).values()):
+            if isinstance(v, torch.nn.Module):
+                v.to(dev)
+            elif isinstance(v, Scheme) and v is not self:
+                v.set_device(dev)
+        self.device = dev
+        return dev
 
     @property
     def secure(self) -> bool:
@@ -63,12 +78,14 @@ class Scheme:
 
     # --- the public codec (also what every Eve holds) -----------------------------------------
     @torch.inference_mode()
+    @on_model_device
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images -> power-normalised real latents (B, C, h, w) with the public DeepJSCC encoder."""
         check_images(x)
         return self.jscc.encoder(channels_last(x))
 
     @torch.inference_mode()
+    @on_model_device
     def decode(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Real latents -> images with the public DeepJSCC decoder, cropped to ``size`` (H, W)."""
         return self.decode_with(self.jscc, z, size)
@@ -84,8 +101,10 @@ class Scheme:
     @staticmethod
     def channel(z: torch.Tensor, snr_db: float, kind: str = "awgn",
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """Real latent -> channel (symbols, Es/N0 = snr_db) -> received real latent."""
-        y = _channel.apply(to_complex(z), snr_db, kind, generator)
+        """Real latent -> channel (symbols, Es/N0 = snr_db) -> received real latent. The noise is drawn
+        and added on the CPU (``generator``: a CPU generator) whatever the latent's device, and the
+        result moved back to it: the same noise on every device."""
+        y = _channel.apply(to_complex(z).cpu(), snr_db, kind, generator).to(z.device)
         return from_complex(y, tuple(z.shape[1:]))
 
     # --- what each scheme defines ---------------------------------------------------------------

@@ -71,7 +71,7 @@ class JSCECScheme(Scheme):
         """Images -> quantised phases m in Z_p (B, L) and the latent shape."""
         z = self.jscc.encode(channels_last(private))
         m, _ = quantise_phase(to_complex(z), self.params)
-        return m.numpy(), tuple(z.shape[1:])
+        return m.cpu().numpy(), tuple(z.shape[1:])
 
     def encrypt(self, m: np.ndarray, shape, key, seed: bytes | None = None) -> tuple[np.ndarray, torch.Tensor]:
         """Plaintext (B, L) -> (headers c1 (B, n), the transmitted latent of the payload phases)."""
@@ -91,7 +91,7 @@ class JSCECScheme(Scheme):
             self.headers.move_to_end(n)
         while len(self.headers) > HEADERS_KEPT:
             self.headers.popitem(last=False)
-        return z
+        return z.to(private.device)  # the LWE arithmetic runs on the CPU; the latent goes where the images are
 
     def header(self, nonce, batch: int) -> np.ndarray:
         try:

@@ -29,6 +29,7 @@ import torch
 from .. import keys as _keys
 from .. import precision as _precision
 from ..checkpoint import CheckpointError, load_model, read_info
+from ..device import on_model_device
 from ..models.deepjscc import DeepJSCC
 from ..system import StegoSystem
 from .base import Published, variant_label
@@ -104,9 +105,10 @@ class KeyedStego(StegoSystem):
         if dec.config != self.jscc.config:
             raise CheckpointError(f"Bob's decoder {Path(path).name} has DeepJSCC {dec.config.to_dict()}, not the "
                                   f"public model's {self.jscc.config.to_dict()}")
-        self.bob_decoder = dec.eval().requires_grad_(False).to(memory_format=torch.channels_last)
+        self.bob_decoder = dec.eval().requires_grad_(False).to(memory_format=torch.channels_last).to(self.device)
 
     @torch.inference_mode()
+    @on_model_device
     def decode_private(self, z: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Bob's un-scrambled private latent -> image (the companion decoder if attached)."""
         if self.bob_decoder is None:
