@@ -299,9 +299,11 @@ def block_key(block: str, key_file, system):
     return load_block_key(block, path) if path else None
 
 
-def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False, precision="fp32") -> StegoSystem:
-    """Load the models once, at construction, to run in ``precision`` (fp32, bf16, int8 or auto:
-    :mod:`gr_stegsem.precision`); CheckpointError names the block and the file, ValueError a bad precision."""
+def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False, precision="fp32",
+                device="cpu") -> StegoSystem:
+    """Load the models once, at construction, to run on ``device`` (cpu, cuda, cuda:N or auto:
+    :mod:`gr_stegsem.device`) in ``precision`` (fp32, bf16, int8 or auto: :mod:`gr_stegsem.precision`);
+    CheckpointError names the block and the file, ValueError a bad precision or device."""
     jscc = model_path(jscc_path, DEFAULT_JSCC)
     inn = model_path(inn_path, DEFAULT_INN) if need_inn else None
     try:
@@ -309,6 +311,7 @@ def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False, pr
     except CheckpointError as e:
         raise CheckpointError(f"{block}: {e}") from None
     try:
+        system.set_device(str(device))  # before the precision, which depends on it
         system.set_precision(str(precision))
     except ValueError as e:
         raise ValueError(f"{block}: {e}") from None

@@ -26,11 +26,13 @@ class jscc_encoder(PduBlock):
             the CPU lacks it).
         batch: at most this many frames (of one size) per encoder call; 1 = one per call.
         max_delay_ms: how long the oldest frame may wait for more (0: batch only frames already queued).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' (:mod:`gr_stegsem.device`; a CUDA device torch cannot use
+            fails here); the PDUs stay on the CPU.
     """
 
-    def __init__(self, model_path="", threads=0, precision="fp32", batch=1, max_delay_ms=0.0):
+    def __init__(self, model_path="", threads=0, precision="fp32", batch=1, max_delay_ms=0.0, device="cpu"):
         PduBlock.__init__(self, "stegsem_jscc_encoder", threads)
-        self.system = load_system("jscc_encoder", model_path, precision=precision)
+        self.system = load_system("jscc_encoder", model_path, precision=precision, device=device)
         self._batching(batch, max_delay_ms, ("in",), self._encode)
         self._input("in", lambda msg: self._enqueue(parse_image_pdu(msg)))
         self._output("out")
@@ -76,17 +78,20 @@ class inn_embed(PduBlock):
         precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`).
         batch: at most this many pairs (of one size) per INN call; 1 = one per call.
         max_delay_ms: how long the oldest complete pair may wait for more (0: only pairs already queued).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' (:mod:`gr_stegsem.device`; a CUDA device torch cannot use
+            fails here); the PDUs stay on the CPU.
     """
 
     def __init__(self, jscc_path="", inn_path="", timeout=5.0, max_pending=64, threads=0, secure=True, key_file="",
-                 precision="fp32", batch=1, max_delay_ms=0.0):
+                 precision="fp32", batch=1, max_delay_ms=0.0, device="cpu"):
         PduBlock.__init__(self, "stegsem_inn_embed", threads)
         if float(timeout) <= 0:
             raise ValueError(f"inn_embed: timeout must be > 0 seconds, got {timeout}")
         if int(max_pending) < 1:
             raise ValueError(f"inn_embed: max_pending must be >= 1, got {max_pending}")
         self.secure = bool(secure)
-        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure, precision=precision)
+        self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure, precision=precision,
+                                  device=device)
         self._batching(batch, max_delay_ms, ("host", "private"), self._embed_pairs)
         self._key = block_key("inn_embed", key_file, self.system) if self.secure else None
         self._next_nonce = secrets.randbits(63)  # never reused: 2^63 frames before it could wrap

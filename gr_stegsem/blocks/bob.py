@@ -39,15 +39,18 @@ class inn_extract(PduBlock):
         precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`).
         batch: at most this many containers (of one size) per INN call; 1 = one per call.
         max_delay_ms: how long the oldest container may wait for more (0: only those already queued).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' (:mod:`gr_stegsem.device`; a CUDA device torch cannot use
+            fails here); the PDUs stay on the CPU.
     """
 
     def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, threads=0, secure=True, key_file="",
-                 replay_window=65536, precision="fp32", batch=1, max_delay_ms=0.0):
+                 replay_window=65536, precision="fp32", batch=1, max_delay_ms=0.0, device="cpu"):
         PduBlock.__init__(self, "stegsem_inn_extract", threads)
         if lost not in LOST_MODES:
             raise ValueError(f"inn_extract: lost must be one of {', '.join(LOST_MODES)}, got {lost!r}")
         self.secure = bool(secure)
-        self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure, precision=precision)
+        self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure, precision=precision,
+                                  device=device)
         self._batching(batch, max_delay_ms, ("in",), self._extract)
         self._key = block_key("inn_extract", key_file, self.system) if self.secure else None
         if int(replay_window) < 1:
@@ -109,11 +112,13 @@ class jscc_decoder(PduBlock):
         precision: 'fp32', 'bf16', 'int8' or 'auto' (:mod:`gr_stegsem.precision`).
         batch: at most this many frames (of one size) per decoder call; 1 = one per call.
         max_delay_ms: how long the oldest frame may wait for more (0: batch only frames already queued).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' (:mod:`gr_stegsem.device`; a CUDA device torch cannot use
+            fails here); the PDUs stay on the CPU.
     """
 
-    def __init__(self, model_path="", threads=0, precision="fp32", batch=1, max_delay_ms=0.0):
+    def __init__(self, model_path="", threads=0, precision="fp32", batch=1, max_delay_ms=0.0, device="cpu"):
         PduBlock.__init__(self, "stegsem_jscc_decoder", threads)
-        self.system = load_system("jscc_decoder", model_path, precision=precision)
+        self.system = load_system("jscc_decoder", model_path, precision=precision, device=device)
         self._batching(batch, max_delay_ms, ("in",), self._decode)
         self._input("in", lambda msg: self._enqueue(parse_symbol_pdu(msg, self.system.jscc.config)))
         self._output("out")

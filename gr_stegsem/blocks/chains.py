@@ -78,19 +78,20 @@ def _digital_alice(hb: _Chain, kind, jscc_path, scheme, public_key, threads):
 
 
 def _alice(hb: _Chain, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads,
-           public_key=""):
+           public_key="", device="cpu"):
     """Alice's blocks in ``hb``, inputs ``host`` / ``private`` registered; returns her (block, port)
     output. A ``dp-<ε>`` / ``shuffle*`` scheme runs on plain DeepJSCC (no INN, the key goes to the
     shuffle), as seed 004 defined them; ``lbvq-*`` / ``jscec-*`` send the private image alone
-    (:func:`_digital_alice`); every other scheme is the INN (or, secure False, plain DeepJSCC) alone."""
+    (:func:`_digital_alice`); every other scheme is the INN (or, secure False, plain DeepJSCC) alone.
+    ``device``: where the DeepJSCC and INN blocks run their models (the digital schemes' run on the CPU)."""
     kind = digital_kind(scheme)
     if kind:
         return _digital_alice(hb, kind, jscc_path, scheme, public_key, threads)
     transform = link_transform(scheme)
-    hb.host_enc = jscc_encoder(jscc_path, threads=threads)
-    hb.private_enc = jscc_encoder(jscc_path, threads=threads)
+    hb.host_enc = jscc_encoder(jscc_path, threads=threads, device=device)
+    hb.private_enc = jscc_encoder(jscc_path, threads=threads, device=device)
     hb.embed = inn_embed(jscc_path, inn_path, timeout=timeout, max_pending=max_pending, threads=threads,
-                         secure=bool(secure) and not transform, key_file="" if transform else key_file)
+                         secure=bool(secure) and not transform, key_file="" if transform else key_file, device=device)
     for role, enc in zip(ROLES, (hb.host_enc, hb.private_enc)):
         hb._port_in(role, (enc, "in"))
         hb.msg_connect(enc, "out", hb.embed, role)
@@ -101,10 +102,10 @@ def _alice(hb: _Chain, jscc_path, inn_path, secure, key_file, scheme, seed, time
     return hb.scheme_tx, "out"
 
 
-def _bob(hb: _Chain, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads):
+def _bob(hb: _Chain, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads, device="cpu"):
     """Bob's blocks in ``hb``, outputs ``host`` / ``private`` registered; returns his (block, port) input.
     ``lbvq-*`` / ``jscec-*``: vq_decoder / lwe_decrypt (``key_file``: Bob's key) to ``private``;
-    nothing posts on ``host``."""
+    nothing posts on ``host``. ``device``: as :func:`_alice`'s."""
     kind = digital_kind(scheme)
     if kind:
         models = models_folder(jscc_path)
@@ -117,11 +118,11 @@ def _bob(hb: _Chain, jscc_path, inn_path, lost, seed, secure, key_file, scheme, 
     hb.scheme_rx = scheme_rx(scheme, key_file, replay_window) if transform else None
     hb.extract = inn_extract(jscc_path, inn_path, lost=lost, seed=seed, threads=threads,
                              secure=bool(secure) and not transform, key_file="" if transform else key_file,
-                             replay_window=replay_window)
-    hb.host_dec = jscc_decoder(jscc_path, threads=threads)
+                             replay_window=replay_window, device=device)
+    hb.host_dec = jscc_decoder(jscc_path, threads=threads, device=device)
     # a keyed model's companion decoder of Bob's private image, where one ships (schemes.keyed)
     companion = None if transform else bob_decoder_path(model_path(inn_path, DEFAULT_INN))
-    hb.private_dec = jscc_decoder(str(companion) if companion else jscc_path, threads=threads)
+    hb.private_dec = jscc_decoder(str(companion) if companion else jscc_path, threads=threads, device=device)
     for role, dec in zip(ROLES, (hb.host_dec, hb.private_dec)):
         hb.msg_connect(hb.extract, role, dec, "in")
         hb._port_out(role, (dec, "out"))
@@ -132,20 +133,21 @@ def _bob(hb: _Chain, jscc_path, inn_path, lost, seed, secure, key_file, scheme, 
 
 
 def _eve(hb: _Chain, jscc_path, attacker, scheme, models_dir, mia_steps, lr, seed, lost, threshold, queue_size,
-         threads):
+         threads, device="cpu"):
     """Eve's blocks in ``hb``, outputs registered; returns her three attackers' (block, port) inputs.
 
     ``attacker`` 'mia' runs in eve_mia, any other attack of the zoo but naive in eve_attack (its
-    models: ``scheme`` from ``models_dir``); the other one of the two is switched off."""
+    models: ``scheme`` from ``models_dir``); the other one of the two is switched off. Her models run on
+    ``device``."""
     try:
         zoo = zoo_attack(attacker)
     except ValueError as e:
         raise ValueError(f"eve_rx: attacker: {e}") from None
-    hb.naive = eve_naive(jscc_path, threads=threads)
+    hb.naive = eve_naive(jscc_path, threads=threads, device=device)
     hb.mia = eve_mia(jscc_path, steps=mia_steps if str(attacker) == "mia" else 0, lr=lr, seed=seed,
-                     queue_size=queue_size, threads=threads)
+                     queue_size=queue_size, threads=threads, device=device)
     hb.attack = eve_attack(zoo, scheme=scheme, models_dir=models_dir, mia_steps=mia_steps, lr=lr, seed=seed,
-                           lost=lost, threshold=threshold, queue_size=queue_size, threads=threads)
+                           lost=lost, threshold=threshold, queue_size=queue_size, threads=threads, device=device)
     for name in ("naive", "mia", "attack"):
         hb._port_out(name, (getattr(hb, name), "out"))
     hb._port_out("score", (hb.attack, "score"))
@@ -175,13 +177,14 @@ class alice_tx(_Chain):
         max_pending: bound on frames waiting for their partner.
         threads: torch CPU threads (0 = leave as is; process-wide).
         public_key: Bob's LWE public key file (jscec-* only).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto': where the encoders and the INN run (:mod:`gr_stegsem.device`).
     """
 
     def __init__(self, jscc_path="", inn_path="", secure=True, key_file="", scheme="", seed=0, timeout=5.0,
-                 max_pending=64, threads=0, public_key=""):
+                 max_pending=64, threads=0, public_key="", device="cpu"):
         _Chain.__init__(self, "alice_tx")
         self._port_out("out", _alice(self, jscc_path, inn_path, secure, key_file, scheme, seed, timeout,
-                                     max_pending, threads, public_key))
+                                     max_pending, threads, public_key, device))
 
 
 class alice_tx_phy(_Chain):
@@ -194,10 +197,10 @@ class alice_tx_phy(_Chain):
     """
 
     def __init__(self, jscc_path="", inn_path="", secure=True, key_file="", scheme="", seed=0, timeout=5.0,
-                 max_pending=64, threads=0, seg_len=3680, amplitude=1.0, public_key=""):
+                 max_pending=64, threads=0, seg_len=3680, amplitude=1.0, public_key="", device="cpu"):
         _Chain.__init__(self, "alice_tx_phy", stream_out=True)
         out = _alice(self, jscc_path, inn_path, secure, key_file, scheme, seed, timeout, max_pending, threads,
-                     public_key)
+                     public_key, device)
         self.phy = phy.phy_tx(seg_len, amplitude)
         self.msg_connect(*out, self.phy, "in")
         self.connect(self.phy, self)
@@ -220,13 +223,14 @@ class bob_rx(_Chain):
             jscec-n512 (key_file: Bob's key), as Alice's; the digital ones post on ``private`` only.
         replay_window: nonces remembered for the replay check (keyed INN, per-frame shuffle).
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto': where the INN and the decoders run (:mod:`gr_stegsem.device`).
     """
 
     def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, secure=True, key_file="", scheme="",
-                 replay_window=65536, threads=0):
+                 replay_window=65536, threads=0, device="cpu"):
         _Chain.__init__(self, "bob_rx")
         self._port_in("in", _bob(self, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window,
-                                 threads))
+                                 threads, device))
 
 
 def _phy_rx(hb: _Chain, entries, seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed):
@@ -254,9 +258,9 @@ class bob_rx_phy(_Chain):
 
     def __init__(self, jscc_path="", inn_path="", lost="zeros", seed=0, secure=True, key_file="", scheme="",
                  replay_window=65536, threads=0, seg_len=3680, phy_threshold=0.15, equalizer="ummse",
-                 amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0):
+                 amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0, device="cpu"):
         _Chain.__init__(self, "bob_rx_phy", stream_in=True)
-        entry = _bob(self, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads)
+        entry = _bob(self, jscc_path, inn_path, lost, seed, secure, key_file, scheme, replay_window, threads, device)
         _phy_rx(self, [entry], seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)
 
 
@@ -278,13 +282,14 @@ class eve_rx(_Chain):
         threshold: the detector's threshold on its score.
         queue_size: frames that may wait for an attacker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto': where her models run (:mod:`gr_stegsem.device`).
     """
 
     def __init__(self, jscc_path="", attacker="mia", scheme=DEFAULT_INN, models_dir="", mia_steps=200, lr=0.05,
-                 seed=0, lost="", threshold=0.5, queue_size=2, threads=0):
+                 seed=0, lost="", threshold=0.5, queue_size=2, threads=0, device="cpu"):
         _Chain.__init__(self, "eve_rx")
         self._port_in("in", *_eve(self, jscc_path, attacker, scheme, models_dir, mia_steps, lr, seed, lost,
-                                  threshold, queue_size, threads))
+                                  threshold, queue_size, threads, device))
 
 
 class eve_rx_phy(_Chain):
@@ -296,10 +301,10 @@ class eve_rx_phy(_Chain):
 
     def __init__(self, jscc_path="", attacker="mia", scheme=DEFAULT_INN, models_dir="", mia_steps=200, lr=0.05,
                  seed=0, lost="", threshold=0.5, queue_size=2, threads=0, seg_len=3680, phy_threshold=0.15,
-                 equalizer="ummse", amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0):
+                 equalizer="ummse", amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0, device="cpu"):
         _Chain.__init__(self, "eve_rx_phy", stream_in=True)
         entries = _eve(self, jscc_path, attacker, scheme, models_dir, mia_steps, lr, seed, lost, threshold,
-                       queue_size, threads)
+                       queue_size, threads, device)
         _phy_rx(self, entries, seg_len, phy_threshold, equalizer, amplitude, max_pending, timeout, drop, seed)
 
 

@@ -23,11 +23,12 @@ class eve_naive(PduBlock):
     Args:
         model_path: DeepJSCC model file Eve holds ('' = shipped deepjscc-bcr12).
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
-    def __init__(self, model_path="", threads=0):
+    def __init__(self, model_path="", threads=0, device="cpu"):
         PduBlock.__init__(self, "stegsem_eve_naive", threads)
-        self.system = load_system("eve_naive", model_path)
+        self.system = load_system("eve_naive", model_path, device=device)
         self._input("in", self._handle)
         self._output("out")
 
@@ -148,15 +149,16 @@ class eve_mia(_queued_eve):
         seed: seed of the start image.
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     task, done_word = "model inversion", "inverted"
 
-    def __init__(self, model_path="", steps=200, lr=0.05, seed=0, queue_size=2, threads=0):
+    def __init__(self, model_path="", steps=200, lr=0.05, seed=0, queue_size=2, threads=0, device="cpu"):
         if int(steps) < 0:
             raise ValueError(f"eve_mia: steps must be >= 0 (0 = off), got {steps}")
         _queued_eve.__init__(self, "stegsem_eve_mia", queue_size, threads)
-        self.system = load_system("eve_mia", model_path)
+        self.system = load_system("eve_mia", model_path, device=device)
         self.config = self.system.jscc.config
         self.steps, self.lr, self.seed = int(steps), float(lr), int(seed)
         self.active = self.steps > 0
@@ -194,13 +196,14 @@ class eve_attack(_queued_eve):
         threshold: detection threshold on the score (detect).
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     block = "eve_attack"
     outputs = ("out", "score")
 
     def __init__(self, attack, scheme=DEFAULT_INN, models_dir="", mia_steps=200, lr=0.05, seed=0, lost="",
-                 threshold=0.5, queue_size=2, threads=0):
+                 threshold=0.5, queue_size=2, threads=0, device="cpu"):
         b = self.block
         attack = str(attack or "").strip()
         if int(mia_steps) < 0:
@@ -221,25 +224,27 @@ class eve_attack(_queued_eve):
         self.active = cls is not None and not (attack == "mia" and int(mia_steps) == 0)
         self.scheme = self.eve = None
         if self.active:
-            self.scheme, self.eve = _build_eve(b, cls, scheme, models_dir, mia_steps=int(mia_steps),
+            self.scheme, self.eve = _build_eve(b, cls, scheme, models_dir, device, mia_steps=int(mia_steps),
                                                mia_lr=float(lr), seed=int(seed), glassbox_lost=lost or None)
             self.config = self.scheme.jscc.config
 
     def _attack(self, f):
-        y = f.real_latent()
+        y = f.real_latent().to(self.scheme.device)  # her models' device; the image PDU's pixels go back to the CPU
         if self.eve.output == "score":
             s = float(self.eve.score(y)[0])
             self._publish("score", score_pdu(s, f.frame_id, self.threshold, self.attack, f.meta))
             return
-        x = self.eve.reconstruct(y, f.size)[0]
+        x = self.eve.reconstruct(y, f.size)[0].cpu()
         self._publish("out", image_pdu(x, f.frame_id, meta=meta_set(f.meta, **{ATTACK: self.attack})))
 
 
-def _build_eve(block: str, cls, scheme: str, models_dir, **options):
-    """(scheme, Eve) for a block; a missing model, unknown scheme or attack that does not apply names the block."""
+def _build_eve(block: str, cls, scheme: str, models_dir, device="cpu", **options):
+    """(scheme, Eve) for a block, their models on ``device``; a missing model, unknown scheme or attack that does
+    not apply, or a device torch cannot use, names the block."""
     d = str(models_dir or "").strip() or None
     try:
         s = schemes.load(str(scheme), d)
+        s.set_device(str(device))
         if not cls.applies(s):
             raise ValueError(f"attack {cls.name!r} does not apply to scheme {s.name!r} (see {cls.__module__})")
         return s, eves.build(cls.name, s, d, **options)
@@ -260,12 +265,14 @@ class eve_inversion(eve_attack):
         models_dir: folder with the scheme's models and eve-inversion ('' = the shipped models/).
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     block, outputs = "eve_inversion", ("out",)
 
-    def __init__(self, scheme=DEFAULT_INN, models_dir="", queue_size=2, threads=0):
-        eve_attack.__init__(self, "inversion", scheme, models_dir, queue_size=queue_size, threads=threads)
+    def __init__(self, scheme=DEFAULT_INN, models_dir="", queue_size=2, threads=0, device="cpu"):
+        eve_attack.__init__(self, "inversion", scheme, models_dir, queue_size=queue_size, threads=threads,
+                            device=device)
 
 
 class eve_glassbox(eve_attack):
@@ -281,13 +288,14 @@ class eve_glassbox(eve_attack):
         seed: seed of a 'gaussian' l_hat (the same for every frame).
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     block, outputs = "eve_glassbox", ("out",)
 
-    def __init__(self, scheme=DEFAULT_INN, models_dir="", lost="", seed=0, queue_size=2, threads=0):
+    def __init__(self, scheme=DEFAULT_INN, models_dir="", lost="", seed=0, queue_size=2, threads=0, device="cpu"):
         eve_attack.__init__(self, "glassbox", scheme, models_dir, seed=seed, lost=lost, queue_size=queue_size,
-                            threads=threads)
+                            threads=threads, device=device)
 
 
 class eve_chosen(eve_attack):
@@ -301,12 +309,13 @@ class eve_chosen(eve_attack):
         models_dir: folder with the scheme's models and eve-chosen-<scheme> ('' = the shipped models/).
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     block, outputs = "eve_chosen", ("out",)
 
-    def __init__(self, scheme=DEFAULT_INN, models_dir="", queue_size=2, threads=0):
-        eve_attack.__init__(self, "chosen", scheme, models_dir, queue_size=queue_size, threads=threads)
+    def __init__(self, scheme=DEFAULT_INN, models_dir="", queue_size=2, threads=0, device="cpu"):
+        eve_attack.__init__(self, "chosen", scheme, models_dir, queue_size=queue_size, threads=threads, device=device)
 
 
 class eve_surrogate(eve_attack):
@@ -321,12 +330,14 @@ class eve_surrogate(eve_attack):
         seed: seed of a 'gaussian' l_hat of her INN (the same for every frame).
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     block, outputs = "eve_surrogate", ("out",)
 
-    def __init__(self, scheme=DEFAULT_INN, models_dir="", seed=0, queue_size=2, threads=0):
-        eve_attack.__init__(self, "surrogate", scheme, models_dir, seed=seed, queue_size=queue_size, threads=threads)
+    def __init__(self, scheme=DEFAULT_INN, models_dir="", seed=0, queue_size=2, threads=0, device="cpu"):
+        eve_attack.__init__(self, "surrogate", scheme, models_dir, seed=seed, queue_size=queue_size, threads=threads,
+                            device=device)
 
 
 class eve_detect(eve_attack):
@@ -342,10 +353,11 @@ class eve_detect(eve_attack):
         threshold: decision threshold on the score.
         queue_size: frames that may wait for the worker.
         threads: torch CPU threads (0 = leave as is).
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto' where her models run (:mod:`gr_stegsem.device`).
     """
 
     block, outputs = "eve_detect", ("score",)
 
-    def __init__(self, scheme=DEFAULT_INN, models_dir="", threshold=0.5, queue_size=2, threads=0):
+    def __init__(self, scheme=DEFAULT_INN, models_dir="", threshold=0.5, queue_size=2, threads=0, device="cpu"):
         eve_attack.__init__(self, "detect", scheme, models_dir, threshold=threshold, queue_size=queue_size,
-                            threads=threads)
+                            threads=threads, device=device)
