@@ -102,7 +102,7 @@ class sim_awgn(gr.top_block):
             block_tags=False)
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
-        self.eve = stegsem_blocks.eve_rx(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads)
+        self.eve = stegsem_blocks.eve_rx(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=64, threads=torch_threads, device='cpu')
         self.bob_rx = stegsem_blocks.burst_to_pdu((-3), max_len=16777216)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)
@@ -113,8 +113,8 @@ class sim_awgn(gr.top_block):
             taps=taps,
             noise_seed=(2 * seed + 1),
             block_tags=False)
-        self.bob = stegsem_blocks.bob_rx(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme=scheme, replay_window=65536, threads=torch_threads)
-        self.alice = stegsem_blocks.alice_tx(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme=scheme, seed=seed, timeout=5.0, max_pending=64, threads=torch_threads, public_key=public_key)
+        self.bob = stegsem_blocks.bob_rx(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme=scheme, replay_window=65536, threads=torch_threads, device='cpu')
+        self.alice = stegsem_blocks.alice_tx(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme=scheme, seed=seed, timeout=5.0, max_pending=64, threads=torch_threads, public_key=public_key, device='cpu')
 
 
         ##################################################

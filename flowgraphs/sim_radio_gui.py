@@ -245,7 +245,7 @@ class sim_radio_gui(gr.top_block, Qt.QWidget):
             block_tags=False)
         self.eve_attack_sink = stegsem_blocks.image_sink(out, prefix=zoo_prefix, reference=private_ref, save=True)
         self.eve_attack_host = stegsem_blocks.image_sink(out, prefix=zoo_prefix + '_vs_host', reference=host_ref, save=False)
-        self.eve = stegsem_blocks.eve_rx_phy(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop)
+        self.eve = stegsem_blocks.eve_rx_phy(jscc_model, attacker=attacker, scheme=eve_scheme, models_dir=eve_models, mia_steps=mia_steps, lr=0.05, seed=seed, lost='', threshold=0.5, queue_size=2, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop, device='cpu')
         self.bob_waterfall = qtgui.waterfall_sink_c(
             1024, #size
             window.WIN_BLACKMAN_hARRIS, #wintype
@@ -396,8 +396,8 @@ class sim_radio_gui(gr.top_block, Qt.QWidget):
             taps=taps,
             noise_seed=(2 * seed + 1),
             block_tags=False)
-        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop)
-        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=1.0, public_key='')
+        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=drop, device='cpu')
+        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=1.0, public_key='', device='cpu')
 
 
         ##################################################
@@ -407,8 +407,8 @@ class sim_radio_gui(gr.top_block, Qt.QWidget):
         self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
         self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
         self.msg_connect((self.bob, 'bursts'), (self.bob_rec, 'bursts'))
-        self.msg_connect((self.bob, 'host'), (self.view, 'in0'))
         self.msg_connect((self.bob, 'private'), (self.view, 'in1'))
+        self.msg_connect((self.bob, 'host'), (self.view, 'in0'))
         self.msg_connect((self.bob_host_sink, 'metrics'), (self.view, 'in0'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.host_src, 'ack'))
         self.msg_connect((self.bob_private_sink, 'done'), (self.private_src, 'ack'))
@@ -422,8 +422,8 @@ class sim_radio_gui(gr.top_block, Qt.QWidget):
         self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
         self.msg_connect((self.eve, 'bursts'), (self.eve_rec, 'bursts'))
         self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
-        self.msg_connect((self.eve, 'attack'), (self.view, 'in3'))
         self.msg_connect((self.eve, 'naive'), (self.view, 'in2'))
+        self.msg_connect((self.eve, 'attack'), (self.view, 'in3'))
         self.msg_connect((self.eve, 'mia'), (self.view, 'in3'))
         self.msg_connect((self.eve_attack_sink, 'metrics'), (self.view, 'in3'))
         self.msg_connect((self.eve_mia_sink, 'metrics'), (self.view, 'in3'))

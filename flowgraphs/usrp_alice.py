@@ -85,7 +85,7 @@ class usrp_alice(gr.top_block):
         self.tx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, 'usrp_alice: what Alice sends to the USRP (TX gain %g dB, antenna %s)' % (gain, antenna), seg_len, amplitude)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
         self.host_src = stegsem_blocks.image_source(host, loop=loop != 0, size=size, role='host', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)
-        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=amplitude, public_key='')
+        self.alice = stegsem_blocks.alice_tx_phy(jscc_model, inn_model, secure=secure != 0, key_file=key, scheme='', seed=0, timeout=5.0, max_pending=64, threads=torch_threads, seg_len=seg_len, amplitude=amplitude, public_key='', device='cpu')
 
 
         ##################################################

@@ -323,7 +323,7 @@ class zmq_bob_gui(gr.top_block, Qt.QWidget):
             taps=taps,
             noise_seed=(2 * seed + 1),
             block_tags=False)
-        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0)
+        self.bob = stegsem_blocks.bob_rx_phy(jscc_model, inn_model, lost=lost, seed=seed, secure=secure != 0, key_file=key, scheme='', replay_window=65536, threads=torch_threads, seg_len=seg_len, phy_threshold=0.15, equalizer=equalizer, amplitude=1.0, max_pending=2, timeout=1.0, drop=0.0, device='cpu')
 
 
         ##################################################
@@ -335,8 +335,8 @@ class zmq_bob_gui(gr.top_block, Qt.QWidget):
         self.msg_connect((self.bob, 'host'), (self.bob_pub, 'in'))
         self.msg_connect((self.bob, 'private'), (self.bob_pub, 'in'))
         self.msg_connect((self.bob, 'bursts'), (self.rx_rec, 'bursts'))
-        self.msg_connect((self.bob, 'host'), (self.view, 'in0'))
         self.msg_connect((self.bob, 'private'), (self.view, 'in1'))
+        self.msg_connect((self.bob, 'host'), (self.view, 'in0'))
         self.msg_connect((self.bob_host_sink, 'metrics'), (self.view, 'in0'))
         self.msg_connect((self.bob_private_sink, 'metrics'), (self.view, 'in1'))
         self.connect((self.bob_channel, 0), (self.bob, 0))
