@@ -399,3 +399,23 @@ def test_blocks_accept_int8(models):
                 sb.inn_extract(models["jscc"], models["inn"], precision="int8"),
                 sb.jscc_decoder(models["jscc"], precision="int8")):
         assert blk.system.precision.used == "int8"
+
+
+def test_bf16_decoder_last_layer_as_phases_is_the_same_function():
+    """In bf16 inference the decoder's float32 last layer runs as its polyphase convolution: the same
+    values as the transposed convolution (float rounding), and rebuilt when the weights change."""
+    from gr_stegsem.models.deepjscc import DeepJSCC, DeepJSCCConfig
+
+    torch.manual_seed(0)
+    dec = DeepJSCC(DeepJSCCConfig(width1=8, width=16)).decoder.requires_grad_(False)
+    z = torch.randn(2, 8, 9, 7).contiguous(memory_format=torch.channels_last)  # odd sizes: cropped phases
+
+    def run(grad):  # with gradients on, the transposed layer itself runs
+        with torch.set_grad_enabled(grad), torch.autocast("cpu", torch.bfloat16):
+            return dec(z)
+
+    assert torch.allclose(run(False), run(True), atol=1e-5) and run(False).shape == (2, 3, 36, 28)
+    with torch.no_grad():
+        dec.net[-2].weight.mul_(-1.0)
+    assert torch.allclose(run(False), run(True), atol=1e-5)
+    assert "_phases" not in dict(dec.named_modules()) and not any("phases" in k for k in dec.state_dict())
