@@ -82,6 +82,7 @@ class usrp_bob(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
+        self.usrp.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, "usrp_bob: what Bob's USRP hears (RX gain %g dB, antenna %s)" % (gain, antenna), seg_len, amplitude)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
         self.bob_host_sink = stegsem_blocks.image_sink(out, prefix='bob_host', reference=host_ref, save=True)

@@ -134,6 +134,7 @@ class usrp_bob_gui(gr.top_block, Qt.QWidget):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
+        self.usrp.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, "usrp_bob_gui: what Bob's USRP hears (RX gain %g dB, antenna %s)" % (gain, antenna), seg_len, amplitude)
         self.rx_freq = qtgui.freq_sink_c(
             1024, #size

@@ -85,6 +85,7 @@ class usrp_eve(gr.top_block):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
+        self.usrp.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, "usrp_eve: what Eve's USRP hears (RX gain %g dB, antenna %s)" % (gain, antenna), seg_len, amplitude)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_naive_sink = stegsem_blocks.image_sink(out, prefix='eve_naive', reference=private_ref, save=True)

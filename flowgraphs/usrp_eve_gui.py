@@ -137,6 +137,7 @@ class usrp_eve_gui(gr.top_block, Qt.QWidget):
         self.usrp.set_center_freq(center_freq, 0)
         self.usrp.set_antenna(antenna, 0)
         self.usrp.set_gain(gain, 0)
+        self.usrp.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', samp_rate, center_freq, "usrp_eve_gui: what Eve's USRP hears (RX gain %g dB, antenna %s)" % (gain, antenna), seg_len, amplitude)
         self.rx_freq = qtgui.freq_sink_c(
             1024, #size
@@ -346,9 +347,9 @@ class usrp_eve_gui(gr.top_block, Qt.QWidget):
         self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
         self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve, 'bursts'), (self.rx_rec, 'bursts'))
-        self.msg_connect((self.eve, 'naive'), (self.view, 'in0'))
-        self.msg_connect((self.eve, 'attack'), (self.view, 'in1'))
         self.msg_connect((self.eve, 'mia'), (self.view, 'in1'))
+        self.msg_connect((self.eve, 'attack'), (self.view, 'in1'))
+        self.msg_connect((self.eve, 'naive'), (self.view, 'in0'))
         self.msg_connect((self.eve_attack_sink, 'metrics'), (self.view, 'in1'))
         self.msg_connect((self.eve_mia_sink, 'metrics'), (self.view, 'in1'))
         self.msg_connect((self.eve_naive_sink, 'metrics'), (self.view, 'in0'))

@@ -108,6 +108,7 @@ class usrp_loopback(gr.top_block):
         self.usrp_rx.set_center_freq(center_freq, 0)
         self.usrp_rx.set_antenna(rx_antenna, 0)
         self.usrp_rx.set_gain(rx_gain, 0)
+        self.usrp_rx.set_min_output_buffer(65536)
         self.tx_rec = stegsem_phy.sigmf_sink((record + '_tx') if record else '', samp_rate, center_freq, 'usrp_loopback: what Alice sends (TX gain %g dB, antenna %s)' % (tx_gain, tx_antenna), seg_len, amplitude)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '_rx') if record else '', samp_rate, center_freq, "usrp_loopback: what the USRP hears (RX gain %g dB, antenna %s); bursts annotated by Bob's receiver" % (rx_gain, rx_antenna), seg_len, amplitude)
         self.private_src = stegsem_blocks.image_source(private, loop=loop != 0, size=size, role='private', interval=interval, done=loop == 0, window=0, ack_timeout=30.0)

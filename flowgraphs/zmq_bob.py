@@ -73,6 +73,7 @@ class zmq_bob(gr.top_block):
         ##################################################
 
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
+        self.sub.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_bob: what Bob hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_bob, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.bob_pub = zeromq.pub_msg_sink(publish, 100, True)
         self.bob_private_sink = stegsem_blocks.image_sink(out, prefix='bob_private', reference=private_ref, save=True)
@@ -92,8 +93,8 @@ class zmq_bob(gr.top_block):
         ##################################################
         self.msg_connect((self.bob, 'host'), (self.bob_host_sink, 'in'))
         self.msg_connect((self.bob, 'private'), (self.bob_private_sink, 'in'))
-        self.msg_connect((self.bob, 'host'), (self.bob_pub, 'in'))
         self.msg_connect((self.bob, 'private'), (self.bob_pub, 'in'))
+        self.msg_connect((self.bob, 'host'), (self.bob_pub, 'in'))
         self.msg_connect((self.bob, 'bursts'), (self.rx_rec, 'bursts'))
         self.connect((self.bob_channel, 0), (self.bob, 0))
         self.connect((self.bob_channel, 0), (self.rx_rec, 0))

@@ -126,6 +126,7 @@ class zmq_bob_gui(gr.top_block, Qt.QWidget):
         for c in range(0, 2):
             self.top_grid_layout.setColumnStretch(c, 1)
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
+        self.sub.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_bob_gui: what Bob hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_bob, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.rx_freq = qtgui.freq_sink_c(
             1024, #size

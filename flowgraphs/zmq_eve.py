@@ -76,6 +76,7 @@ class zmq_eve(gr.top_block):
         ##################################################
 
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
+        self.sub.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_eve: what Eve hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_eve, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.eve_score_sink = stegsem_blocks.score_sink(out, prefix='eve_detect')
         self.eve_pub = zeromq.pub_msg_sink(publish, 100, True)
@@ -104,10 +105,10 @@ class zmq_eve(gr.top_block):
         self.msg_connect((self.eve, 'mia'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve, 'naive'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
-        self.msg_connect((self.eve, 'naive'), (self.eve_pub, 'in'))
-        self.msg_connect((self.eve, 'score'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'attack'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'mia'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'naive'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'score'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve, 'bursts'), (self.rx_rec, 'bursts'))
         self.connect((self.eve_channel, 0), (self.eve, 0))

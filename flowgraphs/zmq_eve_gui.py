@@ -129,6 +129,7 @@ class zmq_eve_gui(gr.top_block, Qt.QWidget):
         for c in range(0, 2):
             self.top_grid_layout.setColumnStretch(c, 1)
         self.sub = stegsem_blocks.zmq_iq_source(address=address, timeout=100, hwm=(-1))
+        self.sub.set_min_output_buffer(65536)
         self.rx_rec = stegsem_phy.sigmf_sink((record + '') if record else '', 1e6, 0, 'zmq_eve_gui: what Eve hears, through the simulated channel_model (data Es/N0 %g dB, CFO %g cycles/sample, sample-clock offset %g ppm, multipath %s)' % (snr_eve, freq_offset, sco_ppm, 'on' if multipath else 'off'), seg_len, 1.0)
         self.rx_freq = qtgui.freq_sink_c(
             1024, #size
@@ -344,15 +345,15 @@ class zmq_eve_gui(gr.top_block, Qt.QWidget):
         self.msg_connect((self.eve, 'mia'), (self.eve_mia_sink, 'in'))
         self.msg_connect((self.eve, 'naive'), (self.eve_naive_host, 'in'))
         self.msg_connect((self.eve, 'naive'), (self.eve_naive_sink, 'in'))
-        self.msg_connect((self.eve, 'mia'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'score'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'naive'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'attack'), (self.eve_pub, 'in'))
+        self.msg_connect((self.eve, 'mia'), (self.eve_pub, 'in'))
         self.msg_connect((self.eve, 'score'), (self.eve_score_sink, 'in'))
         self.msg_connect((self.eve, 'bursts'), (self.rx_rec, 'bursts'))
         self.msg_connect((self.eve, 'attack'), (self.view, 'in1'))
-        self.msg_connect((self.eve, 'naive'), (self.view, 'in0'))
         self.msg_connect((self.eve, 'mia'), (self.view, 'in1'))
+        self.msg_connect((self.eve, 'naive'), (self.view, 'in0'))
         self.msg_connect((self.eve_attack_sink, 'metrics'), (self.view, 'in1'))
         self.msg_connect((self.eve_mia_sink, 'metrics'), (self.view, 'in1'))
         self.msg_connect((self.eve_naive_sink, 'metrics'), (self.view, 'in0'))

@@ -749,7 +749,7 @@ def zmq_receiver(who: str, gui: bool = False) -> Graph:
     # raw samples (Alice's PUB without tags: the PHY receiver needs none), each message checked: GNU
     # Radio's zeromq.sub_source ends its thread on one empty or odd-sized message (issue 16, case 2)
     g.block("sub", "gr_stegsem_zmq_iq_source", (0, 0.5 if is_bob else 3.5), address="address", timeout="100",
-            hwm="-1")
+            hwm="-1", minoutbuf=RX_BUFFER)
     if is_bob:
         ch = channel(g, "bob", "snr_bob", "2 * seed + 1", (1, 0.5), phy=True)
         g.connect("sub.0", ch)
@@ -765,6 +765,11 @@ def zmq_receiver(who: str, gui: bool = False) -> Graph:
     return g
 
 
+# the radio sources' output buffer (samples): the PHY receiver gets longer work calls, which it needs for
+# back-to-back bursts at 10 MS/s (tools/benchmark_phy_rx.py, README "PHY"; GNU Radio's default is 8,191)
+RX_BUFFER = "65536"
+
+
 def usrp_common(g: Graph, tx: bool) -> None:
     g.param("samp_rate", "eng_float", "1e6", "sample rate (S/s)")
     g.param("center_freq", "eng_float", "2.45e9", "centre frequency (Hz)")
@@ -778,6 +783,8 @@ def usrp_block(g: Graph, tx: bool, cell, name: str = "usrp", gain: str = "gain",
                   center_freq0="center_freq", gain0=gain, ant0=antenna)
     if tx:  # each burst becomes a UHD burst (start/end of burst from the packet_len tag)
         params["len_tag_name"] = q("packet_len")
+    else:
+        params["minoutbuf"] = RX_BUFFER
     g.block(name, "uhd_usrp_sink" if tx else "uhd_usrp_source", cell, **params)
 
 
