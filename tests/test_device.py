@@ -265,25 +265,9 @@ def test_blocks_with_cuda_fail_at_construction_without_a_gpu(models):
 
 def _run(blk, posts, outs, expect, timeout=20.0):
     """Post every PDU to ``blk``, run until ``expect`` PDUs came out; {port: [pdu, ...]}."""
-    from gnuradio import blocks as gr_blocks
-    from gnuradio import gr
-    import pmt
+    from tests.test_precision import run_queued
 
-    tb = gr.top_block()
-    dbgs = {p: gr_blocks.message_debug() for p in outs}
-    for p, d in dbgs.items():
-        tb.msg_connect((blk, p), (d, "store"))
-    for port, pdu in posts:
-        blk.to_basic_block()._post(pmt.intern(port), pdu)
-    tb.start()
-    t0 = time.monotonic()
-    try:
-        while sum(d.num_messages() for d in dbgs.values()) < expect and time.monotonic() - t0 < timeout:
-            time.sleep(0.002)
-    finally:
-        tb.stop()
-        tb.wait()
-    return {p: [d.get_message(i) for i in range(d.num_messages())] for p, d in dbgs.items()}
+    return run_queued(blk, posts, outs, expect, timeout)[0]
 
 
 def test_blocks_on_cpu_and_through_the_device_path_give_the_default_frames(models, monkeypatch):
