@@ -3,12 +3,12 @@
 # against them and against seed 004's shuffling and DP schemes (CPU, one thread per stream; every
 # run has a wall-clock budget and resumes from its OUT.state.pt).
 #   bash tools/train_stego_variants.sh STREAM [MODELS_DIR]
-# STREAM: keyed | keyed-bob | keyed-joint | covert | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
+# STREAM: keyed | keyed-bob | keyed-joint | covert | covert-sweep | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
 # KEY: the key file of the captured transmitter for the keyed schemes' chosen-plaintext Eves
 # (made if absent; the measurement uses the same file: 'stegsem eval --key KEY').
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stream=${1:?usage: train_stego_variants.sh keyed|keyed-bob|keyed-joint|covert|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
+stream=${1:?usage: train_stego_variants.sh keyed|keyed-bob|keyed-joint|covert|covert-sweep|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
 M=${2:-models}
 D=${STEGSEM_DATA:-../shared/data}
 KEY=${KEY:-out/keys/measure.key}
@@ -41,6 +41,15 @@ covert)  # fine-tune it against a steganalyser trained alongside (adversarial we
   $S --threads 1 train inn $I --init $M/stego-l3_2 --covert 0.1 --crop 128 --lr 2e-4 \
      --out out/train/stego-covert-l3_2 --minutes ${COVERT_MIN:-50}
   ship stego-covert-l3_2 ;;
+covert-sweep)  # other adversarial weights (bf16 mixed precision), each with its own steganalyser from scratch;
+  # not shipped: written to out/train/models (a copy of the models folder), measured with 'stegsem eval --models out/train/models'
+  mkdir -p out/train/models && cp -n $M/*.safetensors $M/*.json out/train/models/
+  for w in ${COVERT_WEIGHTS:-0.02 1.0}; do
+    $S --threads 1 train inn $I --init $M/stego-l3_2 --covert $w --crop 128 --lr 2e-4 --precision bf16 --save-every 500 \
+       --out out/train/models/stego-covert-w$w --minutes ${SWEEP_MIN:-24}
+    $S --threads 1 train eve detect --scheme stego-covert-w$w $E --models out/train/models \
+       --out out/train/models/eve-detect-stego-covert-w$w --minutes ${DET_MIN:-4}
+  done ;;
 cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128 px (as the INN)
   $S --threads 1 train inn $I --arch cnn --crop 64 --lr 3e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN_MIN:-18}
   $S --threads 1 train inn $I --arch cnn --crop 128 --lr 1e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN2_MIN:-12}
