@@ -47,7 +47,8 @@ covert-sweep)  # other adversarial weights (bf16 mixed precision), each with its
   for w in ${COVERT_WEIGHTS:-0.02 1.0}; do
     $S --threads 1 train inn $I --init $M/stego-l3_2 --covert $w --crop 128 --lr 2e-4 --precision bf16 --save-every 500 \
        --out out/train/models/stego-covert-w$w --minutes ${SWEEP_MIN:-24}
-    $S --threads 1 train eve detect --scheme stego-covert-w$w $E --models out/train/models \
+    $S --threads 1 train eve detect --scheme stego-covert-w$w --private $D/faces/train --hosts $D/scenes/train \
+       --models out/train/models --steps 1000000 --save-every 200 \
        --out out/train/models/eve-detect-stego-covert-w$w --minutes ${DET_MIN:-4}
   done ;;
 cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128 px (as the INN)
