@@ -134,6 +134,13 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               "latent per frame (the stego-keyed-* schemes).")
 @click.option("--covert", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of the adversarial term against a steganalyser trained alongside (stego-covert-*; 0: off).")
+@click.option("--discriminators", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --covert: a pool of this many steganalysers with their own optimisers, restarted from "
+              "scratch in turn (gr_stegsem/train/covert.py); 0: one, in the INN's optimiser.")
+@click.option("--disc-life", type=click.IntRange(min=2), default=1500, show_default=True,
+              help="Steps between restarts of each pool member.")
+@click.option("--disc-warm", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Steps a restarted member trains before it counts in the INN's adversarial term.")
 @click.option("--bob-decoder", type=click.Path(dir_okay=False), default=None,
               help="With --keyed: also train Bob's private-image decoder from this DeepJSCC model; written as the "
               "companion bob-decoder-<name> beside --out.")
@@ -145,7 +152,7 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               help="bf16: mixed-precision training (bfloat16 autocast; pays where bfloat16 is native, e.g. AMX).")
 @common
 def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, keyed, covert,
-                  bob_decoder, arch, width, layers, precision, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
+                  discriminators, disc_life, disc_warm, bob_decoder, arch, width, layers, precision, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -158,7 +165,7 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
                      workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init,
                      keyed=keyed, covert=covert, arch=arch, width=width, layers=layers, bob_decoder=bob_decoder,
-                     precision=precision)
+                     precision=precision, discriminators=discriminators, disc_life=disc_life, disc_warm=disc_warm)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

@@ -3,12 +3,12 @@
 # against them and against seed 004's shuffling and DP schemes (CPU, one thread per stream; every
 # run has a wall-clock budget and resumes from its OUT.state.pt).
 #   bash tools/train_stego_variants.sh STREAM [MODELS_DIR]
-# STREAM: keyed | keyed-bob | keyed-joint | covert | covert-sweep | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
+# STREAM: keyed | keyed-bob | keyed-joint | covert | covert-sweep | covert-pool | cnn | ibal | eves-a | eves-b | eves-c (two streams side by side on two cores).
 # KEY: the key file of the captured transmitter for the keyed schemes' chosen-plaintext Eves
 # (made if absent; the measurement uses the same file: 'stegsem eval --key KEY').
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stream=${1:?usage: train_stego_variants.sh keyed|keyed-bob|keyed-joint|covert|covert-sweep|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
+stream=${1:?usage: train_stego_variants.sh keyed|keyed-bob|keyed-joint|covert|covert-sweep|covert-pool|cnn|ibal|eves-a|eves-b|eves-c [MODELS_DIR]}
 M=${2:-models}
 D=${STEGSEM_DATA:-../shared/data}
 KEY=${KEY:-out/keys/measure.key}
@@ -50,6 +50,17 @@ covert-sweep)  # other adversarial weights (bf16 mixed precision), each with its
     $S --threads 1 train eve detect --scheme stego-covert-w$w --private $D/faces/train --hosts $D/scenes/train \
        --models out/train/models --steps 1000000 --save-every 200 \
        --out out/train/models/eve-detect-stego-covert-w$w --minutes ${DET_MIN:-4}
+  done ;;
+covert-pool)  # against a pool of 3 steganalysers restarted from scratch in turn (gr_stegsem/train/covert.py);
+  # not shipped, as covert-sweep (one weight per core: COVERT_WEIGHTS=0.03 ... & COVERT_WEIGHTS=0.3 ...)
+  mkdir -p out/train/models && cp -n $M/*.safetensors $M/*.json out/train/models/
+  for w in ${COVERT_WEIGHTS:-0.03 0.3}; do
+    $S --threads 1 train inn $I --init $M/stego-l3_2 --covert $w --discriminators 3 --disc-life 1500 --disc-warm 300 \
+       --crop 128 --lr 2e-4 --precision bf16 --save-every 500 --out out/train/models/stego-covert-pool-w$w \
+       --minutes ${POOL_MIN:-55}
+    $S --threads 1 train eve detect --scheme stego-covert-pool-w$w --private $D/faces/train --hosts $D/scenes/train \
+       --models out/train/models --steps 1000000 --save-every 200 \
+       --out out/train/models/eve-detect-stego-covert-pool-w$w --minutes ${DET_MIN:-4}
   done ;;
 cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128 px (as the INN)
   $S --threads 1 train inn $I --arch cnn --crop 64 --lr 3e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN_MIN:-18}

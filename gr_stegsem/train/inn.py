@@ -11,7 +11,9 @@ extraction, so the INN learns to carry what a key makes of it; the losses are un
 transform is orthogonal).
 ``covert`` > 0: the covert INN (seed 001's GAN paradigm) -- a steganalyser (the detector network
 of the steganalysis Eve) trained alongside on received containers vs received plain host symbols,
-and ``covert`` x its non-saturating generator loss added to the INN's.
+and ``covert`` x its non-saturating generator loss added to the INN's; with ``discriminators`` = K > 0,
+a pool of K such steganalysers with their own optimisers and staggered restarts instead
+(:mod:`gr_stegsem.train.covert`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from ..models.cnn_stego import CNNStego, CNNStegoConfig
 from ..models.eve_nets import Detector, DetectorConfig
 from ..models.inn import INNConfig, StegoINN
 from ..schemes.keyed import BOB_DECODER, random_transforms, scramble, unscramble
+from .covert import DiscriminatorPool
 from .loop import LoopSettings, crop_batches, run, setup_distributed, through_frozen
 
 PAPER_LAMBDAS = (1.0, 2.0, 2.0, 1.0, 1.0)
@@ -77,6 +80,8 @@ class StegoLink(nn.Module):
         import torch.nn.functional as F
 
         cover = from_complex(channel.apply(to_complex(zh), snr_db, self.kind), tuple(zh.shape[1:]))
+        if isinstance(self.disc, DiscriminatorPool):
+            return self.disc.terms(y, cover)
         logits = self.disc(torch.cat([y.detach(), cover]))
         labels = torch.cat([torch.ones(len(y)), torch.zeros(len(y))]).to(y.device)
         d_loss = F.binary_cross_entropy_with_logits(logits, labels)
@@ -93,12 +98,16 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               save_every: int = 250, resume: bool = True, preload: bool = False,
               minutes: float | None = None, init: str | Path | None = None, keyed: bool = False,
               covert: float = 0.0, arch: str = "inn", width: int = 48, layers: int = 3,
-              bob_decoder: str | Path | None = None, precision: str = "fp32") -> dict:
+              bob_decoder: str | Path | None = None, precision: str = "fp32", discriminators: int = 0,
+              disc_life: int = 1500, disc_warm: int = 300) -> dict:
     """``precision``: bf16 runs the forward passes under bfloat16 autocast (mixed precision: weights,
     optimiser state and losses stay float32; the models are trained channels-last, oneDNN's fast layout).
 ``bob_decoder``: with ``keyed``, also train Bob's decoder of the private image, starting from the
     DeepJSCC model at that path (e.g. the public one or a fine-tuned companion), and write it as the
-    model's companion ``bob-decoder-<name>`` beside ``out`` (gr_stegsem.schemes.keyed)."""
+    model's companion ``bob-decoder-<name>`` beside ``out`` (gr_stegsem.schemes.keyed).
+    ``discriminators``: with ``covert``, K > 0 steganalysers with their own optimisers, each restarted
+    from scratch every ``disc_life`` steps and counted after ``disc_warm`` (one process only);
+    0: one discriminator in the INN's optimiser (the shipped stego-covert-l3_2's recipe)."""
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
     ddp = setup_distributed()
@@ -117,7 +126,17 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         inn.load_state_dict(start.state_dict())
     if covert < 0:
         raise ValueError(f"the covert (adversarial) weight must be >= 0, got {covert}")
-    disc = Detector(DetectorConfig(channels=jscc.config.latent_channels)).to(ddp.device) if covert > 0 else None
+    if discriminators < 0:
+        raise ValueError(f"the number of discriminators must be >= 0, got {discriminators}")
+    if discriminators and not covert:
+        raise ValueError("a discriminator pool needs an adversarial weight (--covert W > 0)")
+    if discriminators and ddp.world > 1:
+        raise ValueError("the discriminator pool steps its own optimisers: train it in one process")
+    channels = jscc.config.latent_channels
+    if discriminators:
+        disc = DiscriminatorPool(channels, discriminators, disc_life, disc_warm).to(ddp.device)
+    else:
+        disc = Detector(DetectorConfig(channels=channels)).to(ddp.device) if covert > 0 else None
     dec = None
     if bob_decoder is not None:
         if not keyed or disc is not None or arch != "inn":
@@ -141,7 +160,10 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         terms = net(xh, xp, snr)
         loss = sum(w * terms[k] for w, k in zip(lambdas, names))
         metrics = {k: terms[k].item() for k in names}
-        if disc is not None:  # the discriminator's own loss trains only its weights (y detached)
+        if discriminators:  # the pool has stepped its own optimisers already
+            loss = loss + covert * terms["adv"]
+            metrics.update({k: terms[k].item() for k in ("adv", "disc", "disc_acc", "disc_mature")})
+        elif disc is not None:  # the discriminator's own loss trains only its weights (y detached)
             loss = loss + covert * terms["adv"] + terms["disc"]
             metrics.update({k: terms[k].item() for k in ("adv", "disc", "disc_acc")})
         metrics.update(snr_db=snr, private_psnr=psnr_from_mse(terms["private_mse"].item()))
@@ -153,6 +175,9 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
             "device": str(ddp.device), "init": str(init) if init is not None else None, "keyed": keyed}
     if covert > 0:
         info["covert"] = covert
+    if discriminators:
+        info["discriminators"] = {"members": discriminators, "life_steps": disc_life, "warm_steps": disc_warm,
+                                  "lr": disc.lr}
     if dec is not None:
         info["bob_decoder"] = f"{BOB_DECODER}{Path(out).name}"
     if arch != "inn":
@@ -171,6 +196,6 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         return last
     if disc is None:
         return run(inn, inn.parameters(), step, settings, ddp)
-    # the discriminator is checkpointed with the INN (resumable) but not exported
+    # the discriminator is checkpointed with the INN (resumable) but not exported; a pool has its own optimisers
     both = nn.ModuleDict({"inn": inn, "disc": disc})
-    return run(both, both.parameters(), step, settings, ddp, export=inn)
+    return run(both, inn.parameters() if discriminators else both.parameters(), step, settings, ddp, export=inn)
