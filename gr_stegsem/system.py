@@ -118,7 +118,9 @@ class StegoSystem(Scheme):
             return super().decode(z, size)
 
     @classmethod
-    def load(cls, jscc_path, inn_path=None) -> "StegoSystem":
+    def load(cls, jscc_path, inn_path=None, companion: bool = True) -> "StegoSystem":
+        """``companion`` False: a keyed model's shipped Bob decoder is not loaded (for code that
+        never decodes, e.g. the embedding and extraction blocks)."""
         jscc = load_model(jscc_path, "deepjscc")
         inn = None
         name = "deepjscc"
@@ -144,7 +146,7 @@ class StegoSystem(Scheme):
                     f"steganography model {name} was trained with DeepJSCC {want}, not {jscc.config.to_dict()}"
                 )
         system = klass(jscc, inn, name)
-        if getattr(system, "keyed", False):
+        if companion and getattr(system, "keyed", False):
             from .schemes.keyed import bob_decoder_path
 
             companion = bob_decoder_path(inn_path)

@@ -113,3 +113,17 @@ def test_bob_chain_uses_a_keyed_models_shipped_bob_decoder(tmp_path):
     assert torch.equal(w, next(jscc.decoder.parameters()))  # Bob's private decoder: the companion
     h = next(rx.host_dec.system.jscc.decoder.parameters())
     assert torch.equal(h, 2 * w)  # the host's: the public decoder
+
+
+def test_embed_and_extract_blocks_skip_the_companion_decoder(tmp_path):
+    """They never decode an image: a keyed model's Bob decoder is not loaded (Bob's chain still has it)."""
+    from gr_stegsem.checkpoint import load_model, save_model
+    from gr_stegsem.system import StegoSystem
+
+    m = write_tiny_models(tmp_path, "jscc", ("stego-keyed-t",), keyed=("stego-keyed-t",))
+    (tmp_path / "k.key").write_text(HEX + "\n")
+    save_model(load_model(m["jscc"], "deepjscc"), tmp_path / "bob-decoder-stego-keyed-t")
+    assert StegoSystem.load(m["jscc"], m["inn"]).bob_decoder is not None
+    for cls in (sb.inn_embed, sb.inn_extract):
+        blk = cls(m["jscc"], m["inn"], key_file=str(tmp_path / "k.key"))
+        assert blk.system.keyed and blk.system.bob_decoder is None

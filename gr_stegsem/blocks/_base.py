@@ -300,14 +300,15 @@ def block_key(block: str, key_file, system):
 
 
 def load_system(block: str, jscc_path, inn_path=None, need_inn: bool = False, precision="fp32",
-                device="cpu") -> StegoSystem:
+                device="cpu", decodes: bool = True) -> StegoSystem:
     """Load the models once, at construction, to run on ``device`` (cpu, cuda, cuda:N or auto:
     :mod:`gr_stegsem.device`) in ``precision`` (fp32, bf16, int8 or auto: :mod:`gr_stegsem.precision`);
+    ``decodes`` False: a block that never decodes an image (a keyed model's Bob decoder is not loaded).
     CheckpointError names the block and the file, ValueError a bad precision or device."""
     jscc = model_path(jscc_path, DEFAULT_JSCC)
     inn = model_path(inn_path, DEFAULT_INN) if need_inn else None
     try:
-        system = StegoSystem.load(jscc, inn)
+        system = StegoSystem.load(jscc, inn, companion=decodes)
     except CheckpointError as e:
         raise CheckpointError(f"{block}: {e}") from None
     try:

@@ -91,7 +91,7 @@ class inn_embed(PduBlock):
             raise ValueError(f"inn_embed: max_pending must be >= 1, got {max_pending}")
         self.secure = bool(secure)
         self.system = load_system("inn_embed", jscc_path, inn_path, need_inn=self.secure, precision=precision,
-                                  device=device)
+                                  device=device, decodes=False)
         self._batching(batch, max_delay_ms, ("host", "private"), self._embed_pairs)
         self._key = block_key("inn_embed", key_file, self.system) if self.secure else None
         self._next_nonce = secrets.randbits(63)  # never reused: 2^63 frames before it could wrap

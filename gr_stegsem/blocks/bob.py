@@ -50,7 +50,7 @@ class inn_extract(PduBlock):
             raise ValueError(f"inn_extract: lost must be one of {', '.join(LOST_MODES)}, got {lost!r}")
         self.secure = bool(secure)
         self.system = load_system("inn_extract", jscc_path, inn_path, need_inn=self.secure, precision=precision,
-                                  device=device)
+                                  device=device, decodes=False)
         self._batching(batch, max_delay_ms, ("in",), self._extract)
         self._key = block_key("inn_extract", key_file, self.system) if self.secure else None
         if int(replay_window) < 1:
