@@ -77,6 +77,12 @@ class LWEParams:
 DEFAULT = LWEParams()
 
 
+def quantise_phase(v: torch.Tensor, params: LWEParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Complex symbols (B, k) -> (plaintext m in Z_p (B, k) int64, the phase 2π Δ m / q it decrypts to)."""
+    m = torch.round(torch.angle(v) * (params.p / (2 * math.pi))).long() % params.p
+    return m, m.double().mul(2 * math.pi * params.delta / params.q).float()
+
+
 def decryption_noise_std(params: LWEParams = DEFAULT) -> float:
     """Std (Z_q units) of E^T r + e2 - S^T e1 with ternary S, r (variance 2/3) and rounded-Gaussian
     errors (variance σ^2 + 1/12): sqrt(s2 (1 + 4n/3))."""

@@ -30,7 +30,6 @@ from .. import lwe
 from ..checkpoint import CheckpointError, load_model, read_info
 from ..models.deepjscc import DeepJSCC, from_complex, to_complex
 from ..system import StegoSystem
-from ..train.digital import quantise_phase
 from .base import Published, Scheme, channels_last
 from .deepjscc import JSCC_FILE
 
@@ -70,7 +69,7 @@ class JSCECScheme(Scheme):
     def plaintext(self, private: torch.Tensor) -> tuple[np.ndarray, tuple[int, int, int]]:
         """Images -> quantised phases m in Z_p (B, L) and the latent shape."""
         z = self.jscc.encode(channels_last(private))
-        m, _ = quantise_phase(to_complex(z), self.params)
+        m, _ = lwe.quantise_phase(to_complex(z), self.params)
         return m.cpu().numpy(), tuple(z.shape[1:])
 
     def encrypt(self, m: np.ndarray, shape, key, seed: bytes | None = None) -> tuple[np.ndarray, torch.Tensor]:

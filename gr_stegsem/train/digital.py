@@ -14,7 +14,6 @@ SNR (Es/N0, dB) uniform per batch.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,12 +28,6 @@ from ..models.lbvq import LBVQ, LBVQConfig, qam_points
 from .loop import LoopSettings, crop_batches, run, setup_distributed
 
 COMMITMENT = 0.25  # VQ-VAE's β
-
-
-def quantise_phase(v: torch.Tensor, params: lwe.LWEParams) -> tuple[torch.Tensor, torch.Tensor]:
-    """Complex symbols (B, k) -> (plaintext m in Z_p (B, k) int64, the phase 2π Δ m / q it decrypts to)."""
-    m = torch.round(torch.angle(v) * (params.p / (2 * math.pi))).long() % params.p
-    return m, m.double().mul(2 * math.pi * params.delta / params.q).float()
 
 
 @torch.inference_mode()
@@ -123,7 +116,7 @@ def train_jscec(jscc_init: str | Path, data: list[str], out: str | Path, *, para
         z = codec.encoder(x)
         v = to_complex(z)
         phi = torch.angle(v)
-        _, phase_q = quantise_phase(v.detach(), params)
+        _, phase_q = lwe.quantise_phase(v.detach(), params)
         phi_st = phi + (phase_q - phi).detach()
         rot = phi_st + noise * torch.randn_like(phi)
         y = channel.apply(torch.polar(torch.ones_like(rot), rot), snr)
