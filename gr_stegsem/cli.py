@@ -141,6 +141,9 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               help="Steps between restarts of each pool member.")
 @click.option("--disc-warm", type=click.IntRange(min=0), default=300, show_default=True,
               help="Steps a restarted member trains before it counts in the INN's adversarial term.")
+@click.option("--adv-objective", type=click.Choice(["gan", "features"]), default="gan", show_default=True,
+              help="With --discriminators: the INN's term against the pool (gan: generator loss; features: "
+              "feature matching on the detectors' pooled statistics).")
 @click.option("--bob-decoder", type=click.Path(dir_okay=False), default=None,
               help="With --keyed: also train Bob's private-image decoder from this DeepJSCC model; written as the "
               "companion bob-decoder-<name> beside --out.")
@@ -152,7 +155,7 @@ def train_jscc_cmd(data, bcr, width1, width, batch, lr, channel, out, crop, step
               help="bf16: mixed-precision training (bfloat16 autocast; pays where bfloat16 is native, e.g. AMX).")
 @common
 def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, lost, batch, lr, init, keyed, covert,
-                  discriminators, disc_life, disc_warm, bob_decoder, arch, width, layers, precision, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
+                  discriminators, disc_life, disc_warm, adv_objective, bob_decoder, arch, width, layers, precision, out, crop, steps, seed, snr, workers, save_every, resume, preload, minutes):
     """INN signal steganography, DeepJSCC frozen (Tang et al. 2024, loss 13-16)."""
     from .train.inn import train_inn
 
@@ -165,7 +168,8 @@ def train_inn_cmd(jscc_path, private, hosts, lambdas, lambda3, blocks, hidden, l
                      lost=lost, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, snr_range=_snr_range(snr),
                      workers=workers, save_every=save_every, resume=resume, preload=preload, minutes=minutes, init=init,
                      keyed=keyed, covert=covert, arch=arch, width=width, layers=layers, bob_decoder=bob_decoder,
-                     precision=precision, discriminators=discriminators, disc_life=disc_life, disc_warm=disc_warm)
+                     precision=precision, discriminators=discriminators, disc_life=disc_life, disc_warm=disc_warm,
+                     adv_objective=adv_objective)
     click.echo(f"wrote {out}.safetensors: {last}")
 
 

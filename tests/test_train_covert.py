@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gr_stegsem.checkpoint import read_info
-from gr_stegsem.train.covert import DiscriminatorPool
+from gr_stegsem.train.covert import DiscriminatorPool, feature_gap
 from tests.test_stego_variants import _train, jscc_dir  # noqa: F401  (the module's fixture)
 
 
@@ -53,11 +53,31 @@ def test_no_pull_before_warm_then_a_gradient_towards_the_cover():
         assert all(p.grad is None for p in m.parameters())
 
 
+def test_feature_matching_pulls_the_containers_statistics_to_the_covers():
+    torch.manual_seed(2)
+    pool = DiscriminatorPool(channels=4, members=1, life=400, warm=0, objective="features")
+    det = pool.members[0]
+    cover, same = torch.randn(32, 4, 6, 6), torch.randn(32, 4, 6, 6)
+    y = (2.0 * torch.randn(32, 4, 6, 6) + 0.5).requires_grad_()
+    start = float(feature_gap(det, y, cover).detach())
+    assert start > 5 * float(feature_gap(det, same, cover))
+    t = pool.terms(y, cover)  # the member steps, then the INN's term is its gap
+    assert torch.allclose(t["adv"], feature_gap(det, y, cover))
+    assert all(p.grad is None for p in det.parameters())
+    for _ in range(20):  # against a fixed detector, gradient steps on y alone close the gap
+        (g,) = torch.autograd.grad(feature_gap(det, y, cover), y)
+        with torch.no_grad():
+            y -= 0.5 * g / g.norm() * y.norm() * 0.05
+    assert float(feature_gap(det, y, cover).detach()) < 0.5 * float(t["adv"].detach())
+
+
 def test_bad_pool_settings():
     with pytest.raises(ValueError, match="at least one member"):
         DiscriminatorPool(4, members=0)
     with pytest.raises(ValueError, match="warm < life"):
         DiscriminatorPool(4, life=10, warm=10)
+    with pytest.raises(ValueError, match="objective"):
+        DiscriminatorPool(4, objective="wgan")
 
 
 def test_covert_training_with_a_pool_checkpoints_and_resumes(jscc_dir, tiny_images):  # noqa: F811
@@ -70,11 +90,14 @@ def test_covert_training_with_a_pool_checkpoints_and_resumes(jscc_dir, tiny_imag
     n_inn = sum(1 for k in state["model"] if k.startswith("inn."))
     assert len(state["optimizer"]["state"]) <= n_inn
     info = read_info(jscc_dir / "stego-covert-pool-t")
-    assert info["discriminators"] == {"members": 2, "life_steps": 4, "warm_steps": 1, "lr": 1e-3}
+    assert info["discriminators"] == {"members": 2, "life_steps": 4, "warm_steps": 1, "lr": 1e-3,
+                                     "objective": "gan"}
     assert _train(jscc_dir, tiny_images, "stego-covert-pool-t", steps=6, **kw)["step"] == 6
     state = torch.load(jscc_dir / "stego-covert-pool-t.state.pt", weights_only=True)
     assert int(state["model"]["disc.steps"]) == 6
     with pytest.raises(ValueError, match="adversarial weight"):
         _train(jscc_dir, tiny_images, "z", discriminators=2, steps=1)
+    with pytest.raises(ValueError, match="needs a discriminator pool"):
+        _train(jscc_dir, tiny_images, "z", covert=0.1, adv_objective="features", steps=1)
     with pytest.raises(ValueError, match=">= 0"):
         _train(jscc_dir, tiny_images, "z", covert=0.1, discriminators=-1, steps=1)

@@ -54,13 +54,15 @@ covert-sweep)  # other adversarial weights (bf16 mixed precision), each with its
 covert-pool)  # against a pool of 3 steganalysers restarted from scratch in turn (gr_stegsem/train/covert.py);
   # not shipped, as covert-sweep (one weight per core: COVERT_WEIGHTS=0.03 ... & COVERT_WEIGHTS=0.3 ...)
   mkdir -p out/train/models && cp -n $M/*.safetensors $M/*.json out/train/models/
+  # OBJECTIVE=features: feature matching against the pool instead (models stego-covert-fm-w*)
+  obj=${OBJECTIVE:-gan}; tag=$([[ $obj == features ]] && echo fm || echo pool)
   for w in ${COVERT_WEIGHTS:-0.03 0.3}; do
     $S --threads 1 train inn $I --init $M/stego-l3_2 --covert $w --discriminators 3 --disc-life 1500 --disc-warm 300 \
-       --crop 128 --lr 2e-4 --precision bf16 --save-every 500 --out out/train/models/stego-covert-pool-w$w \
-       --minutes ${POOL_MIN:-55}
-    $S --threads 1 train eve detect --scheme stego-covert-pool-w$w --private $D/faces/train --hosts $D/scenes/train \
+       --adv-objective $obj --crop 128 --lr 2e-4 --precision bf16 --save-every 500 \
+       --out out/train/models/stego-covert-$tag-w$w --minutes ${POOL_MIN:-55}
+    $S --threads 1 train eve detect --scheme stego-covert-$tag-w$w --private $D/faces/train --hosts $D/scenes/train \
        --models out/train/models --steps 1000000 --save-every 200 \
-       --out out/train/models/eve-detect-stego-covert-pool-w$w --minutes ${DET_MIN:-4}
+       --out out/train/models/eve-detect-stego-covert-$tag-w$w --minutes ${DET_MIN:-4}
   done ;;
 cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128 px (as the INN)
   $S --threads 1 train inn $I --arch cnn --crop 64 --lr 3e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN_MIN:-18}

@@ -12,8 +12,13 @@ al., ICLR 2017, "Generative Multi-Adversarial Networks"):
   detached received containers (1) and received plain host symbols (0) of that batch;
 * member ``i`` is re-initialised from scratch every ``life`` steps, at offsets ``i * life / K``, so a
   fresh detector -- what the evaluation trains -- is always among them;
-* the INN's adversarial term is the mean non-saturating generator loss -log(1 - D(y)) over the
-  members at least ``warm`` steps old (none before that: a random detector says nothing).
+* the INN's adversarial term, over the members at least ``warm`` steps old (none before that: a
+  random detector says nothing), is either the mean non-saturating generator loss -log(1 - D(y))
+  (``objective="gan"``) or feature matching (``"features"``, Salimans et al., NeurIPS 2016,
+  "Improved Techniques for Training GANs", Sec. 3.1, with the detector's pooled statistics as the
+  features): per member, mean_f (E_batch s_f(y) - E_batch s_f(cover))^2 / mean_f var_batch s_f(cover),
+  s = the per-channel spatial mean and standard deviation of its last feature map (the vector its
+  head classifies); a ratio, so a fresh detector's feature scale does not set the weight.
 
 The members' weights and ages are checkpointed with the INN; their optimiser moments are not (a resumed
 run restarts them; a few steps of Adam warm-up).
@@ -28,13 +33,32 @@ from ..models.eve_nets import Detector, DetectorConfig
 from .loop import through_frozen
 
 DISC_LR = 1e-3  # the steganalysis Eve's learning rate (gr_stegsem/train/eve.py)
+OBJECTIVES = ("gan", "features")
+
+
+def pooled_features(det: Detector, y: torch.Tensor) -> torch.Tensor:
+    """(B, 4w): what the detector's head sees, with its weights detached (gradient to ``y`` only)."""
+    f = through_frozen(det.features, y).float().flatten(2)
+    return torch.cat([f.mean(2), f.std(2)], 1)
+
+
+def feature_gap(det: Detector, y: torch.Tensor, cover: torch.Tensor) -> torch.Tensor:
+    """Squared difference of the batch means of ``pooled_features`` (y vs cover), averaged over the
+    features and divided by the cover's mean within-batch variance (a pooled Fisher ratio: scale-free,
+    and not blown up by the near-constant features of a fresh detector)."""
+    sy, sc = pooled_features(det, y), pooled_features(det, cover).detach()
+    return (sy.mean(0) - sc.mean(0)).pow(2).mean() / (sc.var(0).mean() + 1e-6)
 
 
 class DiscriminatorPool(nn.Module):
     """K steganalysers, restarted in turn; ``terms(y, cover)`` steps them and returns the INN's term."""
 
-    def __init__(self, channels: int, members: int = 3, life: int = 1500, warm: int = 300, lr: float = DISC_LR):
+    def __init__(self, channels: int, members: int = 3, life: int = 1500, warm: int = 300, lr: float = DISC_LR,
+                 objective: str = "gan"):
         super().__init__()
+        if objective not in OBJECTIVES:
+            raise ValueError(f"the adversarial objective must be one of {OBJECTIVES}, got {objective!r}")
+        self.objective = objective
         if members < 1:
             raise ValueError(f"a discriminator pool needs at least one member, got {members}")
         if not 0 <= warm < life:
@@ -87,7 +111,9 @@ class DiscriminatorPool(nn.Module):
                 accs.append(((logits.detach() > 0).float() == labels).float().mean())
         self.ages += 1
         self.steps += 1
-        if mature:
+        if mature and self.objective == "features":
+            g = torch.stack([feature_gap(self.members[i], y, cover) for i in mature]).mean()
+        elif mature:
             gen = [through_frozen(self.members[i], y).float() for i in mature]
             g = torch.stack([F.binary_cross_entropy_with_logits(l, torch.zeros_like(l)) for l in gen]).mean()
         else:

@@ -99,14 +99,15 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
               minutes: float | None = None, init: str | Path | None = None, keyed: bool = False,
               covert: float = 0.0, arch: str = "inn", width: int = 48, layers: int = 3,
               bob_decoder: str | Path | None = None, precision: str = "fp32", discriminators: int = 0,
-              disc_life: int = 1500, disc_warm: int = 300) -> dict:
+              disc_life: int = 1500, disc_warm: int = 300, adv_objective: str = "gan") -> dict:
     """``precision``: bf16 runs the forward passes under bfloat16 autocast (mixed precision: weights,
     optimiser state and losses stay float32; the models are trained channels-last, oneDNN's fast layout).
 ``bob_decoder``: with ``keyed``, also train Bob's decoder of the private image, starting from the
     DeepJSCC model at that path (e.g. the public one or a fine-tuned companion), and write it as the
     model's companion ``bob-decoder-<name>`` beside ``out`` (gr_stegsem.schemes.keyed).
     ``discriminators``: with ``covert``, K > 0 steganalysers with their own optimisers, each restarted
-    from scratch every ``disc_life`` steps and counted after ``disc_warm`` (one process only);
+    from scratch every ``disc_life`` steps and counted after ``disc_warm`` (one process only), the INN
+    trained against them by ``adv_objective`` (gan: the generator loss; features: feature matching);
     0: one discriminator in the INN's optimiser (the shipped stego-covert-l3_2's recipe)."""
     if len(lambdas) != 5 or min(lambdas) <= 0:
         raise ValueError(f"need five positive loss weights lambda1..lambda5, got {lambdas}")
@@ -128,13 +129,15 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         raise ValueError(f"the covert (adversarial) weight must be >= 0, got {covert}")
     if discriminators < 0:
         raise ValueError(f"the number of discriminators must be >= 0, got {discriminators}")
+    if adv_objective != "gan" and not discriminators:
+        raise ValueError("the feature-matching objective needs a discriminator pool (--discriminators K)")
     if discriminators and not covert:
         raise ValueError("a discriminator pool needs an adversarial weight (--covert W > 0)")
     if discriminators and ddp.world > 1:
         raise ValueError("the discriminator pool steps its own optimisers: train it in one process")
     channels = jscc.config.latent_channels
     if discriminators:
-        disc = DiscriminatorPool(channels, discriminators, disc_life, disc_warm).to(ddp.device)
+        disc = DiscriminatorPool(channels, discriminators, disc_life, disc_warm, objective=adv_objective).to(ddp.device)
     else:
         disc = Detector(DetectorConfig(channels=channels)).to(ddp.device) if covert > 0 else None
     dec = None
@@ -177,7 +180,7 @@ def train_inn(jscc_path: str | Path, private: list[str], hosts: list[str], out: 
         info["covert"] = covert
     if discriminators:
         info["discriminators"] = {"members": discriminators, "life_steps": disc_life, "warm_steps": disc_warm,
-                                  "lr": disc.lr}
+                                  "lr": disc.lr, "objective": adv_objective}
     if dec is not None:
         info["bob_decoder"] = f"{BOB_DECODER}{Path(out).name}"
     if arch != "inn":
