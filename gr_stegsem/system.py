@@ -149,9 +149,9 @@ class StegoSystem(Scheme):
         if companion and getattr(system, "keyed", False):
             from .schemes.keyed import bob_decoder_path
 
-            companion = bob_decoder_path(inn_path)
-            if companion is not None:
-                system.attach_bob_decoder(companion)
+            path = bob_decoder_path(inn_path)
+            if path is not None:
+                system.attach_bob_decoder(path)
         return system
 
     @classmethod

@@ -21,6 +21,14 @@ mkdir -p out/train "$(dirname "$KEY")"
 ship() {  # the trained model (weights, JSON, CSV log) into the models folder
   cp "out/train/$1.safetensors" "out/train/$1.json" "out/train/$1.csv" "$M/"
 }
+unshipped_models() {  # the experiments' models folder: a copy of the models folder, measured with 'stegsem eval --models out/train/models'
+  mkdir -p out/train/models && cp -n $M/*.safetensors $M/*.json out/train/models/
+}
+detect_unshipped() {  # a steganalyser from scratch against the unshipped scheme $1, beside it
+  $S --threads 1 train eve detect --scheme "$1" --private $D/faces/train --hosts $D/scenes/train \
+     --models out/train/models --steps 1000000 --save-every 200 --out "out/train/models/eve-detect-$1" \
+     --minutes ${DET_MIN:-4}
+}
 case $stream in
 keyed)  # fine-tune the shipped λ3 = 2 INN with a uniformly random keyed transform per frame
   $S --threads 1 train inn $I --init $M/stego-l3_2 --keyed --crop 128 --lr 2e-4 --out out/train/stego-keyed-l3_2 \
@@ -43,26 +51,22 @@ covert)  # fine-tune it against a steganalyser trained alongside (adversarial we
   ship stego-covert-l3_2 ;;
 covert-sweep)  # other adversarial weights (bf16 mixed precision), each with its own steganalyser from scratch;
   # not shipped: written to out/train/models (a copy of the models folder), measured with 'stegsem eval --models out/train/models'
-  mkdir -p out/train/models && cp -n $M/*.safetensors $M/*.json out/train/models/
+  unshipped_models
   for w in ${COVERT_WEIGHTS:-0.02 1.0}; do
     $S --threads 1 train inn $I --init $M/stego-l3_2 --covert $w --crop 128 --lr 2e-4 --precision bf16 --save-every 500 \
        --out out/train/models/stego-covert-w$w --minutes ${SWEEP_MIN:-24}
-    $S --threads 1 train eve detect --scheme stego-covert-w$w --private $D/faces/train --hosts $D/scenes/train \
-       --models out/train/models --steps 1000000 --save-every 200 \
-       --out out/train/models/eve-detect-stego-covert-w$w --minutes ${DET_MIN:-4}
+    detect_unshipped stego-covert-w$w
   done ;;
 covert-pool)  # against a pool of 3 steganalysers restarted from scratch in turn (gr_stegsem/train/covert.py);
   # not shipped, as covert-sweep (one weight per core: COVERT_WEIGHTS=0.03 ... & COVERT_WEIGHTS=0.3 ...)
-  mkdir -p out/train/models && cp -n $M/*.safetensors $M/*.json out/train/models/
+  unshipped_models
   # OBJECTIVE=features: feature matching against the pool instead (models stego-covert-fm-w*)
   obj=${OBJECTIVE:-gan}; tag=$([[ $obj == features ]] && echo fm || echo pool)
   for w in ${COVERT_WEIGHTS:-0.03 0.3}; do
     $S --threads 1 train inn $I --init $M/stego-l3_2 --covert $w --discriminators 3 --disc-life 1500 --disc-warm 300 \
        --adv-objective $obj --crop 128 --lr 2e-4 --precision bf16 --save-every 500 \
        --out out/train/models/stego-covert-$tag-w$w --minutes ${POOL_MIN:-55}
-    $S --threads 1 train eve detect --scheme stego-covert-$tag-w$w --private $D/faces/train --hosts $D/scenes/train \
-       --models out/train/models --steps 1000000 --save-every 200 \
-       --out out/train/models/eve-detect-stego-covert-$tag-w$w --minutes ${DET_MIN:-4}
+    detect_unshipped stego-covert-$tag-w$w
   done ;;
 cnn)  # seed 001's conv embedder + extractor from scratch: 64 px crops, then 128 px (as the INN)
   $S --threads 1 train inn $I --arch cnn --crop 64 --lr 3e-4 --out out/train/stego-cnn-l3_2 --minutes ${CNN_MIN:-18}

@@ -56,6 +56,13 @@ class Inverter(nn.Module):
         return x if size is None else x[..., : size[0], : size[1]]
 
 
+def pooled_statistics(f: torch.Tensor) -> torch.Tensor:
+    """Feature maps (B, C, h, w) -> (B, 2C): the per-channel spatial mean and standard deviation,
+    what the detector's head classifies."""
+    f = f.flatten(2)
+    return torch.cat([f.mean(2), f.std(2)], 1)
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     channels: int = 8
@@ -83,5 +90,4 @@ class Detector(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         if y.dim() != 4 or y.shape[1] != self.config.channels:
             raise ValueError(f"the detector takes latents with {self.config.channels} channels, got {tuple(y.shape)}")
-        f = self.features(y).flatten(2)
-        return self.head(torch.cat([f.mean(2), f.std(2)], 1)).squeeze(1)
+        return self.head(pooled_statistics(self.features(y))).squeeze(1)

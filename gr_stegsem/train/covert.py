@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.eve_nets import Detector, DetectorConfig
+from ..models.eve_nets import Detector, DetectorConfig, pooled_statistics
 from .loop import through_frozen
 
 DISC_LR = 1e-3  # the steganalysis Eve's learning rate (gr_stegsem/train/eve.py)
@@ -38,8 +38,7 @@ OBJECTIVES = ("gan", "features")
 
 def pooled_features(det: Detector, y: torch.Tensor) -> torch.Tensor:
     """(B, 4w): what the detector's head sees, with its weights detached (gradient to ``y`` only)."""
-    f = through_frozen(det.features, y).float().flatten(2)
-    return torch.cat([f.mean(2), f.std(2)], 1)
+    return pooled_statistics(through_frozen(det.features, y).float())
 
 
 def feature_gap(det: Detector, y: torch.Tensor, cover: torch.Tensor) -> torch.Tensor:
@@ -95,6 +94,7 @@ class DiscriminatorPool(nn.Module):
         x = torch.cat([y.detach(), cover.detach()])
         labels = torch.cat([torch.ones(len(y)), torch.zeros(len(cover))]).to(y.device)
         mature = [i for i in range(len(self.members)) if int(self.ages[i]) >= self.warm]
+        scored = mature or [int(torch.argmin(self.ages))]  # whose accuracy is reported
         d_losses, accs = [], []
         for i, (m, opt) in enumerate(zip(self.members, self._opts)):
             with torch.enable_grad():
@@ -107,7 +107,7 @@ class DiscriminatorPool(nn.Module):
             for p in m.parameters():
                 p.grad = None
             d_losses.append(d_loss.detach())
-            if i in mature or (not mature and i == int(torch.argmin(self.ages))):
+            if i in scored:
                 accs.append(((logits.detach() > 0).float() == labels).float().mean())
         self.ages += 1
         self.steps += 1
